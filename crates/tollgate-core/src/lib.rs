@@ -1,0 +1,4 @@
+//! Tollgate's pure domain. No I/O: no tokio, sqlx, axum or reqwest here.
+
+pub mod money;
+pub mod platform;

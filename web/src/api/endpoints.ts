@@ -1,0 +1,71 @@
+// One function per console route, so the paths of docs/console-api.md live in a single place.
+import { api } from './client'
+import type {
+  AdminQuotaView,
+  ApiKeyList,
+  AuditList,
+  CreateApiKeyRequest,
+  CreatedApiKey,
+  CreateUserRequest,
+  LoginRequest,
+  LoginResponse,
+  Meta,
+  ModelPrice,
+  ModelPriceInput,
+  PricingResponse,
+  PutQuotasRequest,
+  QuotaView,
+  QuotaViewList,
+  RegisterRequest,
+  ResetWindowRequest,
+  SettingsResponse,
+  Upstream,
+  UpstreamInput,
+  UpstreamList,
+  UpdateUserRequest,
+  UsageResponse,
+  User,
+  UserList,
+} from './types'
+
+export const getMeta = () => api.get<Meta>('/meta', { redirectOn401: false })
+export const getMe = () => api.get<User>('/me', { redirectOn401: false })
+export const login = (body: LoginRequest) => api.post<LoginResponse>('/auth/login', body, { redirectOn401: false })
+export const register = (body: RegisterRequest) =>
+  api.post<LoginResponse>('/auth/register', body, { redirectOn401: false })
+export const logout = () => api.post<Record<string, never>>('/auth/logout', {}, { redirectOn401: false })
+export const oauthStartUrl = (source: string) => `/api/v1/auth/oauth/${encodeURIComponent(source)}/start`
+
+export const getSettings = () => api.get<SettingsResponse>('/admin/settings')
+export const putSettings = (body: Record<string, unknown>) => api.put<SettingsResponse>('/admin/settings', body)
+
+export const listUsers = (q: string, page: number, perPage: number) =>
+  api.get<UserList>('/admin/users', { query: { q, page, per_page: perPage } })
+export const createUser = (body: CreateUserRequest) => api.post<User>('/admin/users', body)
+export const updateUser = (id: number, body: UpdateUserRequest) => api.patch<User>(`/admin/users/${id}`, body)
+
+export const getUserQuotas = (id: number) =>
+  api.get<QuotaViewList<AdminQuotaView>>(`/admin/users/${id}/platform-quotas`)
+export const putUserQuotas = (id: number, body: PutQuotasRequest) =>
+  api.put<QuotaViewList<AdminQuotaView>>(`/admin/users/${id}/platform-quotas`, body)
+export const resetUserWindow = (id: number, body: ResetWindowRequest) =>
+  api.post<QuotaViewList<AdminQuotaView>>(`/admin/users/${id}/platform-quotas/reset`, body)
+
+export const listAudit = (page: number, perPage: number, userId?: number | null) =>
+  api.get<AuditList>('/admin/audit', { query: { page, per_page: perPage, user_id: userId ?? undefined } })
+
+export const listUpstreams = () => api.get<UpstreamList>('/admin/upstreams')
+export const createUpstream = (body: UpstreamInput) => api.post<Upstream>('/admin/upstreams', body)
+export const updateUpstream = (id: number, body: Partial<UpstreamInput>) =>
+  api.patch<Upstream>(`/admin/upstreams/${id}`, body)
+export const deleteUpstream = (id: number) => api.del(`/admin/upstreams/${id}`)
+
+export const getPricing = () => api.get<PricingResponse>('/admin/pricing')
+export const putPrice = (model: string, body: ModelPriceInput) =>
+  api.put<ModelPrice>(`/admin/pricing/${encodeURIComponent(model)}`, body)
+
+export const getMyQuotas = () => api.get<QuotaViewList<QuotaView>>('/user/platform-quotas')
+export const getMyUsage = (days: number) => api.get<UsageResponse>('/user/usage', { query: { days } })
+export const listApiKeys = () => api.get<ApiKeyList>('/user/api-keys')
+export const createApiKey = (body: CreateApiKeyRequest) => api.post<CreatedApiKey>('/user/api-keys', body)
+export const revokeApiKey = (id: number) => api.del(`/user/api-keys/${id}`)

@@ -1,0 +1,244 @@
+// Types for every object of the console API (docs/console-api.md). Platform, window and auth-source
+// names are plain strings on purpose: the lists are data served by GET /meta, not compiled into the UI.
+
+export type Platform = string
+export type AuthSource = string
+export type QuotaWindow = 'daily' | 'weekly' | 'monthly'
+export const WINDOWS: readonly QuotaWindow[] = ['daily', 'weekly', 'monthly']
+
+/** USD amount: null = unlimited (or "inherit" at an auth-source layer), 0 = disabled, > 0 = cap. */
+export type Limit = number | null
+
+export interface ErrorBody {
+  error: { code: string; message: string; field?: string | null }
+}
+
+export interface Meta {
+  platforms: Platform[]
+  windows: QuotaWindow[]
+  auth_sources: AuthSource[]
+  login: { password: boolean; registration: boolean; oauth: AuthSource[] }
+  version: string
+}
+
+export type Role = 'admin' | 'user'
+export type UserStatus = 'active' | 'disabled'
+
+export interface User {
+  id: number
+  email: string
+  display_name: string
+  role: Role
+  status: UserStatus
+  auth_source: AuthSource
+  cost_multiplier: number
+  created_at: string
+}
+
+export interface LoginResponse {
+  token: string
+  user: User
+}
+
+export interface LoginRequest {
+  email: string
+  password: string
+}
+
+export interface RegisterRequest extends LoginRequest {
+  display_name: string
+}
+
+/** One platform's three limits, as sent in PUT /admin/users/{id}/platform-quotas and listed per user. */
+export interface PlatformLimits {
+  platform: Platform
+  daily_limit_usd: Limit
+  weekly_limit_usd: Limit
+  monthly_limit_usd: Limit
+}
+
+export interface AdminUser extends User {
+  platform_limits: PlatformLimits[]
+}
+
+export interface UserList {
+  users: AdminUser[]
+  total: number
+  page: number
+  per_page: number
+}
+
+export interface CreateUserRequest {
+  email: string
+  password: string
+  display_name: string
+  role: Role
+  auth_source: AuthSource
+  cost_multiplier: number
+  apply_default_quotas: boolean
+}
+
+export interface UpdateUserRequest {
+  display_name?: string
+  role?: Role
+  status?: UserStatus
+  cost_multiplier?: number
+  password?: string
+}
+
+/** User view of one platform's quota; a missing window field is treated like null. */
+export interface QuotaView {
+  platform: Platform
+  daily_limit_usd: Limit
+  daily_usage_usd: number
+  daily_resets_at: string | null
+  weekly_limit_usd: Limit
+  weekly_usage_usd: number
+  weekly_resets_at: string | null
+  monthly_limit_usd: Limit
+  monthly_usage_usd: number
+  monthly_resets_at: string | null
+}
+
+export interface AdminQuotaView extends QuotaView {
+  daily_window_start: string | null
+  weekly_window_start: string | null
+  monthly_window_start: string | null
+}
+
+export interface QuotaViewList<V extends QuotaView = QuotaView> {
+  platform_quotas: V[]
+}
+
+export interface PutQuotasRequest {
+  quotas: PlatformLimits[]
+}
+
+export interface ResetWindowRequest {
+  platform: Platform
+  window: QuotaWindow
+}
+
+/** Settings layer value: platform -> window -> limit. A missing platform or window means null. */
+export type QuotaLimits = Record<Platform, Partial<Record<QuotaWindow, Limit>>>
+
+export type MonthlyWindowMode = 'calendar' | 'rolling_30d'
+export type EnforcementMode = 'soft' | 'strict'
+
+export interface Settings {
+  default_platform_quotas: QuotaLimits
+  quota_timezone: string
+  monthly_window: MonthlyWindowMode
+  quota_enforcement: EnforcementMode
+  registration_enabled: boolean
+  /** `auth_source_default_<source>_platform_quotas` for each auth source, plus any future key. */
+  [key: string]: unknown
+}
+
+export interface SettingsResponse {
+  settings: Settings
+}
+
+export interface AuditEntry {
+  id: number
+  at: string
+  actor_id: number | null
+  actor_email: string | null
+  action: string
+  target_user_id: number | null
+  platform: Platform | null
+  before: unknown
+  after: unknown
+}
+
+export interface AuditList {
+  entries: AuditEntry[]
+  total: number
+}
+
+export interface UsagePoint {
+  date: string
+  cost_usd: number
+  requests: number
+}
+
+export interface UsageSeries {
+  platform: Platform
+  points: UsagePoint[]
+}
+
+export interface UsageResponse {
+  days: number
+  timezone: string
+  series: UsageSeries[]
+}
+
+export interface ApiKey {
+  id: number
+  name: string
+  prefix: string
+  /** null = every platform */
+  platforms: Platform[] | null
+  created_at: string
+  last_used_at: string | null
+}
+
+export interface CreatedApiKey extends ApiKey {
+  secret: string
+}
+
+export interface ApiKeyList {
+  api_keys: ApiKey[]
+}
+
+export interface CreateApiKeyRequest {
+  name: string
+  platforms?: Platform[]
+}
+
+export type UpstreamProtocol = 'native' | 'v1internal'
+
+export interface Upstream {
+  id: number
+  platform: Platform
+  name: string
+  base_url: string
+  api_key_masked: string
+  enabled: boolean
+  priority: number
+  protocol: UpstreamProtocol
+}
+
+export interface UpstreamList {
+  upstreams: Upstream[]
+}
+
+export interface UpstreamInput {
+  platform: Platform
+  name: string
+  base_url: string
+  api_key: string
+  enabled: boolean
+  priority: number
+  protocol?: UpstreamProtocol
+}
+
+export interface ModelPriceInput {
+  platform: Platform
+  input_per_mtok: number
+  output_per_mtok: number
+  cache_read_per_mtok?: number | null
+  cache_write_5m_per_mtok?: number | null
+  cache_write_1h_per_mtok?: number | null
+}
+
+export interface ModelPrice extends ModelPriceInput {
+  model: string
+  source: 'builtin' | 'override'
+}
+
+export interface PricingResponse {
+  models: ModelPrice[]
+  /** Shape of a fallback price is not pinned by the contract; rendered defensively. */
+  fallback: Record<Platform, unknown>
+}

@@ -1,4 +1,9 @@
 //! Tollgate's pure domain. No I/O: no tokio, sqlx, axum or reqwest here.
 
+pub mod defaults;
+pub mod error;
 pub mod money;
 pub mod platform;
+pub mod quota;
+pub mod settings;
+pub mod window;

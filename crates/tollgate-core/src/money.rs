@@ -44,12 +44,18 @@ impl Decimal9 {
 
     /// From a raw count of nano-units; negative counts are refused.
     pub fn from_nanos(nanos: i64) -> Result<Self, MoneyError> {
-        if nanos < 0 { Err(MoneyError::Negative) } else { Ok(Self(nanos)) }
+        if nanos < 0 {
+            Err(MoneyError::Negative)
+        } else {
+            Ok(Self(nanos))
+        }
     }
 
     /// From whole units (e.g. dollars).
     pub fn from_units(units: i64) -> Result<Self, MoneyError> {
-        let n = units.checked_mul(NANOS_PER_UNIT).ok_or(MoneyError::Overflow)?;
+        let n = units
+            .checked_mul(NANOS_PER_UNIT)
+            .ok_or(MoneyError::Overflow)?;
         Self::from_nanos(n)
     }
 
@@ -88,9 +94,9 @@ impl Decimal9 {
     /// Parses decimal text: digits, an optional point and at most 9 decimals. No sign, exponent,
     /// spaces, `NaN` or `inf`.
     pub fn parse(text: &str) -> Result<Self, MoneyError> {
-        if text.starts_with('-') {
+        if let Some(rest) = text.strip_prefix('-') {
             // "-0" is still refused: a sign is never valid input for an amount.
-            return if is_plain_decimal(&text[1..]) {
+            return if is_plain_decimal(rest) {
                 Err(MoneyError::Negative)
             } else {
                 Err(MoneyError::NotANumber)
@@ -176,7 +182,11 @@ fn parse_exponent(s: &str) -> Result<Decimal9, MoneyError> {
     } else if point as usize >= digits.len() {
         format!("{}{}", digits, "0".repeat(point as usize - digits.len()))
     } else {
-        format!("{}.{}", &digits[..point as usize], &digits[point as usize..])
+        format!(
+            "{}.{}",
+            &digits[..point as usize],
+            &digits[point as usize..]
+        )
     };
     Decimal9::parse(&plain)
 }

@@ -1,0 +1,261 @@
+//! The settings registry: which keys exist, how each value is validated, and the typed view of them.
+//!
+//! Values are JSON text, stored per key and replaced whole. A change is validated key by key before
+//! anything is written ([`validate_changes`]), so one bad key leaves every key as it was.
+
+use std::collections::BTreeMap;
+
+use jiff::tz::TimeZone;
+use serde_json::value::RawValue;
+
+use crate::defaults::PlatformQuotas;
+use crate::error::FieldError;
+use crate::platform::AuthSource;
+use crate::window::{MonthlyMode, WindowClock};
+
+pub const DEFAULT_PLATFORM_QUOTAS: &str = "default_platform_quotas";
+pub const QUOTA_TIMEZONE: &str = "quota_timezone";
+pub const MONTHLY_WINDOW: &str = "monthly_window";
+pub const QUOTA_ENFORCEMENT: &str = "quota_enforcement";
+pub const REGISTRATION_ENABLED: &str = "registration_enabled";
+
+/// How quotas are enforced (setting `quota_enforcement`, SPEC 2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Enforcement {
+    /// Check at admission; the request that crosses the cap completes and is charged.
+    #[default]
+    Soft,
+    /// Reserve an upper bound of the cost at admission; spend never exceeds a limit.
+    Strict,
+}
+
+impl Enforcement {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Enforcement::Soft => "soft",
+            Enforcement::Strict => "strict",
+        }
+    }
+}
+
+/// The kind of value a key holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    PlatformQuotas,
+    TimeZone,
+    MonthlyWindow,
+    Enforcement,
+    Bool,
+}
+
+/// Every known key with its kind, in display order.
+fn registry() -> Vec<(String, Kind)> {
+    let mut keys = vec![(DEFAULT_PLATFORM_QUOTAS.to_owned(), Kind::PlatformQuotas)];
+    keys.extend(
+        AuthSource::ALL
+            .iter()
+            .map(|s| (s.defaults_key(), Kind::PlatformQuotas)),
+    );
+    keys.extend([
+        (QUOTA_TIMEZONE.to_owned(), Kind::TimeZone),
+        (MONTHLY_WINDOW.to_owned(), Kind::MonthlyWindow),
+        (QUOTA_ENFORCEMENT.to_owned(), Kind::Enforcement),
+        (REGISTRATION_ENABLED.to_owned(), Kind::Bool),
+    ]);
+    keys
+}
+
+/// The names of every settings key.
+pub fn keys() -> Vec<String> {
+    registry().into_iter().map(|(k, _)| k).collect()
+}
+
+fn kind_of(key: &str) -> Option<Kind> {
+    registry()
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, kind)| kind)
+}
+
+fn parse_string(key: &str, raw: &str) -> Result<String, FieldError> {
+    serde_json::from_str::<String>(raw).map_err(|_| FieldError::new(key, "must be a string"))
+}
+
+/// Validates one value and returns its canonical JSON text.
+pub fn validate(key: &str, raw: &str) -> Result<String, FieldError> {
+    let Some(kind) = kind_of(key) else {
+        return Err(FieldError::new(key, "unknown setting"));
+    };
+    match kind {
+        Kind::PlatformQuotas => Ok(PlatformQuotas::parse(key, raw)?.to_json()),
+        Kind::TimeZone => {
+            let name = parse_string(key, raw)?;
+            TimeZone::get(&name).map_err(|_| {
+                FieldError::new(key, format!("{name:?} is not an IANA time zone name"))
+            })?;
+            Ok(serde_json::Value::String(name).to_string())
+        }
+        Kind::MonthlyWindow => {
+            let s = parse_string(key, raw)?;
+            s.parse::<MonthlyMode>()
+                .map_err(|e| FieldError::new(key, e))?;
+            Ok(serde_json::Value::String(s).to_string())
+        }
+        Kind::Enforcement => {
+            let s = parse_string(key, raw)?;
+            match s.as_str() {
+                "soft" | "strict" => Ok(serde_json::Value::String(s).to_string()),
+                _ => Err(FieldError::new(
+                    key,
+                    format!("must be \"soft\" or \"strict\" (got {s:?})"),
+                )),
+            }
+        }
+        Kind::Bool => match raw.trim() {
+            "true" | "false" => Ok(raw.trim().to_owned()),
+            _ => Err(FieldError::new(key, "must be true or false")),
+        },
+    }
+}
+
+/// Validates a `PUT /admin/settings` body: a JSON object of key → value. Keys whose value is null
+/// are left as they are. Returns the canonical values to store, or the first error; nothing is
+/// stored by this function, so a caller that stores the result in one transaction is all-or-nothing.
+pub fn validate_changes(body: &str) -> Result<Vec<(String, String)>, FieldError> {
+    let map: BTreeMap<String, Box<RawValue>> = serde_json::from_str(body)
+        .map_err(|e| FieldError::new("", format!("body must be a JSON object: {e}")))?;
+    let mut out = Vec::new();
+    for (key, value) in &map {
+        if value.get().trim() == "null" {
+            continue;
+        }
+        out.push((key.clone(), validate(key, value.get())?));
+    }
+    Ok(out)
+}
+
+/// The typed settings in force. Built from stored text; a stored value that no longer validates
+/// (written by a newer version, or by hand) falls back to the default for that key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub system_quotas: PlatformQuotas,
+    pub source_quotas: BTreeMap<AuthSource, PlatformQuotas>,
+    /// `None`: the server's default zone.
+    pub quota_timezone: Option<String>,
+    pub monthly_window: MonthlyMode,
+    pub enforcement: Enforcement,
+    pub registration_enabled: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            system_quotas: PlatformQuotas::default(),
+            source_quotas: BTreeMap::new(),
+            quota_timezone: None,
+            monthly_window: MonthlyMode::Calendar,
+            enforcement: Enforcement::Soft,
+            registration_enabled: true,
+        }
+    }
+}
+
+impl Settings {
+    /// From stored key → JSON text.
+    pub fn from_stored(stored: &BTreeMap<String, String>) -> Self {
+        let mut s = Settings::default();
+        let get = |k: &str| stored.get(k).map(String::as_str);
+        if let Some(q) =
+            get(DEFAULT_PLATFORM_QUOTAS).and_then(|raw| PlatformQuotas::parse("", raw).ok())
+        {
+            s.system_quotas = q;
+        }
+        for src in AuthSource::ALL {
+            let key = src.defaults_key();
+            // An empty override layer inherits everything, the same as no layer.
+            if let Some(q) = get(&key)
+                .and_then(|raw| PlatformQuotas::parse("", raw).ok())
+                .filter(|q| !q.0.is_empty())
+            {
+                s.source_quotas.insert(*src, q);
+            }
+        }
+        let string = |k: &str| get(k).and_then(|raw| serde_json::from_str::<String>(raw).ok());
+        s.quota_timezone = string(QUOTA_TIMEZONE).filter(|z| TimeZone::get(z).is_ok());
+        s.monthly_window = string(MONTHLY_WINDOW)
+            .and_then(|m| m.parse().ok())
+            .unwrap_or_default();
+        s.enforcement = match string(QUOTA_ENFORCEMENT).as_deref() {
+            Some("strict") => Enforcement::Strict,
+            _ => Enforcement::Soft,
+        };
+        s.registration_enabled = get(REGISTRATION_ENABLED).map(str::trim) != Some("false");
+        s
+    }
+
+    /// The defaults a new user from `source` starts with: the system layer patched by the source's.
+    pub fn defaults_for(&self, source: AuthSource) -> PlatformQuotas {
+        match self.source_quotas.get(&source) {
+            Some(o) => self.system_quotas.patched_by(o),
+            None => self.system_quotas.clone(),
+        }
+    }
+
+    /// The zone in force: the setting, else `server_default`.
+    pub fn zone_name<'a>(&'a self, server_default: &'a str) -> &'a str {
+        self.quota_timezone.as_deref().unwrap_or(server_default)
+    }
+
+    /// The window clock for these settings.
+    pub fn clock(&self, server_default_zone: &TimeZone) -> WindowClock {
+        let zone = self
+            .quota_timezone
+            .as_deref()
+            .and_then(|z| TimeZone::get(z).ok())
+            .unwrap_or_else(|| server_default_zone.clone());
+        WindowClock::new(zone, self.monthly_window)
+    }
+
+    /// Every key with its value, as the text of one JSON object (for `GET /admin/settings`). Built
+    /// from text, not `serde_json::Value`, so amounts never pass through a float.
+    pub fn to_json(&self, server_default_zone: &str) -> String {
+        let string = |v: &str| serde_json::Value::String(v.to_owned()).to_string();
+        let mut fields = vec![(
+            DEFAULT_PLATFORM_QUOTAS.to_owned(),
+            self.system_quotas.to_json(),
+        )];
+        for src in AuthSource::ALL {
+            let v = self
+                .source_quotas
+                .get(src)
+                .map(PlatformQuotas::to_json)
+                .unwrap_or_else(|| "{}".to_owned());
+            fields.push((src.defaults_key(), v));
+        }
+        fields.push((
+            QUOTA_TIMEZONE.to_owned(),
+            string(self.zone_name(server_default_zone)),
+        ));
+        fields.push((
+            MONTHLY_WINDOW.to_owned(),
+            string(self.monthly_window.as_str()),
+        ));
+        fields.push((
+            QUOTA_ENFORCEMENT.to_owned(),
+            string(self.enforcement.as_str()),
+        ));
+        fields.push((
+            REGISTRATION_ENABLED.to_owned(),
+            self.registration_enabled.to_string(),
+        ));
+        let body: Vec<String> = fields
+            .into_iter()
+            .map(|(k, v)| format!("{}:{v}", string(&k)))
+            .collect();
+        format!("{{{}}}", body.join(","))
+    }
+}
+
+#[cfg(test)]
+#[path = "settings_tests.rs"]
+mod tests;

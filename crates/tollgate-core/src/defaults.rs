@@ -19,8 +19,8 @@ impl PlatformQuotas {
     /// Parses the JSON text of one settings value, naming the field path (under `key`) of any error:
     /// an unknown platform or window, a negative, non-numeric or too precise amount.
     pub fn parse(key: &str, raw: &str) -> Result<Self, FieldError> {
-        let top: BTreeMap<String, Box<RawValue>> = serde_json::from_str(raw)
-            .map_err(|_| FieldError::new(key, "must be an object of platforms"))?;
+        let top: BTreeMap<String, Box<RawValue>> =
+            serde_json::from_str(raw).map_err(|_| FieldError::new(key, "must be an object of platforms"))?;
         let mut out = BTreeMap::new();
         for (name, value) in top {
             let path = format!("{key}.{name}");
@@ -56,11 +56,7 @@ impl PlatformQuotas {
 
     /// The rows a new user starts with: only platforms with at least one non-null limit.
     pub fn snapshot(&self) -> Vec<(Platform, WindowLimits)> {
-        self.0
-            .iter()
-            .filter(|(_, l)| !l.is_all_unlimited())
-            .map(|(p, l)| (*p, *l))
-            .collect()
+        self.0.iter().filter(|(_, l)| !l.is_all_unlimited()).map(|(p, l)| (*p, *l)).collect()
     }
 }
 
@@ -86,9 +82,7 @@ pub fn parse_limit(field: &str, raw: &str) -> Result<LimitValue, FieldError> {
     if raw.trim() == "null" {
         return Ok(None);
     }
-    Money::from_json_raw(raw)
-        .map(Some)
-        .map_err(|e| FieldError::new(field, format!("{e} (got {})", raw.trim())))
+    Money::from_json_raw(raw).map(Some).map_err(|e| FieldError::new(field, format!("{e} (got {})", raw.trim())))
 }
 
 #[cfg(test)]
@@ -106,14 +100,7 @@ mod tests {
             r#"{"anthropic":{"daily":10.1,"weekly":50,"monthly":null},"openai":{"daily":0},"gemini":null}"#,
         )
         .unwrap();
-        assert_eq!(
-            q.get(Platform::Anthropic),
-            WindowLimits {
-                daily: usd("10.1"),
-                weekly: usd("50"),
-                monthly: None
-            }
-        );
+        assert_eq!(q.get(Platform::Anthropic), WindowLimits { daily: usd("10.1"), weekly: usd("50"), monthly: None });
         assert_eq!(q.get(Platform::OpenAi).daily, usd("0"));
         assert_eq!(q.get(Platform::Antigravity), WindowLimits::default());
         assert_eq!(
@@ -134,35 +121,21 @@ mod tests {
             (r#"nope"#, "k"),
         ];
         for (raw, field) in cases {
-            assert_eq!(
-                PlatformQuotas::parse("k", raw).unwrap_err().field,
-                field,
-                "{raw}"
-            );
+            assert_eq!(PlatformQuotas::parse("k", raw).unwrap_err().field, field, "{raw}");
         }
     }
 
     #[test]
     fn source_layer_overrides_field_by_field() {
-        let system = PlatformQuotas::parse(
-            "s",
-            r#"{"anthropic":{"daily":10,"weekly":50},"openai":{"daily":5}}"#,
-        )
-        .unwrap();
+        let system =
+            PlatformQuotas::parse("s", r#"{"anthropic":{"daily":10,"weekly":50},"openai":{"daily":5}}"#).unwrap();
         let github = PlatformQuotas::parse(
             "g",
             r#"{"anthropic":{"daily":0,"weekly":null},"gemini":{"monthly":3},"openai":null}"#,
         )
         .unwrap();
         let merged = system.patched_by(&github);
-        assert_eq!(
-            merged.get(Platform::Anthropic),
-            WindowLimits {
-                daily: usd("0"),
-                weekly: usd("50"),
-                monthly: None
-            }
-        );
+        assert_eq!(merged.get(Platform::Anthropic), WindowLimits { daily: usd("0"), weekly: usd("50"), monthly: None });
         assert_eq!(merged.get(Platform::OpenAi).daily, usd("5"));
         assert_eq!(merged.get(Platform::Gemini).monthly, usd("3"));
         let snap = merged.snapshot();

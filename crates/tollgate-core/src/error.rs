@@ -11,9 +11,6 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl std::fmt::Display) -> Self {
-        Self {
-            field: field.into(),
-            message: message.to_string(),
-        }
+        Self { field: field.into(), message: message.to_string() }
     }
 }

@@ -44,18 +44,12 @@ impl Decimal9 {
 
     /// From a raw count of nano-units; negative counts are refused.
     pub fn from_nanos(nanos: i64) -> Result<Self, MoneyError> {
-        if nanos < 0 {
-            Err(MoneyError::Negative)
-        } else {
-            Ok(Self(nanos))
-        }
+        if nanos < 0 { Err(MoneyError::Negative) } else { Ok(Self(nanos)) }
     }
 
     /// From whole units (e.g. dollars).
     pub fn from_units(units: i64) -> Result<Self, MoneyError> {
-        let n = units
-            .checked_mul(NANOS_PER_UNIT)
-            .ok_or(MoneyError::Overflow)?;
+        let n = units.checked_mul(NANOS_PER_UNIT).ok_or(MoneyError::Overflow)?;
         Self::from_nanos(n)
     }
 
@@ -96,11 +90,7 @@ impl Decimal9 {
     pub fn parse(text: &str) -> Result<Self, MoneyError> {
         if let Some(rest) = text.strip_prefix('-') {
             // "-0" is still refused: a sign is never valid input for an amount.
-            return if is_plain_decimal(rest) {
-                Err(MoneyError::Negative)
-            } else {
-                Err(MoneyError::NotANumber)
-            };
+            return if is_plain_decimal(rest) { Err(MoneyError::Negative) } else { Err(MoneyError::NotANumber) };
         }
         if !is_plain_decimal(text) {
             // Exponent forms such as 1e3 are valid JSON; accept them when they are exact.
@@ -118,19 +108,12 @@ impl Decimal9 {
         if int_digits.len() > 10 {
             return Err(MoneyError::Overflow);
         }
-        let int: i64 = if int_digits.is_empty() {
-            0
-        } else {
-            int_digits.parse().map_err(|_| MoneyError::Overflow)?
-        };
+        let int: i64 = if int_digits.is_empty() { 0 } else { int_digits.parse().map_err(|_| MoneyError::Overflow)? };
         let mut frac: i64 = 0;
         for (i, c) in frac_trimmed.bytes().enumerate() {
             frac += i64::from(c - b'0') * 10_i64.pow((DECIMALS - 1 - i) as u32);
         }
-        int.checked_mul(NANOS_PER_UNIT)
-            .and_then(|n| n.checked_add(frac))
-            .map(Self)
-            .ok_or(MoneyError::Overflow)
+        int.checked_mul(NANOS_PER_UNIT).and_then(|n| n.checked_add(frac)).map(Self).ok_or(MoneyError::Overflow)
     }
 
     /// Reads an amount from a JSON value's raw text (a number; strings are refused).
@@ -182,11 +165,7 @@ fn parse_exponent(s: &str) -> Result<Decimal9, MoneyError> {
     } else if point as usize >= digits.len() {
         format!("{}{}", digits, "0".repeat(point as usize - digits.len()))
     } else {
-        format!(
-            "{}.{}",
-            &digits[..point as usize],
-            &digits[point as usize..]
-        )
+        format!("{}.{}", &digits[..point as usize], &digits[point as usize..])
     };
     Decimal9::parse(&plain)
 }

@@ -7,10 +7,7 @@ fn parses_exact_decimals() {
     assert_eq!(Money::parse("0").map(Money::nanos), Ok(0));
     assert_eq!(Money::parse("0.000000001").map(Money::nanos), Ok(1));
     assert_eq!(Money::parse("007.50").map(Money::nanos), Ok(7_500_000_000));
-    assert_eq!(
-        Money::parse("1.1000000000000").map(Money::nanos),
-        Ok(1_100_000_000)
-    );
+    assert_eq!(Money::parse("1.1000000000000").map(Money::nanos), Ok(1_100_000_000));
     assert_eq!(Money::parse("1e3").map(Money::nanos), Ok(1_000_000_000_000));
     assert_eq!(Money::parse("2.5E-1").map(Money::nanos), Ok(250_000_000));
 }
@@ -19,10 +16,9 @@ fn parses_exact_decimals() {
 fn refuses_bad_text() {
     assert_eq!(Money::parse("-1"), Err(MoneyError::Negative));
     assert_eq!(Money::parse("-0"), Err(MoneyError::Negative));
-    for bad in [
-        "", "NaN", "nan", "inf", "Infinity", "-inf", "1.", ".5", "1..2", " 1", "1 ", "0x10", "abc",
-        "+1", "1e", "1e+",
-    ] {
+    for bad in
+        ["", "NaN", "nan", "inf", "Infinity", "-inf", "1.", ".5", "1..2", " 1", "1 ", "0x10", "abc", "+1", "1e", "1e+"]
+    {
         assert_eq!(Money::parse(bad), Err(MoneyError::NotANumber), "{bad:?}");
     }
     assert_eq!(Money::parse("0.0000000001"), Err(MoneyError::TooPrecise));

@@ -113,13 +113,7 @@ mod tests {
             assert_eq!(a.as_str().parse::<AuthSource>(), Ok(*a));
         }
         let err = "bedrock".parse::<Platform>().unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("anthropic, openai, gemini, antigravity")
-        );
-        assert_eq!(
-            AuthSource::GitHub.defaults_key(),
-            "auth_source_default_github_platform_quotas"
-        );
+        assert!(err.to_string().contains("anthropic, openai, gemini, antigravity"));
+        assert_eq!(AuthSource::GitHub.defaults_key(), "auth_source_default_github_platform_quotas");
     }
 }

@@ -80,37 +80,18 @@ pub struct QuotaRow {
 impl QuotaRow {
     /// A row with no limits and no usage.
     pub fn empty(user_id: i64, platform: Platform) -> Self {
-        Self {
-            user_id,
-            platform,
-            limits: WindowLimits::default(),
-            usage: Default::default(),
-            active: true,
-        }
+        Self { user_id, platform, limits: WindowLimits::default(), usage: Default::default(), active: true }
     }
 
     /// The limits in force: none for a soft-deleted row.
     pub fn effective_limits(&self) -> WindowLimits {
-        if self.active {
-            self.limits
-        } else {
-            WindowLimits::default()
-        }
+        if self.active { self.limits } else { WindowLimits::default() }
     }
 
     /// The usage that counts in the current window (0 when the stored window has expired).
-    pub fn current_usage(
-        &self,
-        clock: &WindowClock,
-        w: QuotaWindow,
-        now: Timestamp,
-    ) -> Result<Money, WindowError> {
+    pub fn current_usage(&self, clock: &WindowClock, w: QuotaWindow, now: Timestamp) -> Result<Money, WindowError> {
         let u = self.usage[w.index()];
-        Ok(if clock.rollover(w, now)?.is_current(u.start) {
-            u.usage
-        } else {
-            Money::ZERO
-        })
+        Ok(if clock.rollover(w, now)?.is_current(u.start) { u.usage } else { Money::ZERO })
     }
 }
 
@@ -150,10 +131,9 @@ impl Rejection {
     pub fn message(&self, clock: &WindowClock) -> String {
         let resets = self.resets_at.to_zoned(clock.zone.clone());
         match self.kind {
-            RejectKind::Disabled => format!(
-                "{} is disabled for this account by its {} quota (limit 0 USD)",
-                self.platform, self.window
-            ),
+            RejectKind::Disabled => {
+                format!("{} is disabled for this account by its {} quota (limit 0 USD)", self.platform, self.window)
+            }
             RejectKind::Exhausted => format!(
                 "{} {} quota exhausted: used {} USD of {} USD; resets at {}",
                 self.platform,
@@ -240,42 +220,25 @@ pub struct QuotaView {
 impl QuotaView {
     /// Whether the view is worth showing: a limit, or usage in a current window.
     pub fn is_meaningful(&self) -> bool {
-        self.windows
-            .iter()
-            .any(|w| w.limit.is_some() || !w.usage.is_zero())
+        self.windows.iter().any(|w| w.limit.is_some() || !w.usage.is_zero())
     }
 }
 
 /// Builds the view of a row at `now`, with windows computed by the same [`WindowClock`] as admission.
 pub fn view(row: &QuotaRow, clock: &WindowClock, now: Timestamp) -> Result<QuotaView, WindowError> {
     let limits = row.effective_limits();
-    let mut windows = [WindowView {
-        limit: None,
-        usage: Money::ZERO,
-        resets_at: None,
-        window_start: None,
-    }; 3];
+    let mut windows = [WindowView { limit: None, usage: Money::ZERO, resets_at: None, window_start: None }; 3];
     for w in QuotaWindow::ALL {
         let stored = row.usage[w.index()];
         let current = clock.rollover(w, now)?.is_current(stored.start);
         let usage = if current { stored.usage } else { Money::ZERO };
         let limit = limits.get(w);
-        let resets_at = if limit.is_none() && usage.is_zero() {
-            None
-        } else {
-            Some(clock.current(w, stored.start, now)?.end)
-        };
-        windows[w.index()] = WindowView {
-            limit,
-            usage,
-            resets_at,
-            window_start: if current { stored.start } else { None },
-        };
+        let resets_at =
+            if limit.is_none() && usage.is_zero() { None } else { Some(clock.current(w, stored.start, now)?.end) };
+        windows[w.index()] =
+            WindowView { limit, usage, resets_at, window_start: if current { stored.start } else { None } };
     }
-    Ok(QuotaView {
-        platform: row.platform,
-        windows,
-    })
+    Ok(QuotaView { platform: row.platform, windows })
 }
 
 #[cfg(test)]

@@ -51,11 +51,7 @@ enum Kind {
 /// Every known key with its kind, in display order.
 fn registry() -> Vec<(String, Kind)> {
     let mut keys = vec![(DEFAULT_PLATFORM_QUOTAS.to_owned(), Kind::PlatformQuotas)];
-    keys.extend(
-        AuthSource::ALL
-            .iter()
-            .map(|s| (s.defaults_key(), Kind::PlatformQuotas)),
-    );
+    keys.extend(AuthSource::ALL.iter().map(|s| (s.defaults_key(), Kind::PlatformQuotas)));
     keys.extend([
         (QUOTA_TIMEZONE.to_owned(), Kind::TimeZone),
         (MONTHLY_WINDOW.to_owned(), Kind::MonthlyWindow),
@@ -71,10 +67,7 @@ pub fn keys() -> Vec<String> {
 }
 
 fn kind_of(key: &str) -> Option<Kind> {
-    registry()
-        .into_iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, kind)| kind)
+    registry().into_iter().find(|(k, _)| k == key).map(|(_, kind)| kind)
 }
 
 fn parse_string(key: &str, raw: &str) -> Result<String, FieldError> {
@@ -90,25 +83,20 @@ pub fn validate(key: &str, raw: &str) -> Result<String, FieldError> {
         Kind::PlatformQuotas => Ok(PlatformQuotas::parse(key, raw)?.to_json()),
         Kind::TimeZone => {
             let name = parse_string(key, raw)?;
-            TimeZone::get(&name).map_err(|_| {
-                FieldError::new(key, format!("{name:?} is not an IANA time zone name"))
-            })?;
+            TimeZone::get(&name)
+                .map_err(|_| FieldError::new(key, format!("{name:?} is not an IANA time zone name")))?;
             Ok(serde_json::Value::String(name).to_string())
         }
         Kind::MonthlyWindow => {
             let s = parse_string(key, raw)?;
-            s.parse::<MonthlyMode>()
-                .map_err(|e| FieldError::new(key, e))?;
+            s.parse::<MonthlyMode>().map_err(|e| FieldError::new(key, e))?;
             Ok(serde_json::Value::String(s).to_string())
         }
         Kind::Enforcement => {
             let s = parse_string(key, raw)?;
             match s.as_str() {
                 "soft" | "strict" => Ok(serde_json::Value::String(s).to_string()),
-                _ => Err(FieldError::new(
-                    key,
-                    format!("must be \"soft\" or \"strict\" (got {s:?})"),
-                )),
+                _ => Err(FieldError::new(key, format!("must be \"soft\" or \"strict\" (got {s:?})"))),
             }
         }
         Kind::Bool => match raw.trim() {
@@ -122,8 +110,8 @@ pub fn validate(key: &str, raw: &str) -> Result<String, FieldError> {
 /// are left as they are. Returns the canonical values to store, or the first error; nothing is
 /// stored by this function, so a caller that stores the result in one transaction is all-or-nothing.
 pub fn validate_changes(body: &str) -> Result<Vec<(String, String)>, FieldError> {
-    let map: BTreeMap<String, Box<RawValue>> = serde_json::from_str(body)
-        .map_err(|e| FieldError::new("", format!("body must be a JSON object: {e}")))?;
+    let map: BTreeMap<String, Box<RawValue>> =
+        serde_json::from_str(body).map_err(|e| FieldError::new("", format!("body must be a JSON object: {e}")))?;
     let mut out = Vec::new();
     for (key, value) in &map {
         if value.get().trim() == "null" {
@@ -165,26 +153,19 @@ impl Settings {
     pub fn from_stored(stored: &BTreeMap<String, String>) -> Self {
         let mut s = Settings::default();
         let get = |k: &str| stored.get(k).map(String::as_str);
-        if let Some(q) =
-            get(DEFAULT_PLATFORM_QUOTAS).and_then(|raw| PlatformQuotas::parse("", raw).ok())
-        {
+        if let Some(q) = get(DEFAULT_PLATFORM_QUOTAS).and_then(|raw| PlatformQuotas::parse("", raw).ok()) {
             s.system_quotas = q;
         }
         for src in AuthSource::ALL {
             let key = src.defaults_key();
             // An empty override layer inherits everything, the same as no layer.
-            if let Some(q) = get(&key)
-                .and_then(|raw| PlatformQuotas::parse("", raw).ok())
-                .filter(|q| !q.0.is_empty())
-            {
+            if let Some(q) = get(&key).and_then(|raw| PlatformQuotas::parse("", raw).ok()).filter(|q| !q.0.is_empty()) {
                 s.source_quotas.insert(*src, q);
             }
         }
         let string = |k: &str| get(k).and_then(|raw| serde_json::from_str::<String>(raw).ok());
         s.quota_timezone = string(QUOTA_TIMEZONE).filter(|z| TimeZone::get(z).is_ok());
-        s.monthly_window = string(MONTHLY_WINDOW)
-            .and_then(|m| m.parse().ok())
-            .unwrap_or_default();
+        s.monthly_window = string(MONTHLY_WINDOW).and_then(|m| m.parse().ok()).unwrap_or_default();
         s.enforcement = match string(QUOTA_ENFORCEMENT).as_deref() {
             Some("strict") => Enforcement::Strict,
             _ => Enforcement::Soft,
@@ -220,38 +201,16 @@ impl Settings {
     /// from text, not `serde_json::Value`, so amounts never pass through a float.
     pub fn to_json(&self, server_default_zone: &str) -> String {
         let string = |v: &str| serde_json::Value::String(v.to_owned()).to_string();
-        let mut fields = vec![(
-            DEFAULT_PLATFORM_QUOTAS.to_owned(),
-            self.system_quotas.to_json(),
-        )];
+        let mut fields = vec![(DEFAULT_PLATFORM_QUOTAS.to_owned(), self.system_quotas.to_json())];
         for src in AuthSource::ALL {
-            let v = self
-                .source_quotas
-                .get(src)
-                .map(PlatformQuotas::to_json)
-                .unwrap_or_else(|| "{}".to_owned());
+            let v = self.source_quotas.get(src).map(PlatformQuotas::to_json).unwrap_or_else(|| "{}".to_owned());
             fields.push((src.defaults_key(), v));
         }
-        fields.push((
-            QUOTA_TIMEZONE.to_owned(),
-            string(self.zone_name(server_default_zone)),
-        ));
-        fields.push((
-            MONTHLY_WINDOW.to_owned(),
-            string(self.monthly_window.as_str()),
-        ));
-        fields.push((
-            QUOTA_ENFORCEMENT.to_owned(),
-            string(self.enforcement.as_str()),
-        ));
-        fields.push((
-            REGISTRATION_ENABLED.to_owned(),
-            self.registration_enabled.to_string(),
-        ));
-        let body: Vec<String> = fields
-            .into_iter()
-            .map(|(k, v)| format!("{}:{v}", string(&k)))
-            .collect();
+        fields.push((QUOTA_TIMEZONE.to_owned(), string(self.zone_name(server_default_zone))));
+        fields.push((MONTHLY_WINDOW.to_owned(), string(self.monthly_window.as_str())));
+        fields.push((QUOTA_ENFORCEMENT.to_owned(), string(self.enforcement.as_str())));
+        fields.push((REGISTRATION_ENABLED.to_owned(), self.registration_enabled.to_string()));
+        let body: Vec<String> = fields.into_iter().map(|(k, v)| format!("{}:{v}", string(&k))).collect();
         format!("{{{}}}", body.join(","))
     }
 }

@@ -4,62 +4,33 @@ use crate::platform::Platform;
 
 #[test]
 fn validates_every_key_kind() {
-    assert_eq!(
-        validate("quota_timezone", r#""Asia/Shanghai""#).unwrap(),
-        r#""Asia/Shanghai""#
-    );
-    assert_eq!(
-        validate("quota_timezone", r#""Mars/Olympus""#)
-            .unwrap_err()
-            .field,
-        "quota_timezone"
-    );
-    assert_eq!(
-        validate("quota_timezone", "5").unwrap_err().field,
-        "quota_timezone"
-    );
+    assert_eq!(validate("quota_timezone", r#""Asia/Shanghai""#).unwrap(), r#""Asia/Shanghai""#);
+    assert_eq!(validate("quota_timezone", r#""Mars/Olympus""#).unwrap_err().field, "quota_timezone");
+    assert_eq!(validate("quota_timezone", "5").unwrap_err().field, "quota_timezone");
     assert!(validate("monthly_window", r#""rolling_30d""#).is_ok());
-    assert_eq!(
-        validate("monthly_window", r#""weekly""#).unwrap_err().field,
-        "monthly_window"
-    );
+    assert_eq!(validate("monthly_window", r#""weekly""#).unwrap_err().field, "monthly_window");
     assert!(validate("quota_enforcement", r#""strict""#).is_ok());
     assert!(validate("quota_enforcement", r#""hard""#).is_err());
     assert_eq!(validate("registration_enabled", "false").unwrap(), "false");
     assert!(validate("registration_enabled", r#""false""#).is_err());
     assert_eq!(validate("nope", "1").unwrap_err().field, "nope");
-    let e = validate(
-        "auth_source_default_wechat_platform_quotas",
-        r#"{"gemini":{"weekly":-2}}"#,
-    )
-    .unwrap_err();
-    assert_eq!(
-        e.field,
-        "auth_source_default_wechat_platform_quotas.gemini.weekly"
-    );
+    let e = validate("auth_source_default_wechat_platform_quotas", r#"{"gemini":{"weekly":-2}}"#).unwrap_err();
+    assert_eq!(e.field, "auth_source_default_wechat_platform_quotas.gemini.weekly");
 }
 
 #[test]
 fn changes_are_all_or_nothing() {
-    let ok = validate_changes(
-        r#"{"default_platform_quotas":{"openai":{"daily":1}},"quota_timezone":null}"#,
-    )
-    .unwrap();
+    let ok = validate_changes(r#"{"default_platform_quotas":{"openai":{"daily":1}},"quota_timezone":null}"#).unwrap();
     assert_eq!(ok.len(), 1);
-    let err = validate_changes(
-        r#"{"default_platform_quotas":{"openai":{"daily":1}},"monthly_window":"x"}"#,
-    )
-    .unwrap_err();
+    let err =
+        validate_changes(r#"{"default_platform_quotas":{"openai":{"daily":1}},"monthly_window":"x"}"#).unwrap_err();
     assert_eq!(err.field, "monthly_window");
     assert!(validate_changes("[]").is_err());
 }
 
 #[test]
 fn there_are_eight_quota_keys() {
-    let n = keys()
-        .iter()
-        .filter(|k| k.ends_with("platform_quotas"))
-        .count();
+    let n = keys().iter().filter(|k| k.ends_with("platform_quotas")).count();
     assert_eq!(n, 8);
 }
 
@@ -80,22 +51,10 @@ fn typed_view_and_round_trip() {
     assert_eq!(s.enforcement, Enforcement::Strict);
     assert!(!s.registration_enabled);
     assert_eq!(s.monthly_window, MonthlyMode::Rolling30d);
-    assert_eq!(
-        s.defaults_for(AuthSource::GitHub)
-            .get(Platform::Anthropic)
-            .daily,
-        Some(Money::ZERO)
-    );
-    assert_eq!(
-        s.defaults_for(AuthSource::Email)
-            .get(Platform::Anthropic)
-            .daily,
-        Some(Money::parse("10.1").unwrap())
-    );
+    assert_eq!(s.defaults_for(AuthSource::GitHub).get(Platform::Anthropic).daily, Some(Money::ZERO));
+    assert_eq!(s.defaults_for(AuthSource::Email).get(Platform::Anthropic).daily, Some(Money::parse("10.1").unwrap()));
     let text = s.to_json("UTC");
-    assert!(text.contains(
-        r#""default_platform_quotas":{"anthropic":{"daily":10.1,"weekly":null,"monthly":null}}"#
-    ));
+    assert!(text.contains(r#""default_platform_quotas":{"anthropic":{"daily":10.1,"weekly":null,"monthly":null}}"#));
     assert!(text.contains(r#""quota_timezone":"America/New_York""#));
     // What GET returns can be PUT back unchanged.
     let again = validate_changes(&text).unwrap();

@@ -24,11 +24,7 @@ pub enum QuotaWindow {
 
 impl QuotaWindow {
     /// In the order admission checks them.
-    pub const ALL: [QuotaWindow; 3] = [
-        QuotaWindow::Daily,
-        QuotaWindow::Weekly,
-        QuotaWindow::Monthly,
-    ];
+    pub const ALL: [QuotaWindow; 3] = [QuotaWindow::Daily, QuotaWindow::Weekly, QuotaWindow::Monthly];
 
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -52,14 +48,11 @@ impl fmt::Display for QuotaWindow {
 impl FromStr for QuotaWindow {
     type Err = UnknownName;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|w| w.as_str() == s)
-            .ok_or_else(|| UnknownName {
-                kind: "window",
-                name: s.to_owned(),
-                expected: "daily, weekly, monthly".to_owned(),
-            })
+        Self::ALL.into_iter().find(|w| w.as_str() == s).ok_or_else(|| UnknownName {
+            kind: "window",
+            name: s.to_owned(),
+            expected: "daily, weekly, monthly".to_owned(),
+        })
     }
 }
 
@@ -162,19 +155,11 @@ impl WindowClock {
     pub fn rollover(&self, window: QuotaWindow, now: Timestamp) -> Result<Rollover, WindowError> {
         if window == QuotaWindow::Monthly && self.monthly == MonthlyMode::Rolling30d {
             // Storage keeps milliseconds; "strictly less than 30 days ago" at that precision.
-            let current_from = now
-                .checked_sub(ROLLING_WINDOW)?
-                .checked_add(SignedDuration::from_millis(1))?;
-            return Ok(Rollover {
-                current_from,
-                new_start: now,
-            });
+            let current_from = now.checked_sub(ROLLING_WINDOW)?.checked_add(SignedDuration::from_millis(1))?;
+            return Ok(Rollover { current_from, new_start: now });
         }
         let start = self.calendar_start(window, now)?;
-        Ok(Rollover {
-            current_from: start,
-            new_start: start,
-        })
+        Ok(Rollover { current_from: start, new_start: start })
     }
 
     /// The window that a charge at `now` is counted in, given the row's stored start.
@@ -190,10 +175,7 @@ impl WindowClock {
                 Some(s) if rollover.is_current(Some(s)) => s,
                 _ => now,
             };
-            return Ok(WindowSpan {
-                start,
-                end: start.checked_add(ROLLING_WINDOW)?,
-            });
+            return Ok(WindowSpan { start, end: start.checked_add(ROLLING_WINDOW)? });
         }
         let start = self.calendar_start(window, now)?;
         let local = start.to_zoned(self.zone.clone()).date();
@@ -202,10 +184,7 @@ impl WindowClock {
             QuotaWindow::Weekly => local.checked_add(7.days())?,
             QuotaWindow::Monthly => local.checked_add(1.month())?,
         };
-        Ok(WindowSpan {
-            start,
-            end: self.day_start(next)?,
-        })
+        Ok(WindowSpan { start, end: self.day_start(next)? })
     }
 
     /// Whole seconds from `now` until `end`, rounded up (for `Retry-After`).
@@ -218,11 +197,7 @@ impl WindowClock {
         if d.subsec_nanos() > 0 { secs + 1 } else { secs }
     }
 
-    fn calendar_start(
-        &self,
-        window: QuotaWindow,
-        now: Timestamp,
-    ) -> Result<Timestamp, WindowError> {
+    fn calendar_start(&self, window: QuotaWindow, now: Timestamp) -> Result<Timestamp, WindowError> {
         let today = now.to_zoned(self.zone.clone()).date();
         let first = match window {
             QuotaWindow::Daily => today,
@@ -238,10 +213,7 @@ impl WindowClock {
     /// The first instant of a local date. Where midnight falls in a DST gap, the day starts at the
     /// first instant that exists (e.g. 01:00).
     fn day_start(&self, date: Date) -> Result<Timestamp, WindowError> {
-        Ok(date
-            .to_zoned(self.zone.clone())?
-            .start_of_day()?
-            .timestamp())
+        Ok(date.to_zoned(self.zone.clone())?.start_of_day()?.timestamp())
     }
 }
 

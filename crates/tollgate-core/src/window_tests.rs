@@ -56,10 +56,7 @@ fn weekly_starts_monday() {
         (ts("2026-11-22T16:00:00Z"), ts("2026-11-29T16:00:00Z"))
     );
     // Monday 00:00 local starts the next week.
-    assert_eq!(
-        span(&c, QuotaWindow::Weekly, "2026-11-29T16:00:00Z").0,
-        ts("2026-11-29T16:00:00Z")
-    );
+    assert_eq!(span(&c, QuotaWindow::Weekly, "2026-11-29T16:00:00Z").0, ts("2026-11-29T16:00:00Z"));
     // A week across the New York fall-back change is 7 days + 1 hour.
     let ny = clock("America/New_York");
     let (s, e) = span(&ny, QuotaWindow::Weekly, "2026-10-30T12:00:00Z");
@@ -79,10 +76,7 @@ fn calendar_month() {
         (ts("2026-03-01T05:00:00Z"), ts("2026-04-01T04:00:00Z"))
     );
     let sh = clock("Asia/Shanghai");
-    assert_eq!(
-        span(&sh, QuotaWindow::Monthly, "2026-12-31T16:00:00Z").0,
-        ts("2026-12-31T16:00:00Z")
-    );
+    assert_eq!(span(&sh, QuotaWindow::Monthly, "2026-12-31T16:00:00Z").0, ts("2026-12-31T16:00:00Z"));
 }
 
 #[test]
@@ -90,10 +84,7 @@ fn rolling_month_starts_at_first_charge_after_expiry() {
     let c = WindowClock::new(TimeZone::UTC, MonthlyMode::Rolling30d);
     let now = ts("2026-11-25T10:00:00Z");
     // No stored window: one would start now.
-    assert_eq!(
-        c.current(QuotaWindow::Monthly, None, now).unwrap().start,
-        now
-    );
+    assert_eq!(c.current(QuotaWindow::Monthly, None, now).unwrap().start, now);
     // Stored 10 days ago: still current.
     let ten = ts("2026-11-15T10:00:00Z");
     let s = c.current(QuotaWindow::Monthly, Some(ten), now).unwrap();
@@ -106,18 +97,13 @@ fn rolling_month_starts_at_first_charge_after_expiry() {
     assert!(r.is_current(Some(ts("2026-10-26T10:00:00.001Z"))));
     assert_eq!(r.new_start, now);
     // Daily stays calendar in rolling mode.
-    assert_eq!(
-        c.rollover(QuotaWindow::Daily, now).unwrap().new_start,
-        ts("2026-11-25T00:00:00Z")
-    );
+    assert_eq!(c.rollover(QuotaWindow::Daily, now).unwrap().new_start, ts("2026-11-25T00:00:00Z"));
 }
 
 #[test]
 fn rollover_treats_a_start_slightly_ahead_as_current() {
     let c = clock("UTC");
-    let r = c
-        .rollover(QuotaWindow::Daily, ts("2026-11-25T23:59:59Z"))
-        .unwrap();
+    let r = c.rollover(QuotaWindow::Daily, ts("2026-11-25T23:59:59Z")).unwrap();
     assert!(r.is_current(Some(ts("2026-11-25T00:00:00Z"))));
     assert!(r.is_current(Some(ts("2026-11-26T00:00:00Z")))); // another node's clock is ahead
     assert!(!r.is_current(Some(ts("2026-11-24T00:00:00Z"))));
@@ -127,18 +113,9 @@ fn rollover_treats_a_start_slightly_ahead_as_current() {
 #[test]
 fn retry_after_rounds_up() {
     let now = ts("2026-11-25T10:00:00.2Z");
-    assert_eq!(
-        WindowClock::seconds_until(now, ts("2026-11-25T10:00:10Z")),
-        10
-    );
-    assert_eq!(
-        WindowClock::seconds_until(now, ts("2026-11-25T10:00:10.2Z")),
-        10
-    );
-    assert_eq!(
-        WindowClock::seconds_until(now, ts("2026-11-25T10:00:00Z")),
-        0
-    );
+    assert_eq!(WindowClock::seconds_until(now, ts("2026-11-25T10:00:10Z")), 10);
+    assert_eq!(WindowClock::seconds_until(now, ts("2026-11-25T10:00:10.2Z")), 10);
+    assert_eq!(WindowClock::seconds_until(now, ts("2026-11-25T10:00:00Z")), 0);
 }
 
 const ZONES: &[&str] = &[

@@ -154,7 +154,9 @@ impl WindowClock {
     /// window starts at `now`.
     pub fn rollover(&self, window: QuotaWindow, now: Timestamp) -> Result<Rollover, WindowError> {
         if window == QuotaWindow::Monthly && self.monthly == MonthlyMode::Rolling30d {
-            // Storage keeps milliseconds; "strictly less than 30 days ago" at that precision.
+            // Storage keeps milliseconds, so decide at that precision: a start less than 30 days
+            // before `now` (both in whole milliseconds) is current.
+            let now = Timestamp::from_millisecond(now.as_millisecond())?;
             let current_from = now.checked_sub(ROLLING_WINDOW)?.checked_add(SignedDuration::from_millis(1))?;
             return Ok(Rollover { current_from, new_start: now });
         }
@@ -173,7 +175,7 @@ impl WindowClock {
             let rollover = self.rollover(window, now)?;
             let start = match stored_start {
                 Some(s) if rollover.is_current(Some(s)) => s,
-                _ => now,
+                _ => rollover.new_start,
             };
             return Ok(WindowSpan { start, end: start.checked_add(ROLLING_WINDOW)? });
         }

@@ -1,0 +1,71 @@
+//! The PostgreSQL adapter, for several gateway processes sharing one database.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{Pool, Postgres, Transaction};
+
+use crate::StoreError;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// A store on a PostgreSQL database (or one schema of it).
+#[derive(Clone)]
+pub struct PgStore {
+    pub(crate) pool: Pool<Postgres>,
+}
+
+impl PgStore {
+    /// Serializes read-then-write transactions on the row they read.
+    pub(crate) const LOCK_ROW: &'static str = " FOR UPDATE";
+
+    /// Connects and migrates.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options =
+            PgConnectOptions::from_str(url).map_err(|e| StoreError::Invalid(format!("bad PostgreSQL URL: {e}")))?;
+        Self::connect_with(options).await
+    }
+
+    /// Connects with `search_path` set to `schema` (created if missing) and migrates inside it.
+    /// Tests use one schema each.
+    pub async fn connect_in_schema(url: &str, schema: &str) -> Result<Self, StoreError> {
+        if !schema.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(StoreError::Invalid(format!("bad schema name {schema:?}")));
+        }
+        let options =
+            PgConnectOptions::from_str(url).map_err(|e| StoreError::Invalid(format!("bad PostgreSQL URL: {e}")))?;
+        let admin = PgPoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}")).execute(&admin).await?;
+        admin.close().await;
+        Self::connect_with(options.options([("search_path", schema)])).await
+    }
+
+    async fn connect_with(options: PgConnectOptions) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
+        Ok(self.pool.begin().await?)
+    }
+}
+
+crate::sql::impl_row_ext!(PgRow);
+crate::sql::impl_sql_store!(PgStore, Postgres);
+
+#[async_trait::async_trait]
+impl crate::Health for PgStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+}

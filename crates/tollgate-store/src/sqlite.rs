@@ -1,0 +1,64 @@
+//! The SQLite adapter: WAL, `synchronous=NORMAL`, a busy timeout, and `BEGIN IMMEDIATE` for every
+//! transaction that reads then writes.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{Pool, Sqlite, Transaction};
+
+use crate::StoreError;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// A store on one SQLite file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pub(crate) pool: Pool<Sqlite>,
+}
+
+impl SqliteStore {
+    /// SQLite has no row locks; `BEGIN IMMEDIATE` already holds the database's write lock.
+    pub(crate) const LOCK_ROW: &'static str = "";
+
+    /// Opens (creating the file and its folder if missing) and migrates.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Invalid(format!("bad SQLite URL: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// A write transaction that takes the write lock up front.
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+crate::sql::impl_row_ext!(SqliteRow);
+crate::sql::impl_sql_store!(SqliteStore, Sqlite);
+
+#[async_trait::async_trait]
+impl crate::Health for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+}

@@ -1,0 +1,51 @@
+//! The storage contract, run against SQLite always and against PostgreSQL when
+//! `TOLLGATE_TEST_PG_URL` is set (the test script sets it; an unreachable database fails the run).
+
+mod quotas;
+mod settings;
+mod users;
+mod util;
+
+/// Stamps out each case once per backend.
+macro_rules! contract {
+    ($($module:ident :: $case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    crate::$module::$case(&tollgate_store::testing::TestDb::sqlite()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    match tollgate_store::testing::TestDb::postgres(stringify!($case)).await {
+                        Some(db) => crate::$module::$case(&db).await,
+                        None => eprintln!("skipped: TOLLGATE_TEST_PG_URL is not set"),
+                    }
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    quotas::get_returns_active_row_or_none,
+    quotas::bulk_insert_is_idempotent_and_never_overwrites,
+    quotas::increment_creates_a_row_without_limits,
+    quotas::increment_rolls_over_daily_weekly_monthly,
+    quotas::increment_rolls_over_in_new_york_across_dst,
+    quotas::rolling_month_starts_at_first_charge_after_expiry,
+    quotas::concurrent_increments_from_two_pools_are_exact,
+    quotas::upsert_replaces_limits_and_keeps_usage,
+    quotas::upsert_rejects_duplicates_and_unknown_user,
+    quotas::reset_zeroes_without_moving_the_boundary,
+    settings::round_trip_of_every_key,
+    settings::invalid_changes_save_nothing,
+    users::create_snapshots_defaults_in_one_transaction,
+    users::duplicate_email_writes_nothing,
+    users::list_search_and_page,
+    users::update_patches_fields,
+);

@@ -2,3 +2,4 @@
 
 pub mod money;
 pub mod platform;
+pub mod sse;

@@ -3,3 +3,4 @@
 pub mod money;
 pub mod platform;
 pub mod sse;
+pub mod usage;

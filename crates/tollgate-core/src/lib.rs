@@ -2,5 +2,6 @@
 
 pub mod money;
 pub mod platform;
+pub mod pricing;
 pub mod sse;
 pub mod usage;

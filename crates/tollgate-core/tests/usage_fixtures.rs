@@ -202,3 +202,31 @@ proptest! {
         prop_assert_eq!(events_of(framing, &pieces), events_of(framing, &[case.bytes]));
     }
 }
+
+#[test]
+fn fixture_usage_priced_end_to_end() {
+    use tollgate_core::money::Money;
+    use tollgate_core::platform::Platform;
+    use tollgate_core::pricing::{PriceTable, cost};
+    let Ok(table) = PriceTable::builtin() else { panic!("built-in prices") };
+    let expectations = [
+        // 25 × $3 + 15 × $15 + 12,000 × $0.30 + 800 × $3.75 + 1,000 × $6 (per MTok)
+        ("anthropic/text_with_cache.sse", Platform::Anthropic, "claude-sonnet-4-5-20250929", "0.0129"),
+        // Cut stream, billed on its estimate: 1,000 × $1 + 18 × $5
+        ("anthropic/cut_stream.sse", Platform::Anthropic, "claude-haiku-4-5-20251001", "0.00109"),
+        // 102 × $2.50 + 2,048 × $1.25 + 9 × $10
+        ("openai_chat/include_usage.sse", Platform::OpenAi, "gpt-4o-2024-08-06", "0.002905"),
+        // Long-context tier (250,000 > 200,000): 250,000 × $2.50 + 952 × $15
+        ("gemini/json_array.json", Platform::Gemini, "gemini-2.5-pro", "0.63928"),
+        // Antigravity, Gemini 3 Pro: 800 × $2 + 150 × $12
+        ("gemini/v1internal.sse", Platform::Antigravity, "gemini-3-pro-preview", "0.0034"),
+    ];
+    let all = cases();
+    for (name, platform, model, expected) in expectations {
+        let Some(case) = all.iter().find(|c| c.name == name) else { panic!("no fixture {name}") };
+        let billable = usage_of(case, &[case.bytes]).billable();
+        let Some(found) = table.lookup(platform, model) else { panic!("no price for {model}") };
+        let Ok(expected) = Money::parse(expected) else { panic!("bad amount {expected}") };
+        assert_eq!(cost(&billable, found.price), Ok(expected), "{name}");
+    }
+}

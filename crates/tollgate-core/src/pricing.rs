@@ -43,12 +43,17 @@ pub enum PricingError {
 pub struct Price {
     /// The platform whose model this is (informative; lookups go by model name).
     pub platform: Platform,
+    /// Uncached input tokens.
     pub input_per_mtok: Money,
+    /// Output tokens, reasoning included.
     pub output_per_mtok: Money,
+    /// Cache reads; `None`: the input price.
     #[serde(default)]
     pub cache_read_per_mtok: Option<Money>,
+    /// 5-minute cache writes; `None`: 1.25× the input price.
     #[serde(default)]
     pub cache_write_5m_per_mtok: Option<Money>,
+    /// 1-hour cache writes; `None`: 2× the input price.
     #[serde(default)]
     pub cache_write_1h_per_mtok: Option<Money>,
     /// Prices for requests whose prompt (input + cache tokens) exceeds a threshold.
@@ -60,13 +65,19 @@ pub struct Price {
 /// exceed `threshold_tokens`, all of its tokens are priced here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LongContextPrice {
+    /// The tier applies when prompt tokens are strictly above this.
     pub threshold_tokens: u64,
+    /// As [`Price::input_per_mtok`], in this tier.
     pub input_per_mtok: Money,
+    /// As [`Price::output_per_mtok`], in this tier.
     pub output_per_mtok: Money,
+    /// As [`Price::cache_read_per_mtok`] (derived from this tier's input when `None`).
     #[serde(default)]
     pub cache_read_per_mtok: Option<Money>,
+    /// As [`Price::cache_write_5m_per_mtok`] (derived from this tier's input when `None`).
     #[serde(default)]
     pub cache_write_5m_per_mtok: Option<Money>,
+    /// As [`Price::cache_write_1h_per_mtok`] (derived from this tier's input when `None`).
     #[serde(default)]
     pub cache_write_1h_per_mtok: Option<Money>,
 }
@@ -157,7 +168,9 @@ pub enum MatchKind {
 pub struct PriceMatch<'a> {
     /// The table key that matched; `None` for a fallback.
     pub model: Option<&'a str>,
+    /// The price to apply.
     pub price: &'a Price,
+    /// How the name matched.
     pub kind: MatchKind,
 }
 

@@ -137,7 +137,9 @@ pub fn cost(usage: &Usage, price: &Price) -> Result<Money, PricingError> {
     // nano-USD × tokens / MTok; u64 × i64 fits in i128, a sum of five might not: check.
     let mut total: i128 = 0;
     for (tokens, rate) in terms {
-        let term = i128::from(tokens).checked_mul(rate).ok_or(PricingError::Overflow)?;
+        let term = i128::from(tokens)
+            .checked_mul(rate)
+            .ok_or(PricingError::Overflow)?;
         total = total.checked_add(term).ok_or(PricingError::Overflow)?;
     }
     let nanos = total.div_euclid(1_000_000) + i128::from(total.rem_euclid(1_000_000) > 0);
@@ -199,27 +201,47 @@ impl PriceTable {
     /// The built-in table, parsed on first use.
     pub fn builtin() -> Result<&'static PriceTable, PricingError> {
         static TABLE: OnceLock<Result<PriceTable, PricingError>> = OnceLock::new();
-        TABLE.get_or_init(|| PriceTable::from_json(BUILTIN)).as_ref().map_err(Clone::clone)
+        TABLE
+            .get_or_init(|| PriceTable::from_json(BUILTIN))
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// Parses a table in the data file's format (JSON numbers are read exactly).
     pub fn from_json(text: &str) -> Result<PriceTable, PricingError> {
-        let file: TableFile = serde_json::from_str(text).map_err(|e| PricingError::InvalidTable(e.to_string()))?;
-        let models: BTreeMap<String, Price> = file.models.into_iter().map(|(k, v)| (normalize(&k), v)).collect();
+        let file: TableFile =
+            serde_json::from_str(text).map_err(|e| PricingError::InvalidTable(e.to_string()))?;
+        let models: BTreeMap<String, Price> = file
+            .models
+            .into_iter()
+            .map(|(k, v)| (normalize(&k), v))
+            .collect();
         let mut fallbacks = BTreeMap::new();
         for (platform, model) in file.fallback {
             let price = models.get(&normalize(&model)).ok_or_else(|| {
-                PricingError::InvalidTable(format!("fallback for {platform} names unknown model {model:?}"))
+                PricingError::InvalidTable(format!(
+                    "fallback for {platform} names unknown model {model:?}"
+                ))
             })?;
             fallbacks.insert(platform, price.clone());
         }
-        Ok(PriceTable { models, fallbacks, source: file.source, as_of: file.as_of })
+        Ok(PriceTable {
+            models,
+            fallbacks,
+            source: file.source,
+            as_of: file.as_of,
+        })
     }
 
     /// A copy with `overrides` added or replacing models of the same (case-insensitive) name.
-    pub fn with_overrides(&self, overrides: impl IntoIterator<Item = (String, Price)>) -> PriceTable {
+    pub fn with_overrides(
+        &self,
+        overrides: impl IntoIterator<Item = (String, Price)>,
+    ) -> PriceTable {
         let mut table = self.clone();
-        table.models.extend(overrides.into_iter().map(|(k, v)| (normalize(&k), v)));
+        table
+            .models
+            .extend(overrides.into_iter().map(|(k, v)| (normalize(&k), v)));
         table
     }
 
@@ -234,7 +256,13 @@ impl PriceTable {
     /// platform has no fallback.
     pub fn lookup(&self, platform: Platform, model: &str) -> Option<PriceMatch<'_>> {
         let name = normalize(model);
-        let found = |key: &str, kind| self.models.get_key_value(key).map(|(k, price)| PriceMatch { model: Some(k.as_str()), price, kind });
+        let found = |key: &str, kind| {
+            self.models.get_key_value(key).map(|(k, price)| PriceMatch {
+                model: Some(k.as_str()),
+                price,
+                kind,
+            })
+        };
         if let Some(m) = found(&name, MatchKind::Exact) {
             return Some(m);
         }
@@ -247,12 +275,19 @@ impl PriceTable {
         let prefix = self
             .models
             .keys()
-            .filter(|k| stem.strip_prefix(k.as_str()).is_some_and(|rest| rest.starts_with(['-', '@', ':', '_', '/'])))
+            .filter(|k| {
+                stem.strip_prefix(k.as_str())
+                    .is_some_and(|rest| rest.starts_with(['-', '@', ':', '_', '/']))
+            })
             .max_by_key(|k| k.len());
         if let Some(m) = prefix.and_then(|k| found(k, MatchKind::Prefix)) {
             return Some(m);
         }
-        self.fallbacks.get(&platform).map(|price| PriceMatch { model: None, price, kind: MatchKind::Fallback })
+        self.fallbacks.get(&platform).map(|price| PriceMatch {
+            model: None,
+            price,
+            kind: MatchKind::Fallback,
+        })
     }
 
     /// The price stored under exactly this model name (case-insensitive).
@@ -306,7 +341,13 @@ fn strip_date_suffix(name: &str) -> &str {
     if name.len() > 11 && name.is_char_boundary(name.len() - 11) {
         let (stem, tail) = name.split_at(name.len() - 11);
         let b = tail.as_bytes();
-        if b[0] == b'-' && b[5] == b'-' && b[8] == b'-' && digits(&tail[1..5]) && digits(&tail[6..8]) && digits(&tail[9..]) {
+        if b[0] == b'-'
+            && b[5] == b'-'
+            && b[8] == b'-'
+            && digits(&tail[1..5])
+            && digits(&tail[6..8])
+            && digits(&tail[9..])
+        {
             return stem;
         }
     }

@@ -130,7 +130,10 @@ impl SseDecoder {
             }
             self.dispatch()
         };
-        *self = Self { dropped: self.dropped, ..Self::new(self.max_event_bytes) };
+        *self = Self {
+            dropped: self.dropped,
+            ..Self::new(self.max_event_bytes)
+        };
         result
     }
 
@@ -241,7 +244,11 @@ impl SseDecoder {
         }
         self.has_data = false;
         Some(SseEvent {
-            event: if event.is_empty() { "message".to_owned() } else { event },
+            event: if event.is_empty() {
+                "message".to_owned()
+            } else {
+                event
+            },
             data: std::mem::take(&mut self.data),
             id: self.last_id.clone(),
         })

@@ -2,7 +2,11 @@ use super::*;
 use proptest::prelude::*;
 
 fn ev(event: &str, data: &str, id: Option<&str>) -> SseEvent {
-    SseEvent { event: event.to_owned(), data: data.to_owned(), id: id.map(str::to_owned) }
+    SseEvent {
+        event: event.to_owned(),
+        data: data.to_owned(),
+        id: id.map(str::to_owned),
+    }
 }
 
 /// Feeds the pieces one by one, then finishes.
@@ -38,17 +42,34 @@ fn id_persists_and_nul_ids_are_ignored() {
     let stream = b"id: a\ndata: 1\n\ndata: 2\n\nid: b\0c\ndata: 3\n\nid\ndata: 4\n\n";
     assert_eq!(
         decode(stream),
-        vec![ev("message", "1", Some("a")), ev("message", "2", Some("a")), ev("message", "3", Some("a")), ev("message", "4", Some(""))]
+        vec![
+            ev("message", "1", Some("a")),
+            ev("message", "2", Some("a")),
+            ev("message", "3", Some("a")),
+            ev("message", "4", Some(""))
+        ]
     );
 }
 
 #[test]
 fn all_line_endings() {
     let expected = vec![ev("x", "1\n2", None), ev("message", "3", None)];
-    assert_eq!(decode(b"event: x\ndata: 1\ndata: 2\n\ndata: 3\n\n"), expected);
-    assert_eq!(decode(b"event: x\r\ndata: 1\r\ndata: 2\r\n\r\ndata: 3\r\n\r\n"), expected);
-    assert_eq!(decode(b"event: x\rdata: 1\rdata: 2\r\rdata: 3\r\r"), expected);
-    assert_eq!(decode(b"event: x\rdata: 1\r\ndata: 2\n\r\ndata: 3\n\r"), expected);
+    assert_eq!(
+        decode(b"event: x\ndata: 1\ndata: 2\n\ndata: 3\n\n"),
+        expected
+    );
+    assert_eq!(
+        decode(b"event: x\r\ndata: 1\r\ndata: 2\r\n\r\ndata: 3\r\n\r\n"),
+        expected
+    );
+    assert_eq!(
+        decode(b"event: x\rdata: 1\rdata: 2\r\rdata: 3\r\r"),
+        expected
+    );
+    assert_eq!(
+        decode(b"event: x\rdata: 1\r\ndata: 2\n\r\ndata: 3\n\r"),
+        expected
+    );
 }
 
 #[test]
@@ -62,14 +83,21 @@ fn crlf_split_across_chunks_counts_once() {
 
 #[test]
 fn bom_is_skipped_only_at_the_start() {
-    assert_eq!(decode(b"\xEF\xBB\xBFdata: a\n\n"), vec![ev("message", "a", None)]);
+    assert_eq!(
+        decode(b"\xEF\xBB\xBFdata: a\n\n"),
+        vec![ev("message", "a", None)]
+    );
     let (events, _) = decode_pieces(&[b"\xEF", b"\xBB", b"\xBFdata: a\n\n"], 1024);
     assert_eq!(events, vec![ev("message", "a", None)]);
     // A BOM later in the stream is content; a near-BOM at the start is content too.
     let later = decode(b"data: a\n\n\xEF\xBB\xBFdata: b\n\n");
     assert_eq!(later, vec![ev("message", "a", None)]);
     let near = decode(b"\xEF\xBBdata: a\n\n");
-    assert_eq!(near.len(), 0, "the mangled field name is unknown, so nothing is dispatched");
+    assert_eq!(
+        near.len(),
+        0,
+        "the mangled field name is unknown, so nothing is dispatched"
+    );
     let (held, _) = decode_pieces(&[b"\xEF\xBB"], 1024);
     assert!(held.is_empty());
 }
@@ -87,9 +115,14 @@ fn finish_dispatches_an_unterminated_event() {
 #[test]
 fn oversized_events_are_dropped_and_counted() {
     let big = "x".repeat(100);
-    let stream = format!("data: small\n\ndata: {big}\n\ndata: a\ndata: {big}\ndata: b\n\n: {big}\ndata: c\n\ndata: after\n\n");
+    let stream = format!(
+        "data: small\n\ndata: {big}\n\ndata: a\ndata: {big}\ndata: b\n\n: {big}\ndata: c\n\ndata: after\n\n"
+    );
     let (events, dropped) = decode_pieces(&[stream.as_bytes()], 50);
-    assert_eq!(events, vec![ev("message", "small", None), ev("message", "after", None)]);
+    assert_eq!(
+        events,
+        vec![ev("message", "small", None), ev("message", "after", None)]
+    );
     assert_eq!(dropped, 3);
     // Many small data lines that add up past the cap.
     let many = "data: 0123456789\n".repeat(10) + "\ndata: ok\n\n";
@@ -104,7 +137,10 @@ fn oversized_events_are_dropped_and_counted() {
 
 #[test]
 fn invalid_utf8_is_replaced() {
-    assert_eq!(decode(b"data: a\xFFb\n\n"), vec![ev("message", "a\u{FFFD}b", None)]);
+    assert_eq!(
+        decode(b"data: a\xFFb\n\n"),
+        vec![ev("message", "a\u{FFFD}b", None)]
+    );
     // A multi-byte character split across chunks survives.
     let (events, _) = decode_pieces(&[b"data: \xE4\xBD", b"\xA0\n\n"], 1024);
     assert_eq!(events, vec![ev("message", "你", None)]);
@@ -154,7 +190,11 @@ fn every_single_split_of_the_sample() {
     assert_eq!(whole.0.len(), 3);
     assert_eq!(whole.1, 1);
     for i in 0..=SAMPLE.len() {
-        assert_eq!(decode_pieces(&[&SAMPLE[..i], &SAMPLE[i..]], 40), whole, "split at {i}");
+        assert_eq!(
+            decode_pieces(&[&SAMPLE[..i], &SAMPLE[i..]], 40),
+            whole,
+            "split at {i}"
+        );
     }
     let bytes: Vec<&[u8]> = SAMPLE.chunks(1).collect();
     assert_eq!(decode_pieces(&bytes, 40), whole);

@@ -114,7 +114,9 @@ impl AnthropicUsage {
 
 impl UsageAccumulator for AnthropicUsage {
     fn observe_body(&mut self, body: &[u8]) {
-        let Some(payload) = self.parse(body) else { return };
+        let Some(payload) = self.parse(body) else {
+            return;
+        };
         if let Some(wire) = &payload.usage {
             self.merge(wire, Merge::Set);
             self.report.final_seen = true;
@@ -126,7 +128,9 @@ impl UsageAccumulator for AnthropicUsage {
         if matches!(event, "ping" | "message_stop" | "content_block_stop") {
             return;
         }
-        let Some(payload) = self.parse(data.as_bytes()) else { return };
+        let Some(payload) = self.parse(data.as_bytes()) else {
+            return;
+        };
         // The data's own `type` is authoritative; the SSE event name is the fallback.
         let kind = payload.kind.as_deref().unwrap_or(event);
         match kind {
@@ -184,7 +188,9 @@ mod tests {
     #[test]
     fn cache_creation_without_split_is_all_five_minute() {
         let mut acc = AnthropicUsage::default();
-        acc.observe_body(br#"{"usage":{"input_tokens":1,"cache_creation_input_tokens":50,"output_tokens":2}}"#);
+        acc.observe_body(
+            br#"{"usage":{"input_tokens":1,"cache_creation_input_tokens":50,"output_tokens":2}}"#,
+        );
         assert_eq!(acc.report().usage, usage(1, 2, 0, 50, 0));
         // A total larger than its split keeps the remainder as 5-minute writes.
         let mut acc = AnthropicUsage::default();
@@ -208,7 +214,10 @@ mod tests {
         let mut acc = AnthropicUsage::default();
         acc.observe_event("content_block_delta", r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"héllo"}}"#);
         acc.observe_event("content_block_delta", r#"{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"abcdef"}}"#);
-        acc.observe_event("content_block_delta", r#"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"Hi"}}"#);
+        acc.observe_event(
+            "content_block_delta",
+            r#"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"Hi"}}"#,
+        );
         acc.observe_event("content_block_delta", r#"{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"a\":"}}"#);
         acc.observe_event("message", "{not json");
         let r = acc.report();

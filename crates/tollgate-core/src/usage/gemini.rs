@@ -72,15 +72,13 @@ impl UsageMetadata {
     fn normalize(&self) -> Usage {
         let prompt = self.prompt_token_count.unwrap_or(0);
         let cached = self.cached_content_token_count.unwrap_or(0).min(prompt);
-        Usage {
-            input_tokens: (prompt - cached).saturating_add(self.tool_use_prompt_token_count.unwrap_or(0)),
-            output_tokens: self
-                .candidates_token_count
-                .unwrap_or(0)
-                .saturating_add(self.thoughts_token_count.unwrap_or(0)),
-            cache_read_tokens: cached,
-            ..Usage::default()
-        }
+        // Tool-use prompt tokens (e.g. search results fed back) are billed as input.
+        let input = prompt.saturating_add(self.tool_use_prompt_token_count.unwrap_or(0));
+        let output = self
+            .candidates_token_count
+            .unwrap_or(0)
+            .saturating_add(self.thoughts_token_count.unwrap_or(0));
+        Usage::from_inclusive_prompt(input, cached, output)
     }
 }
 
@@ -95,8 +93,15 @@ impl Chunk {
 
     /// The chunk ends the response: a candidate finished, or the prompt was blocked.
     fn is_last(&self) -> bool {
-        let finished = self.candidates.iter().flatten().any(|c| c.finish_reason.as_deref().is_some_and(|r| !r.is_empty()));
-        let blocked = self.prompt_feedback.as_ref().is_some_and(|f| f.block_reason.is_some());
+        let finished = self
+            .candidates
+            .iter()
+            .flatten()
+            .any(|c| c.finish_reason.as_deref().is_some_and(|r| !r.is_empty()));
+        let blocked = self
+            .prompt_feedback
+            .as_ref()
+            .is_some_and(|f| f.block_reason.is_some());
         finished || blocked
     }
 }
@@ -176,7 +181,12 @@ mod tests {
         let r = acc.report();
         assert_eq!(
             r.usage,
-            Usage { input_tokens: 230, output_tokens: 250, cache_read_tokens: 1000, ..Usage::default() }
+            Usage {
+                input_tokens: 230,
+                output_tokens: 250,
+                cache_read_tokens: 1000,
+                ..Usage::default()
+            }
         );
         assert!(r.final_seen);
         assert_eq!(r.output_chars, 1);
@@ -186,9 +196,18 @@ mod tests {
     fn last_usage_wins_and_chunks_without_usage_change_nothing() {
         let mut acc = GeminiUsage::default();
         acc.observe_event("message", r#"{"candidates":[{"content":{"parts":[{"text":"Hel","thought":true}]}}],"usageMetadata":{"promptTokenCount":9,"totalTokenCount":9}}"#);
-        acc.observe_event("message", r#"{"candidates":[{"content":{"parts":[{"functionCall":{"name":"f","args":{}}}]}}]}"#);
+        acc.observe_event(
+            "message",
+            r#"{"candidates":[{"content":{"parts":[{"functionCall":{"name":"f","args":{}}}]}}]}"#,
+        );
         let r = acc.report();
-        assert_eq!(r.usage, Usage { input_tokens: 9, ..Usage::default() });
+        assert_eq!(
+            r.usage,
+            Usage {
+                input_tokens: 9,
+                ..Usage::default()
+            }
+        );
         assert!(!r.final_seen);
         assert_eq!(r.output_chars, 3 + r#"{"name":"f","args":{}}"#.len() as u64);
     }
@@ -196,7 +215,10 @@ mod tests {
     #[test]
     fn v1internal_envelope_is_unwrapped() {
         let mut acc = GeminiUsage::default();
-        acc.observe_event("message", &format!(r#"{{"response":{FINAL},"traceId":"abc"}}"#));
+        acc.observe_event(
+            "message",
+            &format!(r#"{{"response":{FINAL},"traceId":"abc"}}"#),
+        );
         assert_eq!(acc.report().usage.cache_read_tokens, 1000);
         assert!(acc.report().final_seen);
     }

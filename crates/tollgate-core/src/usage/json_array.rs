@@ -185,7 +185,11 @@ impl JsonArraySplitter {
         self.in_string = false;
         self.escaped = false;
         self.depth = 0;
-        self.state = if self.in_array { State::BetweenElements } else { State::TopLevel };
+        self.state = if self.in_array {
+            State::BetweenElements
+        } else {
+            State::TopLevel
+        };
     }
 }
 
@@ -203,12 +207,22 @@ mod tests {
         (out, s.dropped_elements(), s.is_complete())
     }
 
-    const STREAM: &[u8] = b"[{\"a\":\"x]}\\\"{\"},\r\n{\"b\":[1,{\"c\":\"\\\\\"}]}\n,\"s,]\" , 12 ,true]";
+    const STREAM: &[u8] =
+        b"[{\"a\":\"x]}\\\"{\"},\r\n{\"b\":[1,{\"c\":\"\\\\\"}]}\n,\"s,]\" , 12 ,true]";
 
     #[test]
     fn splits_elements_with_tricky_strings() {
         let (els, dropped, complete) = split_all(&[STREAM], 1024);
-        assert_eq!(els, vec![r#"{"a":"x]}\"{"}"#, r#"{"b":[1,{"c":"\\"}]}"#, r#""s,]""#, "12", "true"]);
+        assert_eq!(
+            els,
+            vec![
+                r#"{"a":"x]}\"{"}"#,
+                r#"{"b":[1,{"c":"\\"}]}"#,
+                r#""s,]""#,
+                "12",
+                "true"
+            ]
+        );
         assert_eq!(dropped, 0);
         assert!(complete);
     }
@@ -217,7 +231,11 @@ mod tests {
     fn every_split_point_gives_the_same_elements() {
         let whole = split_all(&[STREAM], 1024);
         for i in 0..=STREAM.len() {
-            assert_eq!(split_all(&[&STREAM[..i], &STREAM[i..]], 1024), whole, "split at {i}");
+            assert_eq!(
+                split_all(&[&STREAM[..i], &STREAM[i..]], 1024),
+                whole,
+                "split at {i}"
+            );
         }
     }
 

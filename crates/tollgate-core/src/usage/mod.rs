@@ -46,6 +46,18 @@ impl Usage {
             .saturating_add(self.cache_write_1h_tokens)
     }
 
+    /// From a prompt total that INCLUDES its cached part (OpenAI, Gemini): the cached tokens are
+    /// cache reads, the rest is input. A cached count above the total is capped at it.
+    fn from_inclusive_prompt(prompt: u64, cached: u64, output: u64) -> Usage {
+        let cached = cached.min(prompt);
+        Usage {
+            input_tokens: prompt - cached,
+            output_tokens: output,
+            cache_read_tokens: cached,
+            ..Usage::default()
+        }
+    }
+
     /// No token of any kind.
     pub fn is_empty(&self) -> bool {
         self.prompt_tokens() == 0 && self.output_tokens == 0
@@ -119,7 +131,9 @@ impl ApiFamily {
         match self {
             ApiFamily::Anthropic => Box::new(anthropic::AnthropicUsage::default()),
             ApiFamily::OpenAiChat => Box::new(openai_chat::OpenAiChatUsage::default()),
-            ApiFamily::OpenAiResponses => Box::new(openai_responses::OpenAiResponsesUsage::default()),
+            ApiFamily::OpenAiResponses => {
+                Box::new(openai_responses::OpenAiResponsesUsage::default())
+            }
             ApiFamily::Gemini => Box::new(gemini::GeminiUsage::default()),
         }
     }

@@ -64,19 +64,15 @@ struct Chunk {
 
 impl WireUsage {
     fn normalize(&self) -> Usage {
-        let prompt = self.prompt_tokens.unwrap_or(0);
         let cached = self
             .prompt_tokens_details
             .as_ref()
-            .and_then(|d| d.cached_tokens)
-            .unwrap_or(0)
-            .min(prompt);
-        Usage {
-            input_tokens: prompt - cached,
-            output_tokens: self.completion_tokens.unwrap_or(0),
-            cache_read_tokens: cached,
-            ..Usage::default()
-        }
+            .and_then(|d| d.cached_tokens);
+        Usage::from_inclusive_prompt(
+            self.prompt_tokens.unwrap_or(0),
+            cached.unwrap_or(0),
+            self.completion_tokens.unwrap_or(0),
+        )
     }
 }
 
@@ -89,7 +85,12 @@ impl OpenAiChatUsage {
                 return;
             }
         };
-        for delta in chunk.choices.iter().flatten().filter_map(|c| c.delta.as_ref()) {
+        for delta in chunk
+            .choices
+            .iter()
+            .flatten()
+            .filter_map(|c| c.delta.as_ref())
+        {
             let tool_args: u64 = delta
                 .tool_calls
                 .iter()
@@ -151,7 +152,12 @@ mod tests {
         let r = acc.report();
         assert_eq!(
             r.usage,
-            Usage { input_tokens: 86, output_tokens: 300, cache_read_tokens: 1920, ..Usage::default() }
+            Usage {
+                input_tokens: 86,
+                output_tokens: 300,
+                cache_read_tokens: 1920,
+                ..Usage::default()
+            }
         );
         assert!(r.final_seen);
     }
@@ -159,8 +165,14 @@ mod tests {
     #[test]
     fn stream_counts_content_and_tool_arguments() {
         let mut acc = OpenAiChatUsage::default();
-        acc.observe_event("message", r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":""}}],"usage":null}"#);
-        acc.observe_event("message", r#"{"choices":[{"index":0,"delta":{"content":"Hello"}}],"usage":null}"#);
+        acc.observe_event(
+            "message",
+            r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":""}}],"usage":null}"#,
+        );
+        acc.observe_event(
+            "message",
+            r#"{"choices":[{"index":0,"delta":{"content":"Hello"}}],"usage":null}"#,
+        );
         acc.observe_event("message", r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"x\":1}"}}]}}]}"#);
         acc.observe_event("message", "[DONE]");
         let r = acc.report();
@@ -172,10 +184,18 @@ mod tests {
 
     #[test]
     fn usage_only_chunk_detection() {
-        assert!(is_usage_only_chunk(r#"{"id":"c","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}}"#));
-        assert!(!is_usage_only_chunk(r#"{"id":"c","choices":[{"index":0,"delta":{}}],"usage":{"prompt_tokens":1}}"#));
-        assert!(!is_usage_only_chunk(r#"{"id":"c","choices":[],"usage":null}"#));
-        assert!(!is_usage_only_chunk(r#"{"id":"c","usage":{"prompt_tokens":1}}"#));
+        assert!(is_usage_only_chunk(
+            r#"{"id":"c","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}}"#
+        ));
+        assert!(!is_usage_only_chunk(
+            r#"{"id":"c","choices":[{"index":0,"delta":{}}],"usage":{"prompt_tokens":1}}"#
+        ));
+        assert!(!is_usage_only_chunk(
+            r#"{"id":"c","choices":[],"usage":null}"#
+        ));
+        assert!(!is_usage_only_chunk(
+            r#"{"id":"c","usage":{"prompt_tokens":1}}"#
+        ));
         assert!(!is_usage_only_chunk("[DONE]"));
         assert!(!is_usage_only_chunk("{"));
     }

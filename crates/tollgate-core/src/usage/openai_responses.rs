@@ -27,7 +27,11 @@ const OUTPUT_DELTAS: &[&str] = &[
 ];
 
 /// Event types that end a response and carry its usage.
-const TERMINAL: &[&str] = &["response.completed", "response.incomplete", "response.failed"];
+const TERMINAL: &[&str] = &[
+    "response.completed",
+    "response.incomplete",
+    "response.failed",
+];
 
 #[derive(Debug, Default, Deserialize)]
 struct WireUsage {
@@ -58,19 +62,15 @@ struct Event {
 
 impl WireUsage {
     fn normalize(&self) -> Usage {
-        let input = self.input_tokens.unwrap_or(0);
         let cached = self
             .input_tokens_details
             .as_ref()
-            .and_then(|d| d.cached_tokens)
-            .unwrap_or(0)
-            .min(input);
-        Usage {
-            input_tokens: input - cached,
-            output_tokens: self.output_tokens.unwrap_or(0),
-            cache_read_tokens: cached,
-            ..Usage::default()
-        }
+            .and_then(|d| d.cached_tokens);
+        Usage::from_inclusive_prompt(
+            self.input_tokens.unwrap_or(0),
+            cached.unwrap_or(0),
+            self.output_tokens.unwrap_or(0),
+        )
     }
 }
 
@@ -128,7 +128,12 @@ mod tests {
         let r = acc.report();
         assert_eq!(
             r.usage,
-            Usage { input_tokens: 904, output_tokens: 700, cache_read_tokens: 4096, ..Usage::default() }
+            Usage {
+                input_tokens: 904,
+                output_tokens: 700,
+                cache_read_tokens: 4096,
+                ..Usage::default()
+            }
         );
         assert!(r.final_seen);
     }
@@ -136,15 +141,34 @@ mod tests {
     #[test]
     fn stream_events() {
         let mut acc = OpenAiResponsesUsage::default();
-        acc.observe_event("response.created", r#"{"type":"response.created","response":{"id":"r","usage":null}}"#);
-        acc.observe_event("response.output_text.delta", r#"{"type":"response.output_text.delta","delta":"Hi there"}"#);
-        acc.observe_event("response.function_call_arguments.delta", r#"{"type":"response.function_call_arguments.delta","delta":"{}"}"#);
-        acc.observe_event("response.audio.delta", r#"{"type":"response.audio.delta","delta":"AAAA"}"#);
+        acc.observe_event(
+            "response.created",
+            r#"{"type":"response.created","response":{"id":"r","usage":null}}"#,
+        );
+        acc.observe_event(
+            "response.output_text.delta",
+            r#"{"type":"response.output_text.delta","delta":"Hi there"}"#,
+        );
+        acc.observe_event(
+            "response.function_call_arguments.delta",
+            r#"{"type":"response.function_call_arguments.delta","delta":"{}"}"#,
+        );
+        acc.observe_event(
+            "response.audio.delta",
+            r#"{"type":"response.audio.delta","delta":"AAAA"}"#,
+        );
         assert!(!acc.report().final_seen);
         acc.observe_event("response.incomplete", r#"{"type":"response.incomplete","response":{"status":"incomplete","usage":{"input_tokens":10,"output_tokens":4,"input_tokens_details":{"cached_tokens":0}}}}"#);
         let r = acc.report();
         assert_eq!(r.output_chars, 10);
         assert!(r.final_seen);
-        assert_eq!(r.usage, Usage { input_tokens: 10, output_tokens: 4, ..Usage::default() });
+        assert_eq!(
+            r.usage,
+            Usage {
+                input_tokens: 10,
+                output_tokens: 4,
+                ..Usage::default()
+            }
+        );
     }
 }

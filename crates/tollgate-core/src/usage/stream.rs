@@ -28,7 +28,10 @@ pub struct StreamUsage {
 
 impl std::fmt::Debug for StreamUsage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StreamUsage").field("decoder", &self.decoder).field("report", &self.report()).finish()
+        f.debug_struct("StreamUsage")
+            .field("decoder", &self.decoder)
+            .field("report", &self.report())
+            .finish()
     }
 }
 
@@ -40,7 +43,10 @@ impl StreamUsage {
             Framing::Sse => Decoder::Sse(SseDecoder::new(max_event_bytes)),
             Framing::JsonArray => Decoder::JsonArray(JsonArraySplitter::new(max_event_bytes)),
         };
-        Self { decoder, accumulator: family.accumulator() }
+        Self {
+            decoder,
+            accumulator: family.accumulator(),
+        }
     }
 
     /// Feeds the next chunk of the body, exactly as it came from the upstream.

@@ -1,0 +1,326 @@
+//! Prices per million tokens and the exact cost of a request (SPEC 3).
+//!
+//! The built-in table is `data/prices.json` (its `source` URLs and `as_of` date are inside), compiled
+//! in and parsed once. A model is found by name on any platform (Antigravity serves Claude and
+//! Gemini models): exact name, then without a date suffix (`claude-sonnet-4-5-20250929`,
+//! `gpt-4o-2024-08-06`, `claude-sonnet-4-5@20250929`), then the longest known prefix ending at a
+//! `-`/`@`/`:`/`_`/`/` boundary (`gemini-2.5-flash-preview-09-2025`, `claude-opus-4-5-thinking`).
+//! A leading `models/` (Gemini) is ignored, and so is case. Only when nothing matches does the
+//! platform matter: its fallback price applies, flagged as [`MatchKind::Fallback`] so the caller can
+//! reject instead.
+//!
+//! Cost is exact integer arithmetic: Σ tokens × nano-USD per MTok in `i128`, divided by 10⁶ and
+//! rounded **up** once, at the end (SPEC: rounded up to the nano-USD per request).
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+use crate::money::{Decimal9, Money};
+use crate::platform::Platform;
+use crate::usage::Usage;
+
+/// Why a price table could not be loaded, or a cost not computed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PricingError {
+    /// The cost does not fit the money range (absurd token counts or prices).
+    #[error("cost overflows the money range")]
+    Overflow,
+    /// The price table text is not valid.
+    #[error("invalid price table: {0}")]
+    InvalidTable(String),
+}
+
+/// Prices of one model, in USD (exact, as [`Money`]) per million tokens. The JSON shape is the
+/// console API's: `{"platform","input_per_mtok","output_per_mtok","cache_read_per_mtok",
+/// "cache_write_5m_per_mtok","cache_write_1h_per_mtok"}`, plus an optional `long_context` tier.
+///
+/// A cache price left out (`null`) is derived: cache reads at the input price, cache writes at
+/// 1.25× (5 min) and 2× (1 h) the input price — Anthropic's multipliers; only Anthropic usage has
+/// cache writes, so the choice never affects other families.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Price {
+    /// The platform whose model this is (informative; lookups go by model name).
+    pub platform: Platform,
+    /// Uncached input tokens.
+    pub input_per_mtok: Money,
+    /// Output tokens, reasoning included.
+    pub output_per_mtok: Money,
+    /// Cache reads; `None`: the input price.
+    #[serde(default)]
+    pub cache_read_per_mtok: Option<Money>,
+    /// 5-minute cache writes; `None`: 1.25× the input price.
+    #[serde(default)]
+    pub cache_write_5m_per_mtok: Option<Money>,
+    /// 1-hour cache writes; `None`: 2× the input price.
+    #[serde(default)]
+    pub cache_write_1h_per_mtok: Option<Money>,
+    /// Prices for requests whose prompt (input + cache tokens) exceeds a threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub long_context: Option<LongContextPrice>,
+}
+
+/// The long-context tier: when a request's prompt tokens (input + cache reads + cache writes)
+/// exceed `threshold_tokens`, all of its tokens are priced here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LongContextPrice {
+    /// The tier applies when prompt tokens are strictly above this.
+    pub threshold_tokens: u64,
+    /// As [`Price::input_per_mtok`], in this tier.
+    pub input_per_mtok: Money,
+    /// As [`Price::output_per_mtok`], in this tier.
+    pub output_per_mtok: Money,
+    /// As [`Price::cache_read_per_mtok`] (derived from this tier's input when `None`).
+    #[serde(default)]
+    pub cache_read_per_mtok: Option<Money>,
+    /// As [`Price::cache_write_5m_per_mtok`] (derived from this tier's input when `None`).
+    #[serde(default)]
+    pub cache_write_5m_per_mtok: Option<Money>,
+    /// As [`Price::cache_write_1h_per_mtok`] (derived from this tier's input when `None`).
+    #[serde(default)]
+    pub cache_write_1h_per_mtok: Option<Money>,
+}
+
+/// Per-kind rates in nano-USD per million tokens, after tier choice and cache defaults. Held as
+/// `i128` so a derived rate cannot overflow; only a cost that is too large is an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Rates {
+    input: i128,
+    output: i128,
+    cache_read: i128,
+    cache_write_5m: i128,
+    cache_write_1h: i128,
+}
+
+impl Price {
+    fn rates_for(&self, usage: &Usage) -> Rates {
+        let (input, output, read, w5, w1) = match &self.long_context {
+            Some(lc) if usage.prompt_tokens() > lc.threshold_tokens => (
+                lc.input_per_mtok,
+                lc.output_per_mtok,
+                lc.cache_read_per_mtok,
+                lc.cache_write_5m_per_mtok,
+                lc.cache_write_1h_per_mtok,
+            ),
+            _ => (
+                self.input_per_mtok,
+                self.output_per_mtok,
+                self.cache_read_per_mtok,
+                self.cache_write_5m_per_mtok,
+                self.cache_write_1h_per_mtok,
+            ),
+        };
+        let nanos = |m: Money| i128::from(m.nanos());
+        let input_nanos = nanos(input);
+        // Absent write prices: Anthropic's multipliers, 1.25× (5 min, rounded up) and 2× (1 h).
+        Rates {
+            input: input_nanos,
+            output: nanos(output),
+            cache_read: read.map_or(input_nanos, nanos),
+            cache_write_5m: w5.map_or((input_nanos * 5 + 3) / 4, nanos),
+            cache_write_1h: w1.map_or(input_nanos * 2, nanos),
+        }
+    }
+}
+
+/// The cost of `usage` at `price`, rounded up to the nano-USD.
+pub fn cost(usage: &Usage, price: &Price) -> Result<Money, PricingError> {
+    let r = price.rates_for(usage);
+    let terms = [
+        (usage.input_tokens, r.input),
+        (usage.output_tokens, r.output),
+        (usage.cache_read_tokens, r.cache_read),
+        (usage.cache_write_5m_tokens, r.cache_write_5m),
+        (usage.cache_write_1h_tokens, r.cache_write_1h),
+    ];
+    // nano-USD × tokens / MTok; u64 × i64 fits in i128, a sum of five might not: check.
+    let mut total: i128 = 0;
+    for (tokens, rate) in terms {
+        let term = i128::from(tokens).checked_mul(rate).ok_or(PricingError::Overflow)?;
+        total = total.checked_add(term).ok_or(PricingError::Overflow)?;
+    }
+    let nanos = total.div_euclid(1_000_000) + i128::from(total.rem_euclid(1_000_000) > 0);
+    let nanos = i64::try_from(nanos).map_err(|_| PricingError::Overflow)?;
+    Money::from_nanos(nanos).map_err(|_| PricingError::Overflow)
+}
+
+/// `cost × multiplier` (the user's cost multiplier), rounded up to the nano-USD.
+pub fn apply_multiplier(cost: Money, multiplier: Decimal9) -> Result<Money, PricingError> {
+    cost.mul_ceil(multiplier).ok_or(PricingError::Overflow)
+}
+
+/// How a model name found its price.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MatchKind {
+    /// The name itself is in the table.
+    Exact,
+    /// The name without its date suffix is.
+    DateSuffix,
+    /// The longest known prefix of the name.
+    Prefix,
+    /// Nothing matched: the platform's fallback price.
+    Fallback,
+}
+
+/// A price found for a model name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PriceMatch<'a> {
+    /// The table key that matched; `None` for a fallback.
+    pub model: Option<&'a str>,
+    /// The price to apply.
+    pub price: &'a Price,
+    /// How the name matched.
+    pub kind: MatchKind,
+}
+
+/// Model prices plus a fallback price per platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceTable {
+    models: BTreeMap<String, Price>,
+    fallbacks: BTreeMap<Platform, Price>,
+    source: Vec<String>,
+    as_of: String,
+}
+
+/// The data file's shape.
+#[derive(Deserialize)]
+struct TableFile {
+    as_of: String,
+    source: Vec<String>,
+    /// Names a model per platform whose price is that platform's fallback.
+    fallback: BTreeMap<Platform, String>,
+    models: BTreeMap<String, Price>,
+}
+
+const BUILTIN: &str = include_str!("../data/prices.json");
+
+impl PriceTable {
+    /// The built-in table, parsed on first use.
+    pub fn builtin() -> Result<&'static PriceTable, PricingError> {
+        static TABLE: OnceLock<Result<PriceTable, PricingError>> = OnceLock::new();
+        TABLE.get_or_init(|| PriceTable::from_json(BUILTIN)).as_ref().map_err(Clone::clone)
+    }
+
+    /// Parses a table in the data file's format (JSON numbers are read exactly).
+    pub fn from_json(text: &str) -> Result<PriceTable, PricingError> {
+        let file: TableFile = serde_json::from_str(text).map_err(|e| PricingError::InvalidTable(e.to_string()))?;
+        let models: BTreeMap<String, Price> = file.models.into_iter().map(|(k, v)| (normalize(&k), v)).collect();
+        let mut fallbacks = BTreeMap::new();
+        for (platform, model) in file.fallback {
+            let price = models.get(&normalize(&model)).ok_or_else(|| {
+                PricingError::InvalidTable(format!("fallback for {platform} names unknown model {model:?}"))
+            })?;
+            fallbacks.insert(platform, price.clone());
+        }
+        Ok(PriceTable { models, fallbacks, source: file.source, as_of: file.as_of })
+    }
+
+    /// A copy with `overrides` added or replacing models of the same (case-insensitive) name.
+    pub fn with_overrides(&self, overrides: impl IntoIterator<Item = (String, Price)>) -> PriceTable {
+        let mut table = self.clone();
+        table.models.extend(overrides.into_iter().map(|(k, v)| (normalize(&k), v)));
+        table
+    }
+
+    /// A copy whose unknown models on `platform` are priced at `price`.
+    pub fn with_fallback(&self, platform: Platform, price: Price) -> PriceTable {
+        let mut table = self.clone();
+        table.fallbacks.insert(platform, price);
+        table
+    }
+
+    /// The price of `model` as called on `platform`; `None` only when nothing matches and the
+    /// platform has no fallback.
+    pub fn lookup(&self, platform: Platform, model: &str) -> Option<PriceMatch<'_>> {
+        let name = normalize(model);
+        let found = |key: &str, kind| {
+            self.models.get_key_value(key).map(|(k, price)| PriceMatch { model: Some(k.as_str()), price, kind })
+        };
+        if let Some(m) = found(&name, MatchKind::Exact) {
+            return Some(m);
+        }
+        let stem = strip_date_suffix(&name);
+        if stem != name
+            && let Some(m) = found(stem, MatchKind::DateSuffix)
+        {
+            return Some(m);
+        }
+        let prefix = self
+            .models
+            .keys()
+            .filter(|k| stem.strip_prefix(k.as_str()).is_some_and(|rest| rest.starts_with(['-', '@', ':', '_', '/'])))
+            .max_by_key(|k| k.len());
+        if let Some(m) = prefix.and_then(|k| found(k, MatchKind::Prefix)) {
+            return Some(m);
+        }
+        self.fallbacks.get(&platform).map(|price| PriceMatch { model: None, price, kind: MatchKind::Fallback })
+    }
+
+    /// The price stored under exactly this model name (case-insensitive).
+    pub fn get(&self, model: &str) -> Option<&Price> {
+        self.models.get(&normalize(model))
+    }
+
+    /// Every model and its price, by name.
+    pub fn models(&self) -> impl Iterator<Item = (&str, &Price)> {
+        self.models.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// The fallback price for unknown models on `platform`.
+    pub fn fallback(&self, platform: Platform) -> Option<&Price> {
+        self.fallbacks.get(&platform)
+    }
+
+    /// Where the prices come from (the providers' pricing pages).
+    pub fn source(&self) -> &[String] {
+        &self.source
+    }
+
+    /// The date the prices were checked.
+    pub fn as_of(&self) -> &str {
+        &self.as_of
+    }
+}
+
+/// Lowercase, trimmed, without a leading `models/` (Gemini resource names).
+fn normalize(model: &str) -> String {
+    let lower = model.trim().to_ascii_lowercase();
+    match lower.strip_prefix("models/") {
+        Some(rest) => rest.to_owned(),
+        None => lower,
+    }
+}
+
+/// `name` without a trailing `@anything`, `-YYYYMMDD` or `-YYYY-MM-DD`.
+fn strip_date_suffix(name: &str) -> &str {
+    if let Some((stem, _)) = name.split_once('@') {
+        return stem;
+    }
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if let Some((stem, tail)) = name.rsplit_once('-')
+        && tail.len() == 8
+        && digits(tail)
+    {
+        return stem;
+    }
+    // -YYYY-MM-DD: the last 11 bytes.
+    if name.len() > 11 && name.is_char_boundary(name.len() - 11) {
+        let (stem, tail) = name.split_at(name.len() - 11);
+        let b = tail.as_bytes();
+        if b[0] == b'-'
+            && b[5] == b'-'
+            && b[8] == b'-'
+            && digits(&tail[1..5])
+            && digits(&tail[6..8])
+            && digits(&tail[9..])
+        {
+            return stem;
+        }
+    }
+    name
+}
+
+#[cfg(test)]
+#[path = "pricing_tests.rs"]
+mod tests;

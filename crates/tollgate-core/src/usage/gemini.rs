@@ -1,0 +1,217 @@
+//! Gemini `GenerateContentResponse` usage
+//! (<https://ai.google.dev/api/generate-content#UsageMetadata>).
+//!
+//! `usageMetadata.promptTokenCount` INCLUDES `cachedContentTokenCount` (normalized input is the
+//! difference plus `toolUsePromptTokenCount`; the cached part is a cache read). Output is
+//! `candidatesTokenCount + thoughtsTokenCount` (thinking is billed as output). In a stream each
+//! chunk's usage is cumulative: the last one seen wins and a chunk without it changes nothing.
+//!
+//! A stream is SSE with `?alt=sse` (each event's data is one response) or, without it, a JSON array
+//! of responses ([`super::json_array::JsonArraySplitter`] yields the elements). Cloud Code's
+//! `v1internal` API (used by Antigravity) wraps each response as `{"response": {…}}`; both forms
+//! are accepted.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::json_array::JsonArraySplitter;
+use super::{Usage, UsageAccumulator, UsageReport, chars};
+
+/// Usage accumulator for Gemini responses.
+#[derive(Debug, Clone, Default)]
+pub struct GeminiUsage {
+    report: UsageReport,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UsageMetadata {
+    prompt_token_count: Option<u64>,
+    candidates_token_count: Option<u64>,
+    cached_content_token_count: Option<u64>,
+    thoughts_token_count: Option<u64>,
+    tool_use_prompt_token_count: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Part {
+    text: Option<String>,
+    function_call: Option<Box<RawValue>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Content {
+    parts: Option<Vec<Part>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Candidate {
+    content: Option<Content>,
+    finish_reason: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PromptFeedback {
+    block_reason: Option<String>,
+}
+
+/// A `GenerateContentResponse`, or the `v1internal` envelope around one.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Chunk {
+    candidates: Option<Vec<Candidate>>,
+    usage_metadata: Option<UsageMetadata>,
+    prompt_feedback: Option<PromptFeedback>,
+    response: Option<Box<Chunk>>,
+}
+
+impl UsageMetadata {
+    fn normalize(&self) -> Usage {
+        let prompt = self.prompt_token_count.unwrap_or(0);
+        let cached = self.cached_content_token_count.unwrap_or(0).min(prompt);
+        // Tool-use prompt tokens (e.g. search results fed back) are billed as input.
+        let input = prompt.saturating_add(self.tool_use_prompt_token_count.unwrap_or(0));
+        let output = self.candidates_token_count.unwrap_or(0).saturating_add(self.thoughts_token_count.unwrap_or(0));
+        Usage::from_inclusive_prompt(input, cached, output)
+    }
+}
+
+impl Chunk {
+    /// The response itself, unwrapping a `v1internal` envelope.
+    fn into_inner(self) -> Chunk {
+        match self.response {
+            Some(inner) if self.candidates.is_none() && self.usage_metadata.is_none() => *inner,
+            _ => self,
+        }
+    }
+
+    /// The chunk ends the response: a candidate finished, or the prompt was blocked.
+    fn is_last(&self) -> bool {
+        let finished =
+            self.candidates.iter().flatten().any(|c| c.finish_reason.as_deref().is_some_and(|r| !r.is_empty()));
+        let blocked = self.prompt_feedback.as_ref().is_some_and(|f| f.block_reason.is_some());
+        finished || blocked
+    }
+}
+
+impl GeminiUsage {
+    /// One response (an SSE event's data, or an element of the JSON-array stream).
+    pub fn observe_response(&mut self, bytes: &[u8]) {
+        let chunk = match serde_json::from_slice::<Chunk>(bytes) {
+            Ok(c) => c.into_inner(),
+            Err(_) => {
+                self.report.malformed_events += 1;
+                return;
+            }
+        };
+        for part in chunk
+            .candidates
+            .iter()
+            .flatten()
+            .filter_map(|c| c.content.as_ref())
+            .filter_map(|c| c.parts.as_ref())
+            .flatten()
+        {
+            // Thought parts are text too (`"thought": true`); both are billed as output.
+            self.report.output_chars += chars(part.text.as_deref());
+            self.report.output_chars += chars(part.function_call.as_ref().map(|f| f.get()));
+        }
+        if let Some(meta) = &chunk.usage_metadata {
+            self.report.usage = meta.normalize();
+            if chunk.is_last() {
+                self.report.final_seen = true;
+            }
+        }
+    }
+}
+
+impl UsageAccumulator for GeminiUsage {
+    /// A whole body: one response, or (a buffered `streamGenerateContent` without `alt=sse`) an
+    /// array of them. Only usage is taken from a body: output characters are not counted.
+    fn observe_body(&mut self, body: &[u8]) {
+        let chars_before = self.report.output_chars;
+        let mut splitter = JsonArraySplitter::new(body.len());
+        let mut seen = false;
+        let mut each = |element: &[u8]| {
+            seen = true;
+            self.observe_response(element);
+        };
+        splitter.feed_with(body, &mut each);
+        splitter.finish(&mut each);
+        if !seen {
+            self.report.malformed_events += 1;
+        }
+        self.report.output_chars = chars_before;
+        if self.report.usage != Usage::default() {
+            self.report.final_seen = true;
+        }
+    }
+
+    fn observe_event(&mut self, _event: &str, data: &str) {
+        self.observe_response(data.as_bytes());
+    }
+
+    fn report(&self) -> UsageReport {
+        self.report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FINAL: &str = r#"{"candidates":[{"content":{"parts":[{"text":"!"}],"role":"model"},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":1200,"candidatesTokenCount":50,"totalTokenCount":1450,"cachedContentTokenCount":1000,"thoughtsTokenCount":200,"toolUsePromptTokenCount":30},"modelVersion":"gemini-2.5-pro"}"#;
+
+    #[test]
+    fn normalizes_cached_thoughts_and_tool_use() {
+        let mut acc = GeminiUsage::default();
+        acc.observe_event("message", FINAL);
+        let r = acc.report();
+        assert_eq!(
+            r.usage,
+            Usage { input_tokens: 230, output_tokens: 250, cache_read_tokens: 1000, ..Usage::default() }
+        );
+        assert!(r.final_seen);
+        assert_eq!(r.output_chars, 1);
+    }
+
+    #[test]
+    fn last_usage_wins_and_chunks_without_usage_change_nothing() {
+        let mut acc = GeminiUsage::default();
+        acc.observe_event("message", r#"{"candidates":[{"content":{"parts":[{"text":"Hel","thought":true}]}}],"usageMetadata":{"promptTokenCount":9,"totalTokenCount":9}}"#);
+        acc.observe_event(
+            "message",
+            r#"{"candidates":[{"content":{"parts":[{"functionCall":{"name":"f","args":{}}}]}}]}"#,
+        );
+        let r = acc.report();
+        assert_eq!(r.usage, Usage { input_tokens: 9, ..Usage::default() });
+        assert!(!r.final_seen);
+        assert_eq!(r.output_chars, 3 + r#"{"name":"f","args":{}}"#.len() as u64);
+    }
+
+    #[test]
+    fn v1internal_envelope_is_unwrapped() {
+        let mut acc = GeminiUsage::default();
+        acc.observe_event("message", &format!(r#"{{"response":{FINAL},"traceId":"abc"}}"#));
+        assert_eq!(acc.report().usage.cache_read_tokens, 1000);
+        assert!(acc.report().final_seen);
+    }
+
+    #[test]
+    fn bodies_single_array_and_garbage() {
+        let mut acc = GeminiUsage::default();
+        acc.observe_body(FINAL.as_bytes());
+        assert_eq!(acc.report().usage.output_tokens, 250);
+        let mut acc = GeminiUsage::default();
+        acc.observe_body(format!("[{FINAL}]").as_bytes());
+        assert_eq!(acc.report().usage.output_tokens, 250);
+        assert_eq!(acc.report().output_chars, 0);
+        let mut acc = GeminiUsage::default();
+        acc.observe_body(b"<html>bad gateway</html>");
+        assert_eq!(acc.report().malformed_events, 1);
+        assert!(!acc.report().final_seen);
+    }
+}

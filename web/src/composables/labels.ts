@@ -19,13 +19,14 @@ export function useLabels() {
       if (e.status >= 500) return t('errors.server', { status: e.status })
       return t('errors.generic')
     }
-    return t('errors.generic')
+    // Plain Errors are raised by the views themselves with an already translated message.
+    return e instanceof Error && e.message ? e.message : t('errors.generic')
   }
 
   /** Server's own message as extra detail (may be English: it is the server's text, not the UI's). */
   const errorDetail = (e: unknown): string => {
     if (isApiError(e)) return e.message && !e.code.startsWith('http_') && e.code !== 'network' ? e.message : ''
-    return e instanceof Error ? e.message : ''
+    return ''
   }
 
   return {

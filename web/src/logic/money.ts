@@ -56,12 +56,13 @@ export function numberToText(n: number | null | undefined): string {
 export function formatUsd(n: number, locale: string): string {
   const abs = Math.abs(n)
   if (abs > 0 && abs < 0.0001) {
-    return '<' + new Intl.NumberFormat(intlLocale(locale), { style: 'currency', currency: 'USD', maximumFractionDigits: 4 }).format(0.0001)
+    return '<' + new Intl.NumberFormat(intlLocale(locale), { style: 'currency', currency: 'USD', currencyDisplay: 'narrowSymbol', maximumFractionDigits: 4 }).format(0.0001)
   }
   const max = abs > 0 && abs < 1 ? 4 : 2
   return new Intl.NumberFormat(intlLocale(locale), {
     style: 'currency',
     currency: 'USD',
+    currencyDisplay: 'narrowSymbol',
     minimumFractionDigits: 2,
     maximumFractionDigits: max,
   }).format(n)
@@ -72,6 +73,7 @@ export function formatLimit(n: number, locale: string): string {
   return new Intl.NumberFormat(intlLocale(locale), {
     style: 'currency',
     currency: 'USD',
+    currencyDisplay: 'narrowSymbol',
     minimumFractionDigits: 2,
     maximumFractionDigits: 9,
   }).format(n)

@@ -1,1 +1,99 @@
-fn main() {}
+//! The `tollgate` binary.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tollgate_server::config::{DbArgs, ServeArgs};
+use tollgate_server::state::AppState;
+
+#[derive(Parser)]
+#[command(name = "tollgate", version, about = "AI API gateway with per-user, per-platform USD quotas")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway and console.
+    Serve(ServeArgs),
+    /// Create or upgrade the database, then exit.
+    Migrate(DbArgs),
+    /// A self-contained demo on SQLite (seeded admin and demo user).
+    Demo(tollgate_server::demo::DemoArgs),
+    /// Manage console accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an admin account (or make an existing account an admin with this password).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .init();
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            let store = tollgate_store::connect(&args.db.url()).await?;
+            let state = AppState::new(store, args.gateway.clone()).await?;
+            let listener = tokio::net::TcpListener::bind(args.listen).await?;
+            tracing::info!(addr = %listener.local_addr()?, backend = state.store.backend(), "tollgate listening");
+            tollgate_server::serve(listener, state, shutdown_signal()).await?;
+            Ok(())
+        }
+        Command::Demo(args) => tollgate_server::demo::run(args, shutdown_signal()).await,
+        Command::Migrate(db) => {
+            let store = tollgate_store::connect(&db.url()).await?;
+            println!("database at {} is up to date ({})", tollgate_store::redact_url(&db.url()), store.backend());
+            Ok(())
+        }
+        Command::Admin { command: AdminCommand::Create { email, password, db } } => {
+            let store = tollgate_store::connect(&db.url()).await?;
+            let user = tollgate_server::console::accounts::create_admin(&*store, &email, &password).await?;
+            println!("admin {} (id {}) is ready", user.email, user.id);
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

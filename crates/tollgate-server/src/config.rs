@@ -1,0 +1,65 @@
+//! Command-line and environment configuration. Every flag can also come from a `TOLLGATE_*` variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Where the database is.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DbArgs {
+    /// `sqlite://PATH` or `postgres://USER@HOST/DB`. Default: a SQLite file in the data directory.
+    #[arg(long, env = "TOLLGATE_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Folder for the default SQLite database.
+    #[arg(long, env = "TOLLGATE_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+}
+
+impl DbArgs {
+    /// The URL in force.
+    pub fn url(&self) -> String {
+        match &self.database_url {
+            Some(u) => u.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("tollgate.db").display()),
+        }
+    }
+}
+
+/// `tollgate serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TOLLGATE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(flatten)]
+    pub gateway: GatewayConfig,
+}
+
+/// Gateway tuning.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GatewayConfig {
+    /// Largest accepted request body, in bytes (image and PDF prompts are large).
+    #[arg(long, env = "TOLLGATE_MAX_BODY_BYTES", default_value_t = 32 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Seconds to wait for an upstream connection.
+    #[arg(long, env = "TOLLGATE_CONNECT_TIMEOUT_SECS", default_value_t = 10)]
+    pub connect_timeout_secs: u64,
+    /// Seconds an upstream may stay silent (between bytes) before the call is abandoned.
+    #[arg(long, env = "TOLLGATE_READ_TIMEOUT_SECS", default_value_t = 300)]
+    pub read_timeout_secs: u64,
+    /// Seconds between reloads of settings written by other gateway processes.
+    #[arg(long, env = "TOLLGATE_SETTINGS_REFRESH_SECS", default_value_t = 5)]
+    pub settings_refresh_secs: u64,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 32 * 1024 * 1024,
+            connect_timeout_secs: 10,
+            read_timeout_secs: 300,
+            settings_refresh_secs: 5,
+        }
+    }
+}

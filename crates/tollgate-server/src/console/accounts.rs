@@ -1,0 +1,60 @@
+//! Account creation shared by the CLI, email signup, OAuth signup and admin-created users: one place
+//! decides which default quotas a new user starts with.
+
+use argon2::Argon2;
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use jiff::Timestamp;
+use tollgate_core::platform::AuthSource;
+use tollgate_core::settings::Settings;
+use tollgate_store::{NewUser, Role, Store, StoreError, User, UserPatch};
+
+/// Shortest accepted password.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+/// An argon2id hash in PHC string form.
+pub fn hash_password(password: &str) -> Result<String, StoreError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| StoreError::Other(format!("password hashing failed: {e}")))
+}
+
+/// Whether `password` matches the stored hash. A malformed hash never matches.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// Creates a user and, when `apply_defaults`, its initial quota rows from the defaults in force for
+/// its auth source (system layer patched by the source layer), in the same transaction.
+pub async fn create_user(
+    store: &dyn Store,
+    settings: &Settings,
+    new: &NewUser,
+    apply_defaults: bool,
+) -> Result<User, StoreError> {
+    let initial = if apply_defaults { settings.defaults_for(new.auth_source).snapshot() } else { Vec::new() };
+    store.create_user(new, &initial, Timestamp::now()).await
+}
+
+/// `tollgate admin create`: a new admin, or an existing account promoted with a new password.
+pub async fn create_admin(store: &dyn Store, email: &str, password: &str) -> anyhow::Result<User> {
+    if !email.contains('@') {
+        anyhow::bail!("--email must be an email address");
+    }
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        anyhow::bail!("--password must have at least {MIN_PASSWORD_CHARS} characters");
+    }
+    let hash = hash_password(password)?;
+    if let Some(existing) = store.find_user_by_email(email).await? {
+        let patch = UserPatch { password_hash: Some(hash), role: Some(Role::Admin), ..Default::default() };
+        return Ok(store.update_user(existing.id, &patch, Timestamp::now()).await?);
+    }
+    let settings = Settings::from_stored(&store.load_settings().await?);
+    let mut new = NewUser::new(email, AuthSource::Email);
+    new.role = Role::Admin;
+    new.password_hash = Some(hash);
+    new.display_name = "Admin".to_owned();
+    Ok(create_user(store, &settings, &new, true).await?)
+}

@@ -1,0 +1,36 @@
+//! The Tollgate server: the gateway routes and billing chain, the console API, the embedded web UI.
+
+pub mod config;
+pub mod console;
+pub mod demo;
+pub mod keys;
+pub mod router;
+pub mod state;
+pub mod ui;
+
+use std::time::Duration;
+
+use axum::serve::ListenerExt;
+use tokio::net::TcpListener;
+
+use crate::state::AppState;
+
+/// Serves `state` on `listener` until `shutdown` resolves, then waits for background work.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    state.settings.spawn_refresher(&state.tasks, Duration::from_secs(state.config.settings_refresh_secs.max(1)));
+    let tasks = state.tasks.clone();
+    // Nagle + delayed ACK add ~40 ms to back-to-back requests on one connection (SPEC 4).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
+    let result = axum::serve(listener, router::app(state)).with_graceful_shutdown(shutdown).await;
+    tasks.close();
+    tasks.wait().await;
+    result
+}

@@ -1,0 +1,101 @@
+//! Shared application state.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use jiff::tz::TimeZone;
+use tokio_util::task::TaskTracker;
+use tollgate_core::settings::Settings;
+use tollgate_core::window::WindowClock;
+use tollgate_store::{Store, StoreError};
+
+use crate::config::GatewayConfig;
+
+/// Everything a handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub settings: SettingsCache,
+    pub config: Arc<GatewayConfig>,
+    /// Background work (settlements of streams whose client left) that shutdown waits for.
+    pub tasks: TaskTracker,
+}
+
+impl AppState {
+    pub async fn new(store: Arc<dyn Store>, config: GatewayConfig) -> Result<Self, StoreError> {
+        let settings = SettingsCache::load(store.clone(), default_zone()).await?;
+        Ok(Self { store, settings, config: Arc::new(config), tasks: TaskTracker::new() })
+    }
+}
+
+/// The server's own zone: the system zone when it has an IANA name, else UTC.
+pub fn default_zone() -> (String, TimeZone) {
+    match TimeZone::try_system() {
+        Ok(tz) => match tz.iana_name() {
+            Some(name) => (name.to_owned(), tz.clone()),
+            None => ("UTC".to_owned(), TimeZone::UTC),
+        },
+        Err(_) => ("UTC".to_owned(), TimeZone::UTC),
+    }
+}
+
+/// The settings in force, cached in memory. A write through this process refreshes it at once;
+/// writes by other processes on the same database are picked up by [`SettingsCache::refresh`],
+/// which the server runs every `settings_refresh_secs`.
+#[derive(Clone)]
+pub struct SettingsCache {
+    store: Arc<dyn Store>,
+    current: Arc<RwLock<Arc<Settings>>>,
+    default_zone: Arc<(String, TimeZone)>,
+}
+
+impl SettingsCache {
+    pub async fn load(store: Arc<dyn Store>, default_zone: (String, TimeZone)) -> Result<Self, StoreError> {
+        let settings = Settings::from_stored(&store.load_settings().await?);
+        Ok(Self { store, current: Arc::new(RwLock::new(Arc::new(settings))), default_zone: Arc::new(default_zone) })
+    }
+
+    /// A snapshot of the settings.
+    pub fn get(&self) -> Arc<Settings> {
+        match self.current.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Re-reads the settings table.
+    pub async fn refresh(&self) -> Result<(), StoreError> {
+        let fresh = Arc::new(Settings::from_stored(&self.store.load_settings().await?));
+        match self.current.write() {
+            Ok(mut g) => *g = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
+        Ok(())
+    }
+
+    /// The window clock in force.
+    pub fn clock(&self) -> WindowClock {
+        self.get().clock(&self.default_zone.1)
+    }
+
+    /// The server's default zone name (used when `quota_timezone` is unset).
+    pub fn default_zone_name(&self) -> &str {
+        &self.default_zone.0
+    }
+
+    /// Runs [`Self::refresh`] every `every` until the tracker closes.
+    pub fn spawn_refresher(&self, tasks: &TaskTracker, every: Duration) {
+        let this = self.clone();
+        let tracker = tasks.clone();
+        tasks.spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            while !tracker.is_closed() {
+                tick.tick().await;
+                if let Err(e) = this.refresh().await {
+                    tracing::warn!(error = %e, "settings refresh failed");
+                }
+            }
+        });
+    }
+}

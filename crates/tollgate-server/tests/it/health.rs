@@ -1,0 +1,48 @@
+use http::StatusCode;
+
+use crate::util::test_app::TestApp;
+
+async fn health_and_readiness(app: TestApp) {
+    let r = app.get("/healthz").await;
+    assert_eq!((r.status, r.text().as_str()), (StatusCode::OK, "ok"));
+    let r = app.get("/readyz").await;
+    assert_eq!((r.status, r.text().as_str()), (StatusCode::OK, "ready"));
+}
+crate::both_backends!(health_and_readiness_ok, super::health_and_readiness);
+
+#[tokio::test]
+async fn unknown_paths_serve_the_console() {
+    let app = TestApp::sqlite().await;
+    let r = app.get("/admin/users").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains("<!doctype html"), "{}", r.text());
+}
+
+#[tokio::test]
+async fn migrate_and_admin_create_from_the_binary() {
+    let bin = env!("CARGO_BIN_EXE_tollgate");
+    let db = tollgate_store::testing::TestDb::sqlite();
+    let out = std::process::Command::new(bin).args(["migrate", "--database-url", &db.url()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let create = |pw: &str| {
+        std::process::Command::new(bin)
+            .args(["admin", "create", "--email", "Root@Example.com", "--password", pw, "--database-url", &db.url()])
+            .output()
+            .unwrap()
+    };
+    let out = create("short");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 8"));
+    let out = create("long-enough-pw");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Running it again promotes and re-passwords the same account instead of failing.
+    assert!(create("another-password").status.success());
+    let store = db.open().await.unwrap();
+    let admin = store.find_user_by_email("root@example.com").await.unwrap().unwrap();
+    assert_eq!(admin.role, tollgate_store::Role::Admin);
+    assert!(tollgate_server::console::accounts::verify_password(
+        "another-password",
+        admin.password_hash.as_deref().unwrap()
+    ));
+    assert_eq!(store.count_users().await.unwrap(), 1);
+}

@@ -1,0 +1,4 @@
+//! The server's integration tests: one binary, in-process apps on SQLite and PostgreSQL.
+
+mod health;
+mod util;

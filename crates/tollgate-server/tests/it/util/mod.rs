@@ -1,0 +1,2 @@
+#![allow(dead_code)] // helpers used by some test modules only
+pub mod test_app;

@@ -120,3 +120,44 @@ pub struct NewQuota {
     pub platform: Platform,
     pub limits: WindowLimits,
 }
+
+/// One settled request, written with its quota increment (SPEC 2.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUsageRecord {
+    /// Unique per request: settlement is idempotent on it.
+    pub request_id: String,
+    pub user_id: i64,
+    pub api_key_id: Option<i64>,
+    pub platform: Platform,
+    pub model: String,
+    pub usage: tollgate_core::usage::Usage,
+    pub cost: tollgate_core::money::Money,
+    /// `ok`, `upstream_error`, `client_disconnected`, `incomplete`.
+    pub status: String,
+    pub http_status: Option<i64>,
+    pub latency_ms: i64,
+    pub upstream_id: Option<i64>,
+    /// Whether output tokens were estimated from streamed text (the stream was cut before its usage).
+    pub output_estimated: bool,
+}
+
+/// What [`crate::BillingRepo::settle`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettleOutcome {
+    /// The record and the charge were written.
+    Charged,
+    /// A record with this request id already exists; nothing was written again.
+    AlreadySettled,
+}
+
+/// A strict-mode hold on quota for an in-flight request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReservation {
+    pub request_id: String,
+    pub user_id: i64,
+    pub platform: Platform,
+    /// An upper bound of the request's cost.
+    pub amount: tollgate_core::money::Money,
+    /// After this the hold no longer counts (a crashed request's hold lapses by itself).
+    pub expires_at: Timestamp,
+}

@@ -10,7 +10,8 @@ use tollgate_core::quota::{QuotaRow, WindowLimits};
 use tollgate_core::window::{QuotaWindow, WindowClock};
 
 use crate::StoreError;
-use crate::models::{NewQuota, NewUser, User, UserPage, UserPatch};
+use crate::models::{NewQuota, NewReservation, NewUsageRecord, NewUser, SettleOutcome, User, UserPage, UserPatch};
+use tollgate_core::quota::Admission;
 
 /// The runtime quota rows (SPEC 1.4).
 #[async_trait]
@@ -90,6 +91,32 @@ pub trait UserRepo: Send + Sync {
     async fn count_users(&self) -> Result<i64, StoreError>;
 }
 
+/// The billing chain's writes (SPEC 2.3, 2.4).
+#[async_trait]
+pub trait BillingRepo: Send + Sync {
+    /// Writes the usage record and the quota increment together, in one transaction, and drops the
+    /// request's reservation. Idempotent per request id: a retried settlement charges once.
+    async fn settle(
+        &self,
+        record: &NewUsageRecord,
+        now: Timestamp,
+        clock: &WindowClock,
+    ) -> Result<SettleOutcome, StoreError>;
+
+    /// Strict mode: atomically checks `usage + held + amount` against every limited window of the
+    /// (user, platform) row and, when it fits, holds `amount` until settlement or expiry. Concurrent
+    /// callers on any number of processes queue on the row, so holds never overlap past a limit.
+    async fn reserve(
+        &self,
+        reservation: &NewReservation,
+        now: Timestamp,
+        clock: &WindowClock,
+    ) -> Result<Admission, StoreError>;
+
+    /// Drops a hold without charging (the request failed before producing anything).
+    async fn release(&self, request_id: &str) -> Result<(), StoreError>;
+}
+
 /// Liveness of the database.
 #[async_trait]
 pub trait Health: Send + Sync {
@@ -101,6 +128,6 @@ pub trait Health: Send + Sync {
 }
 
 /// The whole storage port.
-pub trait Store: QuotaRepo + SettingsRepo + UserRepo + Health {}
+pub trait Store: QuotaRepo + SettingsRepo + UserRepo + BillingRepo + Health {}
 
-impl<T: QuotaRepo + SettingsRepo + UserRepo + Health> Store for T {}
+impl<T: QuotaRepo + SettingsRepo + UserRepo + BillingRepo + Health> Store for T {}

@@ -6,6 +6,7 @@
 //! deadlock on lock upgrade) and `LOCK_ROW` (PostgreSQL: `FOR UPDATE`; SQLite: nothing, the
 //! transaction already holds the write lock).
 
+pub(crate) mod billing;
 pub(crate) mod quotas;
 pub(crate) mod settings;
 pub(crate) mod users;
@@ -76,6 +77,7 @@ pub(crate) fn opt_nanos(m: Option<Money>) -> Option<i64> {
 /// Implements every repository trait for a backend store type.
 macro_rules! impl_sql_store {
     ($store:ty, $db:ty) => {
+        $crate::sql::billing::impl_billing_repo!($store, $db);
         $crate::sql::quotas::impl_quota_repo!($store, $db);
         $crate::sql::settings::impl_settings_repo!($store, $db);
         $crate::sql::users::impl_user_repo!($store, $db);

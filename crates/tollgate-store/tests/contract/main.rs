@@ -1,6 +1,7 @@
 //! The storage contract, run against SQLite always and against PostgreSQL when
 //! `TOLLGATE_TEST_PG_URL` is set (the test script sets it; an unreachable database fails the run).
 
+mod billing;
 mod quotas;
 mod settings;
 mod users;
@@ -32,6 +33,8 @@ macro_rules! contract {
 }
 
 contract!(
+    billing::settle_is_idempotent_per_request_id,
+    billing::strict_reservations_never_pass_the_limit,
     quotas::get_returns_active_row_or_none,
     quotas::bulk_insert_is_idempotent_and_never_overwrites,
     quotas::increment_creates_a_row_without_limits,

@@ -1,0 +1,107 @@
+use jiff::{SignedDuration, Timestamp};
+use tollgate_core::money::Money;
+use tollgate_core::platform::Platform;
+use tollgate_core::quota::{Admission, RejectKind, WindowLimits};
+use tollgate_core::usage::Usage;
+use tollgate_store::testing::TestDb;
+use tollgate_store::{NewReservation, NewUsageRecord, SettleOutcome};
+
+use crate::util::{clock, usd, user};
+
+fn record(request_id: &str, user_id: i64, cost: Money) -> NewUsageRecord {
+    NewUsageRecord {
+        request_id: request_id.to_owned(),
+        user_id,
+        api_key_id: None,
+        platform: Platform::Anthropic,
+        model: "claude-sonnet-4-5".to_owned(),
+        usage: Usage { input_tokens: 10, output_tokens: 20, ..Default::default() },
+        cost,
+        status: "ok".to_owned(),
+        http_status: Some(200),
+        latency_ms: 12,
+        upstream_id: None,
+        output_estimated: false,
+    }
+}
+
+pub async fn settle_is_idempotent_per_request_id(db: &TestDb) {
+    let a = db.open().await.unwrap();
+    let b = db.open().await.unwrap();
+    let uid = user(&*a, "s@example.com").await;
+    let c = clock("UTC");
+    let now = Timestamp::now();
+    let r = record("req-1", uid, usd("0.25"));
+    assert_eq!(a.settle(&r, now, &c).await.unwrap(), SettleOutcome::Charged);
+    // A retry, from another pool (another process), changes nothing.
+    assert_eq!(b.settle(&r, now, &c).await.unwrap(), SettleOutcome::AlreadySettled);
+    // Many concurrent retries of one new request charge once.
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..16 {
+        let s = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let (r, c) = (record("req-2", uid, usd("1")), c.clone());
+        set.spawn(async move { s.settle(&r, now, &c).await.unwrap() });
+    }
+    let mut charged = 0;
+    while let Some(o) = set.join_next().await {
+        charged += usize::from(o.unwrap() == SettleOutcome::Charged);
+    }
+    assert_eq!(charged, 1);
+    let row = a.list_by_user(uid).await.unwrap().remove(0);
+    assert_eq!(row.usage[0].usage, usd("1.25"));
+}
+
+pub async fn strict_reservations_never_pass_the_limit(db: &TestDb) {
+    let a = db.open().await.unwrap();
+    let b = db.open().await.unwrap();
+    let uid = user(&*a, "r@example.com").await;
+    a.upsert_for_user(uid, &[(Platform::Anthropic, WindowLimits { daily: Some(usd("1")), ..Default::default() })])
+        .await
+        .unwrap();
+    let c = clock("UTC");
+    let now = Timestamp::now();
+    let expires = now.checked_add(SignedDuration::from_mins(10)).unwrap();
+    // 64 concurrent requests each holding 0.1 USD: exactly 10 fit under 1 USD.
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..64 {
+        let s = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let c = c.clone();
+        let res = NewReservation {
+            request_id: format!("hold-{i}"),
+            user_id: uid,
+            platform: Platform::Anthropic,
+            amount: usd("0.1"),
+            expires_at: expires,
+        };
+        set.spawn(async move { (res.request_id.clone(), s.reserve(&res, now, &c).await.unwrap()) });
+    }
+    let mut admitted = Vec::new();
+    while let Some(o) = set.join_next().await {
+        let (id, decision) = o.unwrap();
+        match decision {
+            Admission::Allow => admitted.push(id),
+            Admission::Reject(r) => assert_eq!(r.kind, RejectKind::Exhausted),
+        }
+    }
+    assert_eq!(admitted.len(), 10);
+    // Settling each for less than it held frees the difference.
+    for id in &admitted {
+        a.settle(&record(id, uid, usd("0.05")), now, &c).await.unwrap();
+    }
+    let row = a.list_by_user(uid).await.unwrap().remove(0);
+    assert_eq!(row.usage[0].usage, usd("0.5"));
+    let fits = |id: &str, amount: &str, at: Timestamp| NewReservation {
+        request_id: id.to_owned(),
+        user_id: uid,
+        platform: Platform::Anthropic,
+        amount: usd(amount),
+        expires_at: at.checked_add(SignedDuration::from_mins(10)).unwrap(),
+    };
+    assert_eq!(a.reserve(&fits("x1", "0.5", now), now, &c).await.unwrap(), Admission::Allow);
+    assert!(matches!(a.reserve(&fits("x2", "0.000000001", now), now, &c).await.unwrap(), Admission::Reject(_)));
+    // A released hold no longer counts; an expired one lapses by itself.
+    a.release("x1").await.unwrap();
+    assert_eq!(a.reserve(&fits("x3", "0.5", now), now, &c).await.unwrap(), Admission::Allow);
+    let later = now.checked_add(SignedDuration::from_mins(11)).unwrap();
+    assert_eq!(a.reserve(&fits("x4", "0.5", later), later, &c).await.unwrap(), Admission::Allow);
+}

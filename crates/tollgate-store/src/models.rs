@@ -2,7 +2,7 @@
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use tollgate_core::money::Decimal9;
+use tollgate_core::money::{Decimal9, Money};
 use tollgate_core::platform::{AuthSource, Platform};
 use tollgate_core::quota::WindowLimits;
 
@@ -160,4 +160,202 @@ pub struct NewReservation {
     pub amount: tollgate_core::money::Money,
     /// After this the hold no longer counts (a crashed request's hold lapses by itself).
     pub expires_at: Timestamp,
+}
+/// A gateway API key as listed (the secret itself is never stored, only its SHA-256).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: String,
+    /// The first characters of the secret, shown so users can tell keys apart.
+    pub prefix: String,
+    /// `None`: every platform. Unknown names found in storage are dropped on read.
+    pub platforms: Option<Vec<Platform>>,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+}
+
+/// An API key to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApiKey {
+    pub user_id: i64,
+    pub name: String,
+    pub prefix: String,
+    /// Lower-case hex SHA-256 of the secret; unique.
+    pub key_hash: String,
+    /// `None`: every platform.
+    pub platforms: Option<Vec<Platform>>,
+}
+
+/// The wire protocol an upstream speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpstreamProtocol {
+    /// The platform's own API.
+    #[default]
+    Native,
+    /// Google's Cloud Code `v1internal` envelope (antigravity Gemini requests).
+    V1Internal,
+}
+
+impl UpstreamProtocol {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            UpstreamProtocol::Native => "native",
+            UpstreamProtocol::V1Internal => "v1internal",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "native" => Some(UpstreamProtocol::Native),
+            "v1internal" => Some(UpstreamProtocol::V1Internal),
+            _ => None,
+        }
+    }
+}
+
+/// An upstream account the gateway forwards to. `Debug` never prints the credential.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Upstream {
+    pub id: i64,
+    pub platform: Platform,
+    pub name: String,
+    pub base_url: String,
+    /// The credential sent upstream. Never logged, never returned by the API.
+    pub api_key: String,
+    pub enabled: bool,
+    /// Lower is tried first.
+    pub priority: i64,
+    pub protocol: UpstreamProtocol,
+}
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstream")
+            .field("id", &self.id)
+            .field("platform", &self.platform)
+            .field("name", &self.name)
+            .field("base_url", &self.base_url)
+            .field("api_key", &"<redacted>")
+            .field("enabled", &self.enabled)
+            .field("priority", &self.priority)
+            .field("protocol", &self.protocol)
+            .finish()
+    }
+}
+
+/// An upstream to create.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewUpstream {
+    pub platform: Platform,
+    pub name: String,
+    pub base_url: String,
+    pub api_key: String,
+    pub enabled: bool,
+    pub priority: i64,
+    pub protocol: UpstreamProtocol,
+}
+
+impl std::fmt::Debug for NewUpstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUpstream")
+            .field("platform", &self.platform)
+            .field("name", &self.name)
+            .field("base_url", &self.base_url)
+            .field("api_key", &"<redacted>")
+            .field("enabled", &self.enabled)
+            .field("priority", &self.priority)
+            .field("protocol", &self.protocol)
+            .finish()
+    }
+}
+
+/// Changes to an upstream; `None` keeps a field.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct UpstreamPatch {
+    pub platform: Option<Platform>,
+    pub name: Option<String>,
+    pub base_url: Option<String>,
+    pub api_key: Option<String>,
+    pub enabled: Option<bool>,
+    pub priority: Option<i64>,
+    pub protocol: Option<UpstreamProtocol>,
+}
+
+impl std::fmt::Debug for UpstreamPatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamPatch")
+            .field("platform", &self.platform)
+            .field("name", &self.name)
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("enabled", &self.enabled)
+            .field("priority", &self.priority)
+            .field("protocol", &self.protocol)
+            .finish()
+    }
+}
+
+/// A console session to create. The token itself is never stored, only its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    pub token_hash: String,
+    pub user_id: i64,
+    /// Compared with the `X-CSRF-Token` header of cookie-authenticated writes.
+    pub csrf_token: String,
+    pub expires_at: Timestamp,
+}
+
+/// A live session and its (active) user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub user: User,
+    pub csrf_token: String,
+    pub expires_at: Timestamp,
+}
+
+/// An audit record to append.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAuditEntry {
+    pub at: Timestamp,
+    /// The admin who acted; `None` for the system.
+    pub actor_id: Option<i64>,
+    /// What was done, e.g. `user.quotas.update`, `user.quota.reset`, `settings.update`.
+    pub action: String,
+    pub target_user_id: Option<i64>,
+    pub platform: Option<String>,
+    /// JSON text of the state before.
+    pub before_json: Option<String>,
+    /// JSON text of the state after.
+    pub after_json: Option<String>,
+}
+
+/// An audit record as read, with the actor's email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: Timestamp,
+    pub actor_id: Option<i64>,
+    pub actor_email: Option<String>,
+    pub action: String,
+    pub target_user_id: Option<i64>,
+    pub platform: Option<String>,
+    pub before_json: Option<String>,
+    pub after_json: Option<String>,
+}
+
+/// A page of audit records, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    pub total: i64,
+}
+
+/// Spend of one user on one platform on one local date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DailySpend {
+    pub date: jiff::civil::Date,
+    pub platform: Platform,
+    pub cost: Money,
+    pub requests: i64,
 }

@@ -4,13 +4,18 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
+use jiff::tz::TimeZone;
 use tollgate_core::money::Money;
-use tollgate_core::platform::Platform;
+use tollgate_core::platform::{AuthSource, Platform};
+use tollgate_core::pricing::Price;
 use tollgate_core::quota::{QuotaRow, WindowLimits};
 use tollgate_core::window::{QuotaWindow, WindowClock};
 
 use crate::StoreError;
-use crate::models::{NewQuota, NewReservation, NewUsageRecord, NewUser, SettleOutcome, User, UserPage, UserPatch};
+use crate::models::{
+    ApiKey, AuditPage, DailySpend, NewApiKey, NewAuditEntry, NewQuota, NewReservation, NewSession, NewUpstream,
+    NewUsageRecord, NewUser, Session, SettleOutcome, Upstream, UpstreamPatch, User, UserPage, UserPatch,
+};
 use tollgate_core::quota::Admission;
 
 /// The runtime quota rows (SPEC 1.4).
@@ -117,6 +122,105 @@ pub trait BillingRepo: Send + Sync {
     async fn release(&self, request_id: &str) -> Result<(), StoreError>;
 }
 
+/// Gateway API keys.
+#[async_trait]
+pub trait ApiKeyRepo: Send + Sync {
+    /// Stores a new key. `Conflict` if the hash exists; `NotFound` for an unknown user.
+    async fn create_api_key(&self, new: &NewApiKey, now: Timestamp) -> Result<ApiKey, StoreError>;
+
+    /// The user's keys that are not revoked, oldest first.
+    async fn list_api_keys(&self, user_id: i64) -> Result<Vec<ApiKey>, StoreError>;
+
+    /// Revokes a key. `NotFound` unless it is an active key of that user.
+    async fn revoke_api_key(&self, user_id: i64, id: i64, now: Timestamp) -> Result<(), StoreError>;
+
+    /// The active (not revoked) key with this hash.
+    async fn find_api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>, StoreError>;
+
+    /// Records a use of the key (`last_used_at`).
+    async fn touch_api_key(&self, id: i64, now: Timestamp) -> Result<(), StoreError>;
+}
+
+/// Upstream accounts.
+#[async_trait]
+pub trait UpstreamRepo: Send + Sync {
+    async fn create_upstream(&self, new: &NewUpstream, now: Timestamp) -> Result<Upstream, StoreError>;
+
+    /// Every upstream, ordered by platform, then priority (lowest, tried first), then id.
+    async fn list_upstreams(&self) -> Result<Vec<Upstream>, StoreError>;
+
+    /// `NotFound` for an unknown id.
+    async fn update_upstream(&self, id: i64, patch: &UpstreamPatch, now: Timestamp) -> Result<Upstream, StoreError>;
+
+    /// `NotFound` for an unknown id.
+    async fn delete_upstream(&self, id: i64) -> Result<(), StoreError>;
+}
+
+/// Admin price overrides (merged over the built-in table by the caller).
+#[async_trait]
+pub trait PriceRepo: Send + Sync {
+    /// Every override, by model name.
+    async fn list_price_overrides(&self) -> Result<Vec<(String, Price)>, StoreError>;
+
+    /// Adds or replaces the override of `model`.
+    async fn upsert_price_override(&self, model: &str, price: &Price, now: Timestamp) -> Result<(), StoreError>;
+
+    /// `NotFound` when `model` has no override.
+    async fn delete_price_override(&self, model: &str) -> Result<(), StoreError>;
+}
+
+/// Console sessions.
+#[async_trait]
+pub trait SessionRepo: Send + Sync {
+    /// Stores a session (and drops expired ones).
+    async fn create_session(&self, new: &NewSession, now: Timestamp) -> Result<(), StoreError>;
+
+    /// The session with this token hash when it has not expired and its user is active.
+    async fn find_session(&self, token_hash: &str, now: Timestamp) -> Result<Option<Session>, StoreError>;
+
+    /// Ends one session (no error when it does not exist).
+    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError>;
+
+    /// Ends every session of a user (password change, account disabled).
+    async fn delete_user_sessions(&self, user_id: i64) -> Result<(), StoreError>;
+}
+
+/// The audit log of admin actions on limits and settings.
+#[async_trait]
+pub trait AuditRepo: Send + Sync {
+    async fn append_audit(&self, entry: &NewAuditEntry) -> Result<(), StoreError>;
+
+    /// Newest first, paged from 1, optionally only entries about one user.
+    async fn list_audit(&self, target_user_id: Option<i64>, page: i64, per_page: i64) -> Result<AuditPage, StoreError>;
+}
+
+/// External identities (OAuth / OIDC subjects) linked to users.
+#[async_trait]
+pub trait IdentityRepo: Send + Sync {
+    /// The user linked to (source, subject), if any.
+    async fn find_user_by_identity(&self, source: AuthSource, subject: &str) -> Result<Option<User>, StoreError>;
+
+    /// Creates the user, links the identity and inserts the initial quota rows in one transaction.
+    /// `Conflict` when the email or the identity exists (nothing is written).
+    async fn create_user_with_identity(
+        &self,
+        user: &NewUser,
+        source: AuthSource,
+        subject: &str,
+        initial_quotas: &[(Platform, WindowLimits)],
+        now: Timestamp,
+    ) -> Result<User, StoreError>;
+}
+
+/// Reads of the usage records.
+#[async_trait]
+pub trait UsageQuery: Send + Sync {
+    /// The user's spend and request count per (local date in `zone`, platform) since `since`,
+    /// ordered by date then platform. Days without records are absent.
+    async fn daily_spend(&self, user_id: i64, since: Timestamp, zone: &TimeZone)
+    -> Result<Vec<DailySpend>, StoreError>;
+}
+
 /// Liveness of the database.
 #[async_trait]
 pub trait Health: Send + Sync {
@@ -128,6 +232,35 @@ pub trait Health: Send + Sync {
 }
 
 /// The whole storage port.
-pub trait Store: QuotaRepo + SettingsRepo + UserRepo + BillingRepo + Health {}
+pub trait Store:
+    QuotaRepo
+    + SettingsRepo
+    + UserRepo
+    + ApiKeyRepo
+    + UpstreamRepo
+    + PriceRepo
+    + SessionRepo
+    + AuditRepo
+    + IdentityRepo
+    + UsageQuery
+    + BillingRepo
+    + Health
+{
+}
 
-impl<T: QuotaRepo + SettingsRepo + UserRepo + BillingRepo + Health> Store for T {}
+impl<T> Store for T where
+    T: QuotaRepo
+        + SettingsRepo
+        + UserRepo
+        + ApiKeyRepo
+        + UpstreamRepo
+        + PriceRepo
+        + SessionRepo
+        + AuditRepo
+        + IdentityRepo
+        + UsageQuery
+        + BillingRepo
+    + BillingRepo
+        + Health
+{
+}

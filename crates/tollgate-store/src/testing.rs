@@ -70,3 +70,27 @@ impl TestDb {
         }
     }
 }
+
+impl TestDb {
+    /// Runs raw SQL on this database, for tests that need rows no repository writes yet (usage
+    /// records) or states no repository produces.
+    pub async fn exec(&self, sql: &str) -> Result<(), StoreError> {
+        match self {
+            TestDb::Sqlite { url } => {
+                let pool = sqlx::SqlitePool::connect(url).await?;
+                sqlx::raw_sql(sql).execute(&pool).await?;
+                pool.close().await;
+            }
+            TestDb::Postgres { url, schema } => {
+                use std::str::FromStr;
+                let options = sqlx::postgres::PgConnectOptions::from_str(url)
+                    .map_err(|e| StoreError::Invalid(e.to_string()))?
+                    .options([("search_path", schema.as_str())]);
+                let pool = sqlx::PgPool::connect_with(options).await?;
+                sqlx::raw_sql(sql).execute(&pool).await?;
+                pool.close().await;
+            }
+        }
+        Ok(())
+    }
+}

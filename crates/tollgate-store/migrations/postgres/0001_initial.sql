@@ -125,6 +125,7 @@ CREATE TABLE price_overrides (
     cache_read_nanos          BIGINT,
     cache_write_5m_nanos      BIGINT,
     cache_write_1h_nanos      BIGINT,
+    long_context              TEXT,
     updated_at_ms             BIGINT NOT NULL
 );
 

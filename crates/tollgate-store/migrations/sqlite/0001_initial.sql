@@ -125,6 +125,7 @@ CREATE TABLE price_overrides (
     cache_read_nanos          INTEGER,
     cache_write_5m_nanos      INTEGER,
     cache_write_1h_nanos      INTEGER,
+    long_context              TEXT,
     updated_at_ms             INTEGER NOT NULL
 );
 

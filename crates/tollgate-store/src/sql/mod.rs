@@ -7,8 +7,15 @@
 //! transaction already holds the write lock).
 
 pub(crate) mod billing;
+pub(crate) mod api_keys;
+pub(crate) mod audit;
+pub(crate) mod identities;
+pub(crate) mod prices;
 pub(crate) mod quotas;
+pub(crate) mod sessions;
 pub(crate) mod settings;
+pub(crate) mod upstreams;
+pub(crate) mod usage;
 pub(crate) mod users;
 
 use jiff::Timestamp;
@@ -22,6 +29,7 @@ pub(crate) trait RowExt {
     fn opt_i64(&self, col: &str) -> Result<Option<i64>, StoreError>;
     fn string(&self, col: &str) -> Result<String, StoreError>;
     fn opt_string(&self, col: &str) -> Result<Option<String>, StoreError>;
+    fn bool(&self, col: &str) -> Result<bool, StoreError>;
 
     fn money(&self, col: &str) -> Result<Money, StoreError> {
         money(self.i64(col)?, col)
@@ -53,6 +61,9 @@ macro_rules! impl_row_ext {
             fn opt_string(&self, col: &str) -> Result<Option<String>, $crate::StoreError> {
                 Ok(sqlx::Row::try_get(self, col)?)
             }
+            fn bool(&self, col: &str) -> Result<bool, $crate::StoreError> {
+                Ok(sqlx::Row::try_get(self, col)?)
+            }
         }
     };
 }
@@ -81,6 +92,13 @@ macro_rules! impl_sql_store {
         $crate::sql::quotas::impl_quota_repo!($store, $db);
         $crate::sql::settings::impl_settings_repo!($store, $db);
         $crate::sql::users::impl_user_repo!($store, $db);
+        $crate::sql::api_keys::impl_api_key_repo!($store, $db);
+        $crate::sql::upstreams::impl_upstream_repo!($store, $db);
+        $crate::sql::prices::impl_price_repo!($store, $db);
+        $crate::sql::sessions::impl_session_repo!($store, $db);
+        $crate::sql::audit::impl_audit_repo!($store, $db);
+        $crate::sql::identities::impl_identity_repo!($store, $db);
+        $crate::sql::usage::impl_usage_query!($store, $db);
     };
 }
 pub(crate) use impl_sql_store;

@@ -105,41 +105,8 @@ macro_rules! impl_user_repo {
                 initial_quotas: &[(tollgate_core::platform::Platform, tollgate_core::quota::WindowLimits)],
                 now: jiff::Timestamp,
             ) -> Result<$crate::User, $crate::StoreError> {
-                use $crate::sql::RowExt as _;
-                let email = $crate::sql::users::normalize_email(&user.email);
-                let now_ms = $crate::sql::ms(now);
                 let mut tx = self.begin_write().await?;
-                let row = sqlx::query($crate::sql::users::INSERT)
-                    .bind(&email)
-                    .bind(&user.display_name)
-                    .bind(&user.password_hash)
-                    .bind(user.role.as_str())
-                    .bind(user.status.as_str())
-                    .bind(user.auth_source.as_str())
-                    .bind(user.cost_multiplier.nanos())
-                    .bind(now_ms)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(|e| match $crate::StoreError::from(e) {
-                        $crate::StoreError::Conflict(_) => {
-                            $crate::StoreError::Conflict(format!("a user with email {email} exists"))
-                        }
-                        other => other,
-                    })?;
-                let id = row.i64("id")?;
-                for (platform, limits) in initial_quotas {
-                    sqlx::query($crate::sql::quotas::INSERT_INITIAL)
-                        .bind(id)
-                        .bind(platform.as_str())
-                        .bind($crate::sql::opt_nanos(limits.daily))
-                        .bind($crate::sql::opt_nanos(limits.weekly))
-                        .bind($crate::sql::opt_nanos(limits.monthly))
-                        .bind(now_ms)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                let created = sqlx::query(&$crate::sql::users::by_id()).bind(id).fetch_one(&mut *tx).await?;
-                let created = $crate::sql::users::decode(&created)?;
+                let created = Self::insert_user(&mut tx, user, initial_quotas, now).await?;
                 tx.commit().await?;
                 Ok(created)
             }
@@ -212,6 +179,50 @@ macro_rules! impl_user_repo {
             async fn count_users(&self) -> Result<i64, $crate::StoreError> {
                 use $crate::sql::RowExt as _;
                 sqlx::query($crate::sql::users::COUNT).fetch_one(&self.pool).await?.i64("n")
+            }
+        }
+        impl $store {
+            /// Inserts a user and its initial quota rows inside `tx`.
+            pub(crate) async fn insert_user(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                user: &$crate::NewUser,
+                initial_quotas: &[(tollgate_core::platform::Platform, tollgate_core::quota::WindowLimits)],
+                now: jiff::Timestamp,
+            ) -> Result<$crate::User, $crate::StoreError> {
+                use $crate::sql::RowExt as _;
+                let email = $crate::sql::users::normalize_email(&user.email);
+                let now_ms = $crate::sql::ms(now);
+                let row = sqlx::query($crate::sql::users::INSERT)
+                    .bind(&email)
+                    .bind(&user.display_name)
+                    .bind(&user.password_hash)
+                    .bind(user.role.as_str())
+                    .bind(user.status.as_str())
+                    .bind(user.auth_source.as_str())
+                    .bind(user.cost_multiplier.nanos())
+                    .bind(now_ms)
+                    .fetch_one(&mut **tx)
+                    .await
+                    .map_err(|e| match $crate::StoreError::from(e) {
+                        $crate::StoreError::Conflict(_) => {
+                            $crate::StoreError::Conflict(format!("a user with email {email} exists"))
+                        }
+                        other => other,
+                    })?;
+                let id = row.i64("id")?;
+                for (platform, limits) in initial_quotas {
+                    sqlx::query($crate::sql::quotas::INSERT_INITIAL)
+                        .bind(id)
+                        .bind(platform.as_str())
+                        .bind($crate::sql::opt_nanos(limits.daily))
+                        .bind($crate::sql::opt_nanos(limits.weekly))
+                        .bind($crate::sql::opt_nanos(limits.monthly))
+                        .bind(now_ms)
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                let created = sqlx::query(&$crate::sql::users::by_id()).bind(id).fetch_one(&mut **tx).await?;
+                $crate::sql::users::decode(&created)
             }
         }
     };

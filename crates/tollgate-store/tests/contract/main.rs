@@ -1,7 +1,9 @@
 //! The storage contract, run against SQLite always and against PostgreSQL when
 //! `TOLLGATE_TEST_PG_URL` is set (the test script sets it; an unreachable database fails the run).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns panic on purpose
 
 mod billing;
+mod console;
 mod quotas;
 mod settings;
 mod users;
@@ -51,4 +53,11 @@ contract!(
     users::duplicate_email_writes_nothing,
     users::list_search_and_page,
     users::update_patches_fields,
+    console::api_keys_lifecycle,
+    console::upstreams_crud_and_order,
+    console::price_overrides_round_trip,
+    console::sessions_expire_and_follow_the_user,
+    console::audit_pages_newest_first,
+    console::identity_signup_is_one_transaction,
+    console::daily_spend_groups_by_local_date,
 );

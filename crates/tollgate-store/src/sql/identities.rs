@@ -1,0 +1,59 @@
+//! External identities (OAuth / OIDC subjects) linked to users.
+
+pub(crate) fn user_by_identity() -> String {
+    let cols = super::users::COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
+    format!(
+        "SELECT {cols} FROM user_identities i JOIN users u ON u.id = i.user_id WHERE i.source = $1 AND i.subject = $2"
+    )
+}
+
+pub(crate) const INSERT: &str =
+    "INSERT INTO user_identities (source, subject, user_id, created_at_ms) VALUES ($1, $2, $3, $4)";
+
+macro_rules! impl_identity_repo {
+    ($store:ty, $db:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::IdentityRepo for $store {
+            async fn find_user_by_identity(
+                &self,
+                source: tollgate_core::platform::AuthSource,
+                subject: &str,
+            ) -> Result<Option<$crate::User>, $crate::StoreError> {
+                let row = sqlx::query(&$crate::sql::identities::user_by_identity())
+                    .bind(source.as_str())
+                    .bind(subject)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map($crate::sql::users::decode).transpose()
+            }
+
+            async fn create_user_with_identity(
+                &self,
+                user: &$crate::NewUser,
+                source: tollgate_core::platform::AuthSource,
+                subject: &str,
+                initial_quotas: &[(tollgate_core::platform::Platform, tollgate_core::quota::WindowLimits)],
+                now: jiff::Timestamp,
+            ) -> Result<$crate::User, $crate::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let created = Self::insert_user(&mut tx, user, initial_quotas, now).await?;
+                sqlx::query($crate::sql::identities::INSERT)
+                    .bind(source.as_str())
+                    .bind(subject)
+                    .bind(created.id)
+                    .bind($crate::sql::ms(now))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| match $crate::StoreError::from(e) {
+                        $crate::StoreError::Conflict(_) => {
+                            $crate::StoreError::Conflict(format!("the {source} identity is already linked"))
+                        }
+                        other => other,
+                    })?;
+                tx.commit().await?;
+                Ok(created)
+            }
+        }
+    };
+}
+pub(crate) use impl_identity_repo;

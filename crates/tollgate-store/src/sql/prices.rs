@@ -1,0 +1,105 @@
+//! Admin price overrides: nano-USD per million tokens, plus the long-context tier as JSON text.
+
+use tollgate_core::money::Money;
+use tollgate_core::platform::Platform;
+use tollgate_core::pricing::{LongContextPrice, Price};
+
+use super::RowExt;
+use crate::StoreError;
+
+pub(crate) const ALL: &str = "SELECT model, platform, input_nanos, output_nanos, cache_read_nanos, \
+     cache_write_5m_nanos, cache_write_1h_nanos, long_context FROM price_overrides ORDER BY model";
+
+pub(crate) const UPSERT: &str = "INSERT INTO price_overrides (model, platform, input_nanos, output_nanos, \
+     cache_read_nanos, cache_write_5m_nanos, cache_write_1h_nanos, long_context, updated_at_ms) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (model) DO UPDATE SET \
+     platform = excluded.platform, input_nanos = excluded.input_nanos, output_nanos = excluded.output_nanos, \
+     cache_read_nanos = excluded.cache_read_nanos, cache_write_5m_nanos = excluded.cache_write_5m_nanos, \
+     cache_write_1h_nanos = excluded.cache_write_1h_nanos, long_context = excluded.long_context, \
+     updated_at_ms = excluded.updated_at_ms";
+
+pub(crate) const DELETE: &str = "DELETE FROM price_overrides WHERE model = $1";
+
+pub(crate) fn encode_long_context(p: &Price) -> Result<Option<String>, StoreError> {
+    p.long_context
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| StoreError::Invalid(format!("long_context: {e}")))
+}
+
+/// Decodes a row; `Ok(None)` for a platform this build does not know (skipped).
+pub(crate) fn decode(r: &impl RowExt) -> Result<Option<(String, Price)>, StoreError> {
+    let name = r.string("platform")?;
+    let Ok(platform) = name.parse::<Platform>() else {
+        tracing::warn!(platform = %name, "skipping a price override of an unknown platform");
+        return Ok(None);
+    };
+    let long_context = match r.opt_string("long_context")? {
+        Some(text) => Some(
+            serde_json::from_str::<LongContextPrice>(&text)
+                .map_err(|e| StoreError::Invalid(format!("stored long_context: {e}")))?,
+        ),
+        None => None,
+    };
+    let price = Price {
+        platform,
+        input_per_mtok: r.money("input_nanos")?,
+        output_per_mtok: r.money("output_nanos")?,
+        cache_read_per_mtok: r.opt_money("cache_read_nanos")?,
+        cache_write_5m_per_mtok: r.opt_money("cache_write_5m_nanos")?,
+        cache_write_1h_per_mtok: r.opt_money("cache_write_1h_nanos")?,
+        long_context,
+    };
+    Ok(Some((r.string("model")?, price)))
+}
+
+pub(crate) fn nanos(m: Option<Money>) -> Option<i64> {
+    m.map(Money::nanos)
+}
+
+macro_rules! impl_price_repo {
+    ($store:ty, $db:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::PriceRepo for $store {
+            async fn list_price_overrides(
+                &self,
+            ) -> Result<Vec<(String, tollgate_core::pricing::Price)>, $crate::StoreError> {
+                let rows = sqlx::query($crate::sql::prices::ALL).fetch_all(&self.pool).await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    out.extend($crate::sql::prices::decode(r)?);
+                }
+                Ok(out)
+            }
+
+            async fn upsert_price_override(
+                &self,
+                model: &str,
+                price: &tollgate_core::pricing::Price,
+                now: jiff::Timestamp,
+            ) -> Result<(), $crate::StoreError> {
+                use $crate::sql::prices::nanos;
+                sqlx::query($crate::sql::prices::UPSERT)
+                    .bind(model)
+                    .bind(price.platform.as_str())
+                    .bind(price.input_per_mtok.nanos())
+                    .bind(price.output_per_mtok.nanos())
+                    .bind(nanos(price.cache_read_per_mtok))
+                    .bind(nanos(price.cache_write_5m_per_mtok))
+                    .bind(nanos(price.cache_write_1h_per_mtok))
+                    .bind($crate::sql::prices::encode_long_context(price)?)
+                    .bind($crate::sql::ms(now))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn delete_price_override(&self, model: &str) -> Result<(), $crate::StoreError> {
+                let done = sqlx::query($crate::sql::prices::DELETE).bind(model).execute(&self.pool).await?;
+                if done.rows_affected() == 0 { Err($crate::StoreError::NotFound) } else { Ok(()) }
+            }
+        }
+    };
+}
+pub(crate) use impl_price_repo;

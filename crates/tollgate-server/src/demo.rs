@@ -7,16 +7,22 @@ use jiff::Timestamp;
 use tollgate_core::money::Money;
 use tollgate_core::platform::{AuthSource, Platform};
 use tollgate_core::quota::WindowLimits;
-use tollgate_store::{NewUser, Store};
+use tollgate_store::{NewApiKey, NewUpstream, NewUser, Store, UpstreamProtocol};
 
 use crate::config::GatewayConfig;
 use crate::console::accounts;
+use crate::keys;
+use crate::mock_upstream::{MOCK_KEY, MockUpstream};
 use crate::state::AppState;
 
 pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "tollgate-admin";
 pub const USER_EMAIL: &str = "demo@example.com";
 pub const USER_PASSWORD: &str = "tollgate-demo";
+/// The demo user's API key. A fixed, public secret: the demo is for trying things on localhost.
+pub const DEMO_API_KEY: &str = "tg-demo-0000000000000000000000000000000000000000";
+/// Upstream accounts the demo (re)creates on every start, pointing at its mock upstreams.
+const MOCK_PREFIX: &str = "demo-mock";
 
 /// `tollgate demo`.
 #[derive(Debug, Clone, clap::Args)]
@@ -29,7 +35,7 @@ pub struct DemoArgs {
     pub dir: PathBuf,
 }
 
-/// Seeds the demo accounts (once) and serves until Ctrl-C.
+/// Seeds the demo accounts (once), starts the mock upstreams and serves until Ctrl-C.
 pub async fn run(
     args: DemoArgs,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -37,13 +43,75 @@ pub async fn run(
     let url = format!("sqlite://{}", args.dir.join("tollgate.db").display());
     let store = tollgate_store::connect(&url).await?;
     seed(&*store).await?;
-    let state = AppState::new(store, GatewayConfig::default()).await?;
+    let state = AppState::new(store.clone(), GatewayConfig::default()).await?;
+    let mock = MockUpstream::start(&state.tasks, false).await?;
+    point_upstreams_at(&*store, &mock.base_url()).await?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let addr = listener.local_addr()?;
-    println!(
-        "\nTollgate demo is running at http://{addr}/\n\n  admin console: {ADMIN_EMAIL} / {ADMIN_PASSWORD}\n  demo user:     {USER_EMAIL} / {USER_PASSWORD}\n\nDatabase: {url}. Press Ctrl-C to stop.\n"
-    );
+    println!("{}", banner(&addr.to_string(), &url));
     crate::serve(listener, state, shutdown).await?;
+    Ok(())
+}
+
+/// What the demo prints: where to go, who to log in as, and curl lines that work as printed.
+pub fn banner(addr: &str, db_url: &str) -> String {
+    let base = format!("http://{addr}");
+    format!(
+        r#"
+Tollgate demo is running at {base}/
+
+  Console, admin:  {ADMIN_EMAIL} / {ADMIN_PASSWORD}
+  Console, user:   {USER_EMAIL} / {USER_PASSWORD}   (quotas: 1 USD a day, 5 a week, 20 a month per platform)
+  Demo API key:    {DEMO_API_KEY}
+
+The upstreams are built-in mocks that speak each provider's wire format. Try:
+
+  curl -s {base}/v1/messages -H 'x-api-key: {DEMO_API_KEY}' -H 'content-type: application/json' \
+    -d '{{"model":"claude-sonnet-4-5","max_tokens":256,"messages":[{{"role":"user","content":"Hello"}}]}}'
+
+  curl -sN {base}/v1/chat/completions -H 'Authorization: Bearer {DEMO_API_KEY}' -H 'content-type: application/json' \
+    -d '{{"model":"gpt-5","stream":true,"messages":[{{"role":"user","content":"Hello"}}]}}'
+
+  curl -s '{base}/v1beta/models/gemini-2.5-flash:generateContent' -H 'x-goog-api-key: {DEMO_API_KEY}' \
+    -H 'content-type: application/json' -d '{{"contents":[{{"parts":[{{"text":"Hello"}}]}}]}}'
+
+  curl -sN '{base}/antigravity/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse' \
+    -H 'x-goog-api-key: {DEMO_API_KEY}' -H 'content-type: application/json' -d '{{"contents":[{{"parts":[{{"text":"Hi"}}]}}]}}'
+
+Each answer is charged against the demo user's quota; watch it on the dashboard. Response headers
+x-tollgate-quota-* tell what is left. Database: {db_url}. Press Ctrl-C to stop.
+"#
+    )
+}
+
+/// (Re)creates one mock account per platform; antigravity also gets a Cloud Code (v1internal) one,
+/// tried first for Gemini requests.
+async fn point_upstreams_at(store: &dyn Store, base_url: &str) -> anyhow::Result<()> {
+    for u in store.list_upstreams().await? {
+        if u.name.starts_with(MOCK_PREFIX) {
+            store.delete_upstream(u.id).await?;
+        }
+    }
+    let mut accounts: Vec<(Platform, UpstreamProtocol)> =
+        Platform::ALL.iter().map(|p| (*p, UpstreamProtocol::Native)).collect();
+    accounts.push((Platform::Antigravity, UpstreamProtocol::V1Internal));
+    for (platform, protocol) in accounts {
+        let v1 = protocol == UpstreamProtocol::V1Internal;
+        let new = NewUpstream {
+            platform,
+            name: if v1 {
+                format!("{MOCK_PREFIX}-{platform}-cloudcode@demo-project")
+            } else {
+                format!("{MOCK_PREFIX}-{platform}")
+            },
+            base_url: base_url.to_owned(),
+            api_key: MOCK_KEY.to_owned(),
+            enabled: true,
+            priority: if v1 { 0 } else { 1 },
+            protocol,
+        };
+        store.create_upstream(&new, Timestamp::now()).await?;
+    }
     Ok(())
 }
 
@@ -61,6 +129,19 @@ async fn seed(store: &dyn Store) -> anyhow::Result<()> {
             .map(|p| (*p, WindowLimits { daily: usd(1), weekly: usd(5), monthly: usd(20) }))
             .collect();
         store.create_user(&new, &quotas, Timestamp::now()).await?;
+    }
+    let hash = keys::hash_secret(DEMO_API_KEY);
+    if store.find_api_key_by_hash(&hash).await?.is_none()
+        && let Some(user) = store.find_user_by_email(USER_EMAIL).await?
+    {
+        let key = NewApiKey {
+            user_id: user.id,
+            name: "demo key".to_owned(),
+            prefix: keys::shown_prefix(DEMO_API_KEY),
+            key_hash: hash,
+            platforms: None,
+        };
+        store.create_api_key(&key, Timestamp::now()).await?;
     }
     Ok(())
 }

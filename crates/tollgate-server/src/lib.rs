@@ -3,7 +3,11 @@
 pub mod config;
 pub mod console;
 pub mod demo;
+pub mod gateway;
 pub mod keys;
+pub mod metrics_export;
+pub mod mock_upstream;
+pub mod prices;
 pub mod router;
 pub mod state;
 pub mod ui;
@@ -21,6 +25,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    metrics_export::install();
     state.settings.spawn_refresher(&state.tasks, Duration::from_secs(state.config.settings_refresh_secs.max(1)));
     let tasks = state.tasks.clone();
     // Nagle + delayed ACK add ~40 ms to back-to-back requests on one connection (SPEC 4).

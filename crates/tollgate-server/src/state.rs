@@ -10,6 +10,9 @@ use tollgate_core::window::WindowClock;
 use tollgate_store::{Store, StoreError};
 
 use crate::config::GatewayConfig;
+use crate::gateway::auth::KeyCache;
+use crate::gateway::upstream::UpstreamCache;
+use crate::prices::PriceBook;
 
 /// Everything a handler needs. Cheap to clone.
 #[derive(Clone)]
@@ -17,6 +20,12 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub settings: SettingsCache,
     pub config: Arc<GatewayConfig>,
+    pub keys: KeyCache,
+    pub upstreams: UpstreamCache,
+    pub prices: PriceBook,
+    /// Upstream HTTP client: connect and idle-read timeouts, no total timeout (streams are long),
+    /// no retries.
+    pub http: reqwest::Client,
     /// Background work (settlements of streams whose client left) that shutdown waits for.
     pub tasks: TaskTracker,
 }
@@ -24,7 +33,27 @@ pub struct AppState {
 impl AppState {
     pub async fn new(store: Arc<dyn Store>, config: GatewayConfig) -> Result<Self, StoreError> {
         let settings = SettingsCache::load(store.clone(), default_zone()).await?;
-        Ok(Self { store, settings, config: Arc::new(config), tasks: TaskTracker::new() })
+        let prices = PriceBook::builtin().map_err(|e| StoreError::Invalid(format!("built-in price table: {e}")))?;
+        prices
+            .set_overrides(store.list_price_overrides().await?)
+            .map_err(|e| StoreError::Invalid(format!("price overrides: {e}")))?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(config.connect_timeout_secs))
+            .read_timeout(Duration::from_secs(config.read_timeout_secs))
+            .tcp_nodelay(true)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build()
+            .map_err(|e| StoreError::Other(format!("HTTP client: {e}")))?;
+        Ok(Self {
+            keys: KeyCache::new(store.clone()),
+            upstreams: UpstreamCache::new(store.clone()),
+            store,
+            settings,
+            config: Arc::new(config),
+            prices,
+            http,
+            tasks: TaskTracker::new(),
+        })
     }
 }
 

@@ -260,7 +260,7 @@ impl<T> Store for T where
         + IdentityRepo
         + UsageQuery
         + BillingRepo
-    + BillingRepo
+        + BillingRepo
         + Health
 {
 }

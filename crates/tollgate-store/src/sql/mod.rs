@@ -6,9 +6,9 @@
 //! deadlock on lock upgrade) and `LOCK_ROW` (PostgreSQL: `FOR UPDATE`; SQLite: nothing, the
 //! transaction already holds the write lock).
 
-pub(crate) mod billing;
 pub(crate) mod api_keys;
 pub(crate) mod audit;
+pub(crate) mod billing;
 pub(crate) mod identities;
 pub(crate) mod prices;
 pub(crate) mod quotas;

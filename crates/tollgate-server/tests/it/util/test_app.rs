@@ -51,6 +51,25 @@ impl TestApp {
         Reply { status, headers, body }
     }
 
+    /// Serves the app on a real 127.0.0.1 listener (for streaming and disconnect tests).
+    pub async fn listen(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = self.router.clone();
+        self.state.tasks.spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        format!("http://{addr}")
+    }
+
+    pub async fn post_json(&self, uri: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+        let mut req = Request::post(uri).header("content-type", "application/json");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.send(req.body(Body::from(body.to_owned())).unwrap()).await
+    }
+
     pub async fn get(&self, uri: &str) -> Reply {
         self.send(Request::get(uri).body(Body::empty()).unwrap()).await
     }

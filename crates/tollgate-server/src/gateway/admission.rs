@@ -1,0 +1,102 @@
+//! Admission (SPEC 2.2, 2.3): before any byte goes upstream, check — and in strict mode reserve — the
+//! caller's quota on the route's platform.
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use jiff::{SignedDuration, Timestamp};
+use tollgate_core::money::Money;
+use tollgate_core::quota::{Admission, QuotaRow, admit};
+use tollgate_core::settings::Enforcement;
+use tollgate_core::window::{QuotaWindow, WindowClock};
+use tollgate_store::{NewReservation, StoreError};
+
+use super::auth::Caller;
+use super::error::GatewayError;
+use super::family::{Inspected, Route};
+use crate::state::AppState;
+
+/// How long a strict-mode hold lasts if its request never settles (a crashed gateway).
+pub const RESERVATION_TTL: SignedDuration = SignedDuration::from_mins(15);
+
+/// A request that may go ahead.
+pub struct Admitted {
+    /// The row as read at admission (for the remaining-quota headers).
+    pub row: Option<QuotaRow>,
+    /// Whether a strict-mode hold was taken (settlement replaces it; failure releases it).
+    pub reserved: bool,
+}
+
+pub async fn admit_request(
+    state: &AppState,
+    caller: &Caller,
+    route: &Route,
+    inspected: &Inspected,
+    request_id: &str,
+    body_bytes: usize,
+) -> Result<Admitted, GatewayError> {
+    let clock = state.settings.clock();
+    let now = Timestamp::now();
+    let row = state.store.get_by_user_platform(caller.user.id, route.platform).await?;
+    let window_error = |e: tollgate_core::window::WindowError| GatewayError::Store(StoreError::Invalid(e.to_string()));
+    if let Admission::Reject(r) = admit(row.as_ref(), &clock, now, Money::ZERO).map_err(window_error)? {
+        return Err(reject(r, &clock));
+    }
+    let limited = row.as_ref().is_some_and(|r| !r.effective_limits().is_all_unlimited());
+    let strict = state.settings.get().enforcement == Enforcement::Strict;
+    if !(strict && limited && route.endpoint.family().is_some()) {
+        return Ok(Admitted { row, reserved: false });
+    }
+    let amount = state.prices.estimate(
+        route.platform,
+        &inspected.model,
+        body_bytes,
+        inspected.max_output_tokens,
+        caller.user.cost_multiplier,
+    )?;
+    let hold = NewReservation {
+        request_id: request_id.to_owned(),
+        user_id: caller.user.id,
+        platform: route.platform,
+        amount,
+        expires_at: now.checked_add(RESERVATION_TTL).map_err(|e| window_error(e.into()))?,
+    };
+    match state.store.reserve(&hold, now, &clock).await? {
+        Admission::Allow => Ok(Admitted { row, reserved: true }),
+        Admission::Reject(r) => Err(reject(r, &clock)),
+    }
+}
+
+fn reject(r: tollgate_core::quota::Rejection, clock: &WindowClock) -> GatewayError {
+    metrics::counter!(
+        "tollgate_quota_rejections_total",
+        "platform" => r.platform.as_str(),
+        "window" => r.window.as_str(),
+        "kind" => r.kind.code(),
+    )
+    .increment(1);
+    GatewayError::quota(r, clock)
+}
+
+/// `x-tollgate-quota-<window>-{limit,remaining}-usd` and `-reset` for each limited window, as of
+/// admission (a streamed answer's own cost is not in them yet).
+pub fn quota_headers(headers: &mut HeaderMap, row: Option<&QuotaRow>, clock: &WindowClock) {
+    let Some(row) = row else { return };
+    let now = Timestamp::now();
+    let limits = row.effective_limits();
+    for w in QuotaWindow::ALL {
+        let Some(limit) = limits.get(w) else { continue };
+        let Ok(usage) = row.current_usage(clock, w, now) else { continue };
+        let Ok(span) = clock.current(w, row.usage[w.index()].start, now) else { continue };
+        let reset = span.end.to_zoned(clock.zone.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
+        let values = [
+            ("limit-usd", limit.to_string()),
+            ("remaining-usd", limit.saturating_sub(usage).to_string()),
+            ("reset", reset),
+        ];
+        for (suffix, value) in values {
+            let name = format!("x-tollgate-quota-{w}-{suffix}");
+            if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::from_str(&value)) {
+                headers.insert(n, v);
+            }
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! What the gateway reads from, and changes in, a client request of each API family.
+//!
+//! Only `model`, `stream` and the output cap are read; the body is forwarded as the client sent it,
+//! except for OpenAI Chat streams, where `stream_options.include_usage` is switched on so the
+//! upstream reports usage (SPEC 3).
+
+use std::collections::BTreeMap;
+
+use serde_json::value::RawValue;
+use tollgate_core::platform::Platform;
+use tollgate_core::usage::{ApiFamily, Framing};
+
+use super::error::{ErrorShape, GatewayError};
+
+/// A client-facing endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    AnthropicMessages,
+    AnthropicCountTokens,
+    OpenAiChat,
+    OpenAiResponses,
+    OpenAiModels,
+    GeminiGenerate,
+    GeminiStream,
+    GeminiCountTokens,
+}
+
+impl Endpoint {
+    pub fn shape(self) -> ErrorShape {
+        match self {
+            Endpoint::AnthropicMessages | Endpoint::AnthropicCountTokens => ErrorShape::Anthropic,
+            Endpoint::OpenAiChat | Endpoint::OpenAiResponses | Endpoint::OpenAiModels => ErrorShape::OpenAi,
+            Endpoint::GeminiGenerate | Endpoint::GeminiStream | Endpoint::GeminiCountTokens => ErrorShape::Gemini,
+        }
+    }
+
+    /// The usage family of a billable endpoint; `None` for endpoints that are never charged.
+    pub fn family(self) -> Option<ApiFamily> {
+        match self {
+            Endpoint::AnthropicMessages => Some(ApiFamily::Anthropic),
+            Endpoint::OpenAiChat => Some(ApiFamily::OpenAiChat),
+            Endpoint::OpenAiResponses => Some(ApiFamily::OpenAiResponses),
+            Endpoint::GeminiGenerate | Endpoint::GeminiStream => Some(ApiFamily::Gemini),
+            Endpoint::AnthropicCountTokens | Endpoint::OpenAiModels | Endpoint::GeminiCountTokens => None,
+        }
+    }
+
+    /// Whether the client request carries a JSON body.
+    pub fn has_body(self) -> bool {
+        self != Endpoint::OpenAiModels
+    }
+}
+
+/// A routed client request: which platform it bills, and where it goes upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub platform: Platform,
+    pub endpoint: Endpoint,
+    /// The path sent upstream: the client's path without the `/antigravity` prefix.
+    pub upstream_path: String,
+    /// The client's query string without its `key` parameter.
+    pub upstream_query: Option<String>,
+    /// Gemini: the model named in the path.
+    pub path_model: Option<String>,
+    /// Gemini `:streamGenerateContent`: whether the client asked for SSE (`alt=sse`) rather than a
+    /// streamed JSON array.
+    pub alt_sse: bool,
+}
+
+/// What the gateway needs to know about a request body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inspected {
+    pub model: String,
+    pub stream: bool,
+    /// The client's output-token cap, if it set one.
+    pub max_output_tokens: Option<u64>,
+    /// How a streamed answer is framed.
+    pub framing: Framing,
+    /// The body to send upstream (the client's, or with `include_usage` switched on).
+    pub upstream_body: bytes::Bytes,
+    /// Whether we switched `include_usage` on (and so must drop the usage-only chunk again).
+    pub injected_include_usage: bool,
+}
+
+type Fields = BTreeMap<String, Box<RawValue>>;
+
+fn parse_object(body: &[u8]) -> Result<Fields, GatewayError> {
+    serde_json::from_slice(body)
+        .map_err(|e| GatewayError::bad_request(format!("request body must be a JSON object: {e}")))
+}
+
+fn string_field(f: &Fields, name: &str) -> Result<Option<String>, GatewayError> {
+    match f.get(name).map(|v| v.get()) {
+        None | Some("null") => Ok(None),
+        Some(raw) => serde_json::from_str::<String>(raw)
+            .map(Some)
+            .map_err(|_| GatewayError::bad_request(format!("{name}: must be a string"))),
+    }
+}
+
+fn bool_field(f: &Fields, name: &str) -> Result<bool, GatewayError> {
+    match f.get(name).map(|v| v.get().trim()) {
+        None | Some("null") | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(GatewayError::bad_request(format!("{name}: must be true or false"))),
+    }
+}
+
+fn count_field(f: &Fields, name: &str) -> Result<Option<u64>, GatewayError> {
+    match f.get(name).map(|v| v.get().trim()) {
+        None | Some("null") => Ok(None),
+        Some(raw) => raw
+            .parse::<u64>()
+            .map(Some)
+            .map_err(|_| GatewayError::bad_request(format!("{name}: must be a whole number"))),
+    }
+}
+
+/// Reads the request body of `route`. Malformed input is a 400 naming the field.
+pub fn inspect(route: &Route, body: bytes::Bytes) -> Result<Inspected, GatewayError> {
+    let mut out = Inspected {
+        model: route.path_model.clone().unwrap_or_default(),
+        stream: false,
+        max_output_tokens: None,
+        framing: Framing::Sse,
+        upstream_body: body.clone(),
+        injected_include_usage: false,
+    };
+    if !route.endpoint.has_body() {
+        return Ok(out);
+    }
+    let f = parse_object(&body)?;
+    match route.endpoint {
+        Endpoint::AnthropicMessages | Endpoint::AnthropicCountTokens => {
+            out.model = string_field(&f, "model")?.ok_or_else(|| GatewayError::bad_request("model: is required"))?;
+            out.stream = bool_field(&f, "stream")?;
+            out.max_output_tokens = count_field(&f, "max_tokens")?;
+        }
+        Endpoint::OpenAiChat => {
+            out.model = string_field(&f, "model")?.ok_or_else(|| GatewayError::bad_request("model: is required"))?;
+            out.stream = bool_field(&f, "stream")?;
+            out.max_output_tokens = count_field(&f, "max_completion_tokens")?.or(count_field(&f, "max_tokens")?);
+            if out.stream {
+                if let Some(changed) = with_include_usage(&f)? {
+                    out.upstream_body = changed;
+                    out.injected_include_usage = true;
+                }
+            }
+        }
+        Endpoint::OpenAiResponses => {
+            out.model = string_field(&f, "model")?.ok_or_else(|| GatewayError::bad_request("model: is required"))?;
+            out.stream = bool_field(&f, "stream")?;
+            out.max_output_tokens = count_field(&f, "max_output_tokens")?;
+        }
+        Endpoint::GeminiGenerate | Endpoint::GeminiStream | Endpoint::GeminiCountTokens => {
+            out.stream = route.endpoint == Endpoint::GeminiStream;
+            out.framing = if route.alt_sse { Framing::Sse } else { Framing::JsonArray };
+            if let Some(cfg) = f.get("generationConfig") {
+                let cfg: Fields = serde_json::from_str(cfg.get())
+                    .map_err(|_| GatewayError::bad_request("generationConfig: must be an object"))?;
+                out.max_output_tokens = count_field(&cfg, "maxOutputTokens")?;
+            }
+        }
+        Endpoint::OpenAiModels => {}
+    }
+    if out.model.is_empty() && route.endpoint.family().is_some() {
+        return Err(GatewayError::bad_request("model: must not be empty"));
+    }
+    Ok(out)
+}
+
+/// The body with `stream_options.include_usage: true`, or `None` when the client already asked.
+/// Only `stream_options` is re-encoded; every other member keeps its exact text.
+fn with_include_usage(f: &Fields) -> Result<Option<bytes::Bytes>, GatewayError> {
+    let mut options: Fields = match f.get("stream_options").map(|v| v.get()) {
+        None | Some("null") => Fields::new(),
+        Some(raw) => {
+            serde_json::from_str(raw).map_err(|_| GatewayError::bad_request("stream_options: must be an object"))?
+        }
+    };
+    if options.get("include_usage").map(|v| v.get().trim()) == Some("true") {
+        return Ok(None);
+    }
+    let yes = RawValue::from_string("true".to_owned())
+        .map_err(|e| GatewayError::bad_request(format!("stream_options: {e}")))?;
+    options.insert("include_usage".to_owned(), yes);
+    let mut fields = f.clone();
+    let encoded = serde_json::to_string(&options).map_err(|e| GatewayError::bad_request(e.to_string()))?;
+    let raw = RawValue::from_string(encoded).map_err(|e| GatewayError::bad_request(e.to_string()))?;
+    fields.insert("stream_options".to_owned(), raw);
+    serde_json::to_vec(&fields).map(|v| Some(v.into())).map_err(|e| GatewayError::bad_request(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(endpoint: Endpoint) -> Route {
+        Route {
+            platform: Platform::OpenAi,
+            endpoint,
+            upstream_path: String::new(),
+            upstream_query: None,
+            path_model: None,
+            alt_sse: false,
+        }
+    }
+
+    #[test]
+    fn injects_include_usage_keeping_other_members() {
+        let body = br#"{"model":"gpt-5","stream":true,"temperature":0.70000000000000001,"messages":[]}"#;
+        let i = inspect(&route(Endpoint::OpenAiChat), bytes::Bytes::from_static(body)).unwrap();
+        assert!(i.injected_include_usage);
+        let text = std::str::from_utf8(&i.upstream_body).unwrap();
+        assert!(text.contains(r#""stream_options":{"include_usage":true}"#), "{text}");
+        assert!(text.contains(r#""temperature":0.70000000000000001"#), "{text}");
+        let asked = br#"{"model":"gpt-5","stream":true,"stream_options":{"include_usage":true}}"#;
+        let i = inspect(&route(Endpoint::OpenAiChat), bytes::Bytes::from_static(asked)).unwrap();
+        assert!(!i.injected_include_usage);
+        assert_eq!(&i.upstream_body[..], asked);
+    }
+
+    #[test]
+    fn bad_bodies_name_the_field() {
+        let r = route(Endpoint::AnthropicMessages);
+        let err = |b: &'static [u8]| inspect(&r, bytes::Bytes::from_static(b)).unwrap_err().to_string();
+        assert!(err(b"not json").contains("JSON object"));
+        assert!(err(b"[1]").contains("JSON object"));
+        assert!(err(br#"{"max_tokens":5}"#).contains("model"));
+        assert!(err(br#"{"model":5}"#).contains("model: must be a string"));
+        assert!(err(br#"{"model":"m","stream":"yes"}"#).contains("stream"));
+        assert!(err(br#"{"model":"m","max_tokens":-1}"#).contains("max_tokens"));
+    }
+}

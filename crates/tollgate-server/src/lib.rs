@@ -19,6 +19,31 @@ use tokio::net::TcpListener;
 
 use crate::state::AppState;
 
+/// Re-reads what other gateway processes on the same database may have changed: settings and price
+/// overrides (quota limits and usage are read per request, and keys and upstreams have their own
+/// short caches).
+pub fn spawn_refresher(state: &AppState, every: Duration) {
+    let (st, tracker) = (state.clone(), state.tasks.clone());
+    state.tasks.spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.tick().await;
+        while !tracker.is_closed() {
+            tick.tick().await;
+            if let Err(e) = st.settings.refresh().await {
+                tracing::warn!(error = %e, "settings refresh failed");
+            }
+            match st.store.list_price_overrides().await {
+                Ok(overrides) => {
+                    if let Err(e) = st.prices.set_overrides(overrides) {
+                        tracing::warn!(error = %e, "price overrides rejected");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "price overrides refresh failed"),
+            }
+        }
+    });
+}
+
 /// Serves `state` on `listener` until `shutdown` resolves, then waits for background work.
 pub async fn serve(
     listener: TcpListener,
@@ -26,7 +51,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     metrics_export::install();
-    state.settings.spawn_refresher(&state.tasks, Duration::from_secs(state.config.settings_refresh_secs.max(1)));
+    spawn_refresher(&state, Duration::from_secs(state.config.settings_refresh_secs.max(1)));
     let tasks = state.tasks.clone();
     // Nagle + delayed ACK add ~40 ms to back-to-back requests on one connection (SPEC 4).
     let listener = listener.tap_io(|tcp| {

@@ -12,6 +12,9 @@ use crate::gateway::error::GatewayError;
 /// Output tokens assumed for the strict-mode estimate when a request sets no cap (above the largest
 /// output limit of current models, so the estimate errs high).
 pub const DEFAULT_MAX_OUTPUT_TOKENS: u64 = 128_000;
+/// Input tokens a provider may add on top of the body (tool-use and system preambles), for the
+/// strict-mode estimate.
+pub const INPUT_OVERHEAD_TOKENS: u64 = 2_048;
 
 #[derive(Clone)]
 pub struct PriceBook {
@@ -55,9 +58,11 @@ impl PriceBook {
         self.table().lookup(platform, model).is_some_and(|m| m.kind != MatchKind::Fallback)
     }
 
-    /// An upper bound of a request's cost for strict mode: every body byte counted as a token at the
-    /// dearest input rate (1-hour cache write, long-context tier when the body is that large) plus
-    /// the output cap at the output rate, times the user's multiplier.
+    /// An upper bound of a request's cost for strict mode: every body byte counted as a token (a
+    /// token is at least one byte of text; images and PDFs cost far fewer tokens than their bytes),
+    /// plus [`INPUT_OVERHEAD_TOKENS`], at the dearest input rate (1-hour cache write, long-context
+    /// tier when the body is that large), plus the output cap at the output rate, times the user's
+    /// multiplier.
     pub fn estimate(
         &self,
         platform: Platform,
@@ -68,7 +73,7 @@ impl PriceBook {
     ) -> Result<Money, GatewayError> {
         let price = self.price(platform, model)?;
         let usage = Usage {
-            cache_write_1h_tokens: body_bytes as u64,
+            cache_write_1h_tokens: (body_bytes as u64).saturating_add(INPUT_OVERHEAD_TOKENS),
             output_tokens: max_output_tokens.unwrap_or(DEFAULT_MAX_OUTPUT_TOKENS),
             ..Default::default()
         };

@@ -111,20 +111,4 @@ impl SettingsCache {
     pub fn default_zone_name(&self) -> &str {
         &self.default_zone.0
     }
-
-    /// Runs [`Self::refresh`] every `every` until the tracker closes.
-    pub fn spawn_refresher(&self, tasks: &TaskTracker, every: Duration) {
-        let this = self.clone();
-        let tracker = tasks.clone();
-        tasks.spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.tick().await;
-            while !tracker.is_closed() {
-                tick.tick().await;
-                if let Err(e) = this.refresh().await {
-                    tracing::warn!(error = %e, "settings refresh failed");
-                }
-            }
-        });
-    }
 }

@@ -1,1 +1,6 @@
+mod admission;
+mod bad_input;
+mod concurrency;
+mod multiprocess;
 mod passthrough;
+mod streaming;

@@ -1,0 +1,113 @@
+//! Admission: 0 → 403 disabled, usage at the cap → 429 with Retry-After, unlimited passes; each in
+//! the platform's own error shape.
+
+use tollgate_core::money::Money;
+use tollgate_core::platform::Platform;
+use tollgate_core::quota::WindowLimits;
+
+use crate::util::gateway::{MODEL, OTHER_COST_NANOS, daily};
+use crate::util::test_app::TestApp;
+
+async fn limits_are_enforced_in_native_shapes(app: TestApp) {
+    let app = app.with_mocks(false).await;
+    let msg = format!(r#"{{"model":"{MODEL}","max_tokens":8,"messages":[]}}"#);
+    let chat = format!(r#"{{"model":"{MODEL}","messages":[]}}"#);
+    let gem = r#"{"contents":[]}"#;
+
+    // Disabled (0): 403, permission error, nothing forwarded or charged.
+    let off = app.caller("off@example.com", &daily(Platform::Anthropic, "0")).await;
+    let r = app.post_json("/v1/messages", &[("x-api-key", &off.secret)], &msg).await;
+    assert_eq!(r.status, 403);
+    let j = r.json();
+    assert_eq!(j["type"], "error");
+    assert_eq!(j["error"]["type"], "permission_error");
+    assert_eq!(j["error"]["code"], "platform_quota_disabled");
+    assert_eq!(j["error"]["window"], "daily");
+    assert!(r.headers.get("retry-after").is_none());
+    assert_eq!(app.spent(off.user_id, Platform::Anthropic).await, 0);
+    // Other platforms are unaffected (unlimited).
+    let r = app.post_json("/v1/chat/completions", &[("authorization", &format!("Bearer {}", off.secret))], &chat).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    // Exhausted: the first request crosses the cap (soft mode), the next is refused with 429.
+    let cap = app.caller("cap@example.com", &daily(Platform::OpenAi, "0.001")).await;
+    let auth = format!("Bearer {}", cap.secret);
+    let r = app.post_json("/v1/chat/completions", &[("authorization", &auth)], &chat).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.headers["x-tollgate-quota-daily-limit-usd"], "0.001");
+    assert_eq!(app.spent(cap.user_id, Platform::OpenAi).await, OTHER_COST_NANOS);
+    let r = app.post_json("/v1/chat/completions", &[("authorization", &auth)], &chat).await;
+    assert_eq!(r.status, 429);
+    let j = r.json();
+    assert_eq!(j["error"]["code"], "platform_quota_exhausted");
+    assert_eq!(j["error"]["type"], "insufficient_quota");
+    let msg_text = j["error"]["message"].as_str().unwrap();
+    assert!(msg_text.contains("openai daily quota exhausted: used 0.001059 USD of 0.001 USD"), "{msg_text}");
+    let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    let clock = app.state.settings.clock();
+    let now = jiff::Timestamp::now();
+    let end = clock.current(tollgate_core::window::QuotaWindow::Daily, None, now).unwrap().end;
+    let expected = tollgate_core::window::WindowClock::seconds_until(now, end);
+    assert!(retry.abs_diff(expected) <= 2, "Retry-After {retry}, expected about {expected}");
+    assert_eq!(app.spent(cap.user_id, Platform::OpenAi).await, OTHER_COST_NANOS);
+
+    // Gemini shape, weekly window.
+    let week = app
+        .caller(
+            "week@example.com",
+            &[(Platform::Gemini, WindowLimits { weekly: Some(Money::ZERO), ..Default::default() })],
+        )
+        .await;
+    let r = app.post_json("/v1beta/models/x:generateContent", &[("x-goog-api-key", &week.secret)], gem).await;
+    assert_eq!(r.status, 403);
+    let j = r.json();
+    assert_eq!(j["error"]["status"], "PERMISSION_DENIED");
+    assert_eq!(j["error"]["code"], 403);
+    assert_eq!(j["error"]["details"][0]["reason"], "platform_quota_disabled");
+    assert_eq!(j["error"]["details"][0]["metadata"]["window"], "weekly");
+
+    // Antigravity is its own platform: a gemini limit does not apply there.
+    let r =
+        app.post_json("/antigravity/v1beta/models/x:generateContent", &[("x-goog-api-key", &week.secret)], gem).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+crate::both_backends!(
+    limits_are_enforced_in_native_shapes_on_both_backends,
+    super::limits_are_enforced_in_native_shapes
+);
+
+#[tokio::test]
+async fn keys_users_and_platform_restrictions() {
+    let app = TestApp::sqlite().await.with_mocks(false).await;
+    let msg = format!(r#"{{"model":"{MODEL}","max_tokens":8,"messages":[]}}"#);
+    // No key, a wrong key: 401 in the native shape.
+    let r = app.post_json("/v1/messages", &[], &msg).await;
+    assert_eq!((r.status.as_u16(), r.json()["error"]["type"].as_str()), (401, Some("authentication_error")));
+    let r = app.post_json("/v1/messages", &[("x-api-key", "tg-nope")], &msg).await;
+    assert_eq!(r.status, 401);
+    let r = app.post_json("/v1/chat/completions", &[("authorization", "Bearer tg-nope")], "{}").await;
+    assert_eq!((r.status.as_u16(), r.json()["error"]["code"].as_str()), (401, Some("invalid_api_key")));
+    let r = app.post_json("/v1beta/models/m:generateContent?key=tg-nope", &[], "{}").await;
+    assert_eq!((r.status.as_u16(), r.json()["error"]["status"].as_str()), (401, Some("UNAUTHENTICATED")));
+
+    // A key restricted to gemini: 403 on anthropic.
+    let c = app.caller("r@example.com", &[]).await;
+    let secret = tollgate_server::keys::generate_secret();
+    let key = tollgate_store::NewApiKey {
+        user_id: c.user_id,
+        name: "gemini only".into(),
+        prefix: tollgate_server::keys::shown_prefix(&secret),
+        key_hash: tollgate_server::keys::hash_secret(&secret),
+        platforms: Some(vec![Platform::Gemini]),
+    };
+    app.state.store.create_api_key(&key, jiff::Timestamp::now()).await.unwrap();
+    let r = app.post_json("/v1/messages", &[("x-api-key", &secret)], &msg).await;
+    assert_eq!((r.status.as_u16(), r.json()["error"]["code"].as_str()), (403, Some("platform_not_allowed")));
+
+    // A disabled user: 403.
+    let patch = tollgate_store::UserPatch { status: Some(tollgate_store::UserStatus::Disabled), ..Default::default() };
+    app.state.store.update_user(c.user_id, &patch, jiff::Timestamp::now()).await.unwrap();
+    app.state.keys.invalidate();
+    let r = app.post_json("/v1/messages", &[("x-api-key", &c.secret)], &msg).await;
+    assert_eq!((r.status.as_u16(), r.json()["error"]["code"].as_str()), (403, Some("account_disabled")));
+}

@@ -1,0 +1,60 @@
+//! Bad input of every kind: a clear error in the native shape, no panic, no charge.
+
+use tollgate_core::platform::Platform;
+
+use crate::util::gateway::{ANTHROPIC_COST_NANOS, MODEL};
+use crate::util::test_app::TestApp;
+
+#[tokio::test]
+async fn malformed_oversized_and_unroutable_requests() {
+    let mut app = TestApp::sqlite().await.with_mocks(false).await;
+    let c = app.caller("bad@example.com", &[]).await;
+    let h = [("x-api-key", c.secret.as_str())];
+    for (body, needle) in [
+        ("{not json", "JSON object"),
+        ("[]", "JSON object"),
+        (r#"{"max_tokens":1}"#, "model: is required"),
+        (r#"{"model":["x"]}"#, "model: must be a string"),
+        (r#"{"model":"m","stream":1}"#, "stream: must be true or false"),
+        (r#"{"model":"m","max_tokens":1.5}"#, "max_tokens: must be a whole number"),
+    ] {
+        let r = app.post_json("/v1/messages", &h, body).await;
+        assert_eq!(r.status, 400, "{body}");
+        let j = r.json();
+        assert_eq!(j["error"]["type"], "invalid_request_error");
+        assert!(j["error"]["message"].as_str().unwrap().contains(needle), "{body}: {j}");
+    }
+    let r = app.post_json("/v1beta/models/m:frobnicate", &[("x-goog-api-key", &c.secret)], "{}").await;
+    assert_eq!((r.status.as_u16(), r.json()["error"]["status"].as_str()), (400, Some("INVALID_ARGUMENT")));
+    assert_eq!(app.spent(c.user_id, Platform::Anthropic).await, 0);
+
+    // Oversized body: 413 before anything is forwarded.
+    let mut config = (*app.state.config).clone();
+    config.max_body_bytes = 1024;
+    app.state.config = std::sync::Arc::new(config);
+    app.router = tollgate_server::router::app(app.state.clone());
+    let big = format!(r#"{{"model":"{MODEL}","pad":"{}"}}"#, "x".repeat(2048));
+    let r = app.post_json("/v1/messages", &h, &big).await;
+    assert_eq!((r.status.as_u16(), r.json()["error"]["type"].as_str()), (413, Some("request_too_large")));
+}
+
+#[tokio::test]
+async fn upstream_errors_pass_through_uncharged_and_garbage_does_not_panic() {
+    let app = TestApp::sqlite().await.with_mocks(false).await;
+    let c = app.caller("up@example.com", &[]).await;
+    let msg = format!(r#"{{"model":"{MODEL}","max_tokens":8,"stream":true,"messages":[]}}"#);
+    // The only account answers 500: the client gets that answer, and is not charged.
+    let r = app.post_json("/v1/messages", &[("x-api-key", &c.secret), ("x-mock", "error500")], &msg).await;
+    assert_eq!(r.status, 500);
+    assert!(r.text().contains("mock failure"));
+    assert_eq!(app.spent(c.user_id, Platform::Anthropic).await, 0);
+    // Invalid bytes inside a stream are passed on and skipped by the meter; usage still counts.
+    let r = app.post_json("/v1/messages", &[("x-api-key", &c.secret), ("x-mock", "garbage")], &msg).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(app.spent(c.user_id, Platform::Anthropic).await, ANTHROPIC_COST_NANOS);
+    // No account at all for a platform: 503 in its shape, nothing charged.
+    let none = TestApp::sqlite().await;
+    let c = none.caller("none@example.com", &[]).await;
+    let r = none.post_json("/v1/messages", &[("x-api-key", &c.secret)], &msg).await;
+    assert_eq!((r.status.as_u16(), r.json()["error"]["code"].as_str()), (503, Some("no_upstream")));
+}

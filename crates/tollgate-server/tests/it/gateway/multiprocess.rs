@@ -1,0 +1,100 @@
+//! Two `tollgate serve` processes on one PostgreSQL database, load split across them: strict mode
+//! never exceeds a limit, no charge is lost, and a limit changed through one process is enforced by
+//! the other on its next request (limits are read per request; see docs/quotas.md).
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use tollgate_core::platform::Platform;
+use tollgate_core::settings::validate_changes;
+use tollgate_store::testing::TestDb;
+
+use crate::util::gateway::{ANTHROPIC_COST_NANOS, MODEL, daily};
+use crate::util::test_app::TestApp;
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn start(db: &TestDb) -> (Server, String) {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database-url", &db.url()])
+        .env("TOLLGATE_SETTINGS_REFRESH_SECS", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..200 {
+        if reqwest::get(format!("{base}/readyz")).await.is_ok_and(|r| r.status() == 200) {
+            return (Server(child), base);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("tollgate serve did not become ready");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_share_one_quota() {
+    let Some(db) = TestDb::postgres("it_two_processes").await else {
+        eprintln!("skipped: TOLLGATE_TEST_PG_URL is not set");
+        return;
+    };
+    // The test process seeds the database and hosts the mock upstream.
+    let app = TestApp::on(db.clone()).await.with_mocks(false).await;
+    let price = crate::util::gateway::test_price(Platform::Anthropic);
+    app.state.store.upsert_price_override(MODEL, &price, jiff::Timestamp::now()).await.unwrap();
+    let strict = validate_changes(r#"{"quota_enforcement":"strict"}"#).unwrap();
+    app.state.store.save_settings(&strict, jiff::Timestamp::now()).await.unwrap();
+    let c = app.caller("two@example.com", &daily(Platform::Anthropic, "0.05")).await;
+    let (_a, a) = start(&db).await;
+    let (_b, b) = start(&db).await;
+
+    let http = reqwest::Client::new();
+    let body = format!(r#"{{"model":"{MODEL}","max_tokens":50,"messages":[]}}"#);
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..120 {
+        let url = format!("{}/v1/messages", if i % 2 == 0 { &a } else { &b });
+        let (http, body, secret) = (http.clone(), body.clone(), c.secret.clone());
+        set.spawn(async move {
+            let r = http.post(url).header("x-api-key", secret).header("content-type", "application/json").body(body);
+            r.send().await.unwrap().status().as_u16()
+        });
+    }
+    let mut ok = 0i64;
+    while let Some(s) = set.join_next().await {
+        match s.unwrap() {
+            200 => ok += 1,
+            429 => {}
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    let spent = app.spent(c.user_id, Platform::Anthropic).await;
+    assert!(ok >= 1);
+    assert!(spent <= 50_000_000, "spent {spent} exceeds the 0.05 USD limit");
+    assert_eq!(spent, ok * ANTHROPIC_COST_NANOS, "a charge was lost or doubled");
+
+    // A limit changed through one process (here: its database) is enforced by the other at once.
+    let other = app.caller("three@example.com", &[]).await;
+    let send = |base: &str| {
+        http.post(format!("{base}/v1/messages"))
+            .header("x-api-key", &other.secret)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+    };
+    assert_eq!(send(&a).await.unwrap().status(), 200);
+    app.state.store.upsert_for_user(other.user_id, &daily(Platform::Anthropic, "0")).await.unwrap();
+    assert_eq!(send(&b).await.unwrap().status(), 403);
+    assert_eq!(send(&a).await.unwrap().status(), 403);
+}

@@ -1,0 +1,94 @@
+//! Streams on a real socket: a client that leaves mid-stream is charged for what was generated; a
+//! stream cut before its usage is never free; a failing account is skipped before the first byte.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tollgate_core::platform::Platform;
+use tollgate_server::mock_upstream::MockUpstream;
+use tollgate_store::UpstreamProtocol;
+
+use crate::util::gateway::{ANTHROPIC_COST_NANOS, MODEL};
+use crate::util::test_app::TestApp;
+
+/// Input side of one mock answer at the test price: 100×3 + 30×0.3 + 12×3.75 + 8×6 µUSD.
+const ANTHROPIC_INPUT_NANOS: i64 = 402_000;
+
+async fn wait_for_charge(app: &TestApp, user_id: i64, platform: Platform) -> i64 {
+    for _ in 0..100 {
+        let spent = app.spent(user_id, platform).await;
+        if spent > 0 {
+            return spent;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_disconnect_mid_stream_is_still_charged() {
+    let app = TestApp::sqlite().await.with_mocks(false).await;
+    let base = app.listen().await;
+    let c = app.caller("leave@example.com", &[]).await;
+    let body = format!(r#"{{"model":"{MODEL}","max_tokens":64,"stream":true,"messages":[]}}"#);
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/v1/messages"))
+        .header("x-api-key", &c.secret)
+        .header("x-mock", "slow")
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut stream = resp.bytes_stream();
+    let mut seen = String::new();
+    while let Some(chunk) = stream.next().await {
+        seen.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+        if seen.contains("text_delta") {
+            break;
+        }
+    }
+    drop(stream); // the client goes away
+    let spent = wait_for_charge(&app, c.user_id, Platform::Anthropic).await;
+    assert!(spent >= ANTHROPIC_INPUT_NANOS, "charged {spent}");
+    assert!(spent < ANTHROPIC_COST_NANOS, "charged {spent}: the whole answer was not generated");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_cut_before_its_usage_is_never_free() {
+    let app = TestApp::sqlite().await.with_mocks(false).await;
+    let base = app.listen().await;
+    let c = app.caller("cut@example.com", &[]).await;
+    let body = format!(r#"{{"model":"{MODEL}","stream":true,"messages":[]}}"#);
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/v1/chat/completions"))
+        .bearer_auth(&c.secret)
+        .header("x-mock", "cut")
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let text = resp.text().await.unwrap();
+    assert!(text.contains("Hello"), "{text}");
+    // No usage came: input estimated from the request size, output from the streamed text.
+    let spent = wait_for_charge(&app, c.user_id, Platform::OpenAi).await;
+    assert!(spent > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_account_is_skipped_before_the_first_byte() {
+    let app = TestApp::sqlite().await.with_mocks(false).await;
+    let broken = MockUpstream::start(&app.state.tasks, true).await.unwrap();
+    app.upstream(Platform::Anthropic, &broken.base_url(), 0, UpstreamProtocol::Native).await;
+    // Nothing listens here: a connection error.
+    app.upstream(Platform::Anthropic, "http://127.0.0.1:9", 1, UpstreamProtocol::Native).await;
+    let c = app.caller("fail@example.com", &[]).await;
+    for stream in ["false", "true"] {
+        let body = format!(r#"{{"model":"{MODEL}","max_tokens":8,"stream":{stream},"messages":[]}}"#);
+        let r = app.post_json("/v1/messages", &[("x-api-key", &c.secret)], &body).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    assert_eq!(app.spent(c.user_id, Platform::Anthropic).await, 2 * ANTHROPIC_COST_NANOS);
+}

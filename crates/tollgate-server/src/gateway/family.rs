@@ -140,11 +140,11 @@ pub fn inspect(route: &Route, body: bytes::Bytes) -> Result<Inspected, GatewayEr
             out.model = string_field(&f, "model")?.ok_or_else(|| GatewayError::bad_request("model: is required"))?;
             out.stream = bool_field(&f, "stream")?;
             out.max_output_tokens = count_field(&f, "max_completion_tokens")?.or(count_field(&f, "max_tokens")?);
-            if out.stream {
-                if let Some(changed) = with_include_usage(&f)? {
-                    out.upstream_body = changed;
-                    out.injected_include_usage = true;
-                }
+            if out.stream
+                && let Some(changed) = with_include_usage(&f)?
+            {
+                out.upstream_body = changed;
+                out.injected_include_usage = true;
             }
         }
         Endpoint::OpenAiResponses => {

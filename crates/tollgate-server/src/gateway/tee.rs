@@ -34,12 +34,13 @@ pub fn metered_body(upstream: Upstream, settler: StreamSettler, transform: Optio
                         Some(t) => t.push(&chunk),
                         None => chunk,
                     };
-                    if tee.settler.meter.report().final_seen && !tee.settler.is_settled() {
-                        if let Err(e) = tee.settler.settle("ok").await {
-                            // The charge could not be committed: withhold the final event.
-                            tee.done = true;
-                            return Some((Err(std::io::Error::other(e.to_string())), tee));
-                        }
+                    if tee.settler.meter.report().final_seen
+                        && !tee.settler.is_settled()
+                        && let Err(e) = tee.settler.settle("ok").await
+                    {
+                        // The charge could not be committed: withhold the final event.
+                        tee.done = true;
+                        return Some((Err(std::io::Error::other(e.to_string())), tee));
                     }
                     if !out.is_empty() {
                         return Some((Ok(out), tee));

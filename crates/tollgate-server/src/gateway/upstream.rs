@@ -19,11 +19,14 @@ use super::family::{Endpoint, Route};
 /// docs/quotas.md, for a change made through another gateway process to take effect).
 pub const UPSTREAM_CACHE_TTL: Duration = Duration::from_secs(2);
 
+/// When the list was read, and the list.
+type Cached = Option<(Instant, Arc<Vec<Upstream>>)>;
+
 /// The account list, cached briefly.
 #[derive(Clone)]
 pub struct UpstreamCache {
     store: Arc<dyn Store>,
-    cached: Arc<RwLock<Option<(Instant, Arc<Vec<Upstream>>)>>>,
+    cached: Arc<RwLock<Cached>>,
 }
 
 impl UpstreamCache {

@@ -1,4 +1,5 @@
 //! The server's integration tests: one binary, in-process apps on SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on purpose
 
 mod gateway;
 mod health;

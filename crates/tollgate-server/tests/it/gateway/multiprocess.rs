@@ -34,10 +34,11 @@ async fn start(db: &TestDb) -> (Server, String) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let server = Server(child); // killed and reaped on drop, whatever happens below
     let base = format!("http://127.0.0.1:{port}");
     for _ in 0..200 {
         if reqwest::get(format!("{base}/readyz")).await.is_ok_and(|r| r.status() == 200) {
-            return (Server(child), base);
+            return (server, base);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -61,7 +61,7 @@ pub fn banner(addr: &str, db_url: &str) -> String {
 Tollgate demo is running at {base}/
 
   Console, admin:  {ADMIN_EMAIL} / {ADMIN_PASSWORD}
-  Console, user:   {USER_EMAIL} / {USER_PASSWORD}   (quotas: 1 USD a day, 5 a week, 20 a month per platform)
+  Console, user:   {USER_EMAIL} / {USER_PASSWORD}   (quotas per platform: 0.02 USD a day, 0.10 a week, 0.50 a month)
   Demo API key:    {DEMO_API_KEY}
 
 The upstreams are built-in mocks that speak each provider's wire format. Try:
@@ -123,10 +123,11 @@ async fn seed(store: &dyn Store) -> anyhow::Result<()> {
         let mut new = NewUser::new(USER_EMAIL, AuthSource::Email);
         new.display_name = "Demo User".to_owned();
         new.password_hash = Some(accounts::hash_password(USER_PASSWORD)?);
-        let usd = |units| Money::from_units(units).ok();
+        // Small caps, so a few dozen demo requests show the bars fill up and the 429 arrive.
+        let usd = |text| Money::parse(text).ok();
         let quotas: Vec<(Platform, WindowLimits)> = Platform::ALL
             .iter()
-            .map(|p| (*p, WindowLimits { daily: usd(1), weekly: usd(5), monthly: usd(20) }))
+            .map(|p| (*p, WindowLimits { daily: usd("0.02"), weekly: usd("0.1"), monthly: usd("0.5") }))
             .collect();
         store.create_user(&new, &quotas, Timestamp::now()).await?;
     }

@@ -1,0 +1,124 @@
+//! The load generator: an open-loop fixed rate for latency (each request timed from when it was
+//! due, so a slow server cannot hide its queue), and closed-loop connections for throughput.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+pub struct Target {
+    url: String,
+    key: String,
+    body: String,
+    http: reqwest::Client,
+}
+
+impl Target {
+    /// Anthropic Messages on `base`, streaming or not.
+    pub fn new(base: &str, key: &str, stream: bool) -> Self {
+        let body = format!(
+            r#"{{"model":"claude-sonnet-4-5","max_tokens":256,"stream":{stream},"messages":[{{"role":"user","content":"Hello, benchmark"}}]}}"#
+        );
+        let http = reqwest::Client::builder()
+            .tcp_nodelay(true)
+            .pool_max_idle_per_host(1024)
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        Self { url: format!("{base}/v1/messages"), key: key.to_owned(), body, http }
+    }
+
+    /// One request, read to the end. `true` on a 200.
+    async fn call(&self) -> bool {
+        let sent = self
+            .http
+            .post(&self.url)
+            .header("x-api-key", &self.key)
+            .header("content-type", "application/json")
+            .body(self.body.clone())
+            .send()
+            .await;
+        match sent {
+            Ok(r) if r.status() == 200 => r.bytes().await.is_ok(),
+            _ => false,
+        }
+    }
+}
+
+pub struct Latency {
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub errors: u64,
+}
+
+pub struct Throughput {
+    pub rps: f64,
+    pub errors: u64,
+}
+
+pub async fn warm_up(targets: &[&Target]) -> anyhow::Result<()> {
+    for t in targets {
+        for _ in 0..200 {
+            if !t.call().await {
+                anyhow::bail!("warm-up request to {} failed", t.url);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1000.0
+}
+
+/// `rate` requests a second for `duration`, open loop.
+pub async fn fixed_rate(target: &Target, rate: u32, duration: Duration) -> anyhow::Result<Latency> {
+    let target = Arc::new(Target { url: target.url.clone(), key: target.key.clone(), body: target.body.clone(), http: target.http.clone() });
+    let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
+    let total = (duration.as_secs_f64() * f64::from(rate)) as u64;
+    let start = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..total {
+        let due = start + interval.mul_f64(i as f64);
+        tokio::time::sleep_until(due.into()).await;
+        let t = target.clone();
+        set.spawn(async move {
+            let ok = t.call().await;
+            (ok, due.elapsed())
+        });
+    }
+    let mut times = Vec::with_capacity(total as usize);
+    let mut errors = 0;
+    while let Some(r) = set.join_next().await {
+        let (ok, took) = r?;
+        if ok { times.push(took) } else { errors += 1 }
+    }
+    times.sort_unstable();
+    Ok(Latency { p50_ms: percentile(&times, 0.50), p99_ms: percentile(&times, 0.99), errors })
+}
+
+/// `concurrency` connections sending back to back for `duration`.
+pub async fn max_throughput(target: &Target, concurrency: usize, duration: Duration) -> anyhow::Result<Throughput> {
+    let done = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let target = Arc::new(Target { url: target.url.clone(), key: target.key.clone(), body: target.body.clone(), http: target.http.clone() });
+    let start = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..concurrency {
+        let (t, done, errors) = (target.clone(), done.clone(), errors.clone());
+        set.spawn(async move {
+            while start.elapsed() < duration {
+                if t.call().await {
+                    done.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+    }
+    while set.join_next().await.is_some() {}
+    let secs = start.elapsed().as_secs_f64();
+    Ok(Throughput { rps: done.load(Ordering::Relaxed) as f64 / secs, errors: errors.load(Ordering::Relaxed) })
+}

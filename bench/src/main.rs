@@ -1,0 +1,171 @@
+//! Tollgate's benchmark: added latency at a fixed rate, and maximum throughput as a ratio of a bare
+//! pass-through proxy's, for non-streaming and streaming requests, on SQLite and PostgreSQL.
+//!
+//! Everything runs on this machine, each server in its own process: the mock upstream, a bare
+//! proxy (the physical floor of one extra HTTP hop), and `tollgate serve` with quotas enforced and
+//! settled. The load generator is this process. Run with `scripts/bench`.
+
+mod load;
+mod proxy;
+mod setup;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serve the mock upstream.
+    Mock {
+        #[arg(long)]
+        listen: String,
+    },
+    /// Serve a bare pass-through proxy to `target`.
+    Proxy {
+        #[arg(long)]
+        listen: String,
+        #[arg(long)]
+        target: String,
+    },
+}
+
+#[derive(clap::Args, Clone)]
+pub struct RunArgs {
+    /// The tollgate binary (a release build).
+    #[arg(long, default_value = "target/release/tollgate")]
+    tollgate: PathBuf,
+    /// Requests per second for the latency runs.
+    #[arg(long, default_value_t = 1000)]
+    rate: u32,
+    /// Seconds per measurement.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent connections for the throughput runs.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Backends to measure.
+    #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
+    backends: Vec<String>,
+    /// PostgreSQL for the postgres backend.
+    #[arg(long, env = "TOLLGATE_BENCH_PG_URL", default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    pg_url: String,
+}
+
+/// A child process killed on drop.
+pub struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Starts `program args…` and waits until `ready_url` answers.
+pub async fn spawn(program: &std::path::Path, args: &[&str], ready_url: &str) -> anyhow::Result<Proc> {
+    let child = Command::new(program).args(args).stdout(Stdio::null()).stderr(Stdio::inherit()).spawn()?;
+    let proc = Proc(child);
+    let client = reqwest::Client::new();
+    for _ in 0..400 {
+        if client.get(ready_url).send().await.is_ok() {
+            return Ok(proc);
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    anyhow::bail!("{} did not start", program.display())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Cmd::Mock { listen }) => {
+            let listener = tokio::net::TcpListener::bind(&listen).await?;
+            axum::serve(listener, tollgate_server::mock_upstream::router(false)).await?;
+            Ok(())
+        }
+        Some(Cmd::Proxy { listen, target }) => proxy::serve(&listen, &target).await,
+        None => run(cli.run).await,
+    }
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let me = std::env::current_exe()?;
+    let mock_port = free_port()?;
+    let mock_url = format!("http://127.0.0.1:{mock_port}");
+    let _mock = spawn(&me, &["mock", "--listen", &format!("127.0.0.1:{mock_port}")], &format!("{mock_url}/v1/models")).await?;
+    let proxy_port = free_port()?;
+    let proxy_url = format!("http://127.0.0.1:{proxy_port}");
+    let _proxy = spawn(
+        &me,
+        &["proxy", "--listen", &format!("127.0.0.1:{proxy_port}"), "--target", &mock_url],
+        &format!("{proxy_url}/v1/models"),
+    )
+    .await?;
+
+    println!("Tollgate benchmark: {} s per measurement, {} req/s for latency, {} connections for throughput", args.seconds, args.rate, args.concurrency);
+    println!("machine: {} cores; every server in its own process on 127.0.0.1\n", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    let duration = Duration::from_secs(args.seconds);
+    for backend in &args.backends {
+        let db_url = setup::database(backend, &args.pg_url).await?;
+        let seeded = setup::seed(&db_url, &mock_url).await?;
+        let port = free_port()?;
+        let gateway_url = format!("http://127.0.0.1:{port}");
+        let _gateway = spawn(
+            &args.tollgate,
+            &["serve", "--listen", &format!("127.0.0.1:{port}"), "--database-url", &db_url],
+            &format!("{gateway_url}/readyz"),
+        )
+        .await?;
+        println!("== backend: {backend} (quotas enforced: daily/weekly/monthly limits on the caller, every request settled)");
+        for stream in [false, true] {
+            let kind = if stream { "streaming" } else { "non-streaming" };
+            let direct = load::Target::new(&mock_url, tollgate_server::mock_upstream::MOCK_KEY, stream);
+            let bare = load::Target::new(&proxy_url, tollgate_server::mock_upstream::MOCK_KEY, stream);
+            let gate = load::Target::new(&gateway_url, &seeded.secret, stream);
+            load::warm_up(&[&direct, &bare, &gate]).await?;
+            let l_direct = load::fixed_rate(&direct, args.rate, duration).await?;
+            let l_gate = load::fixed_rate(&gate, args.rate, duration).await?;
+            let t_bare = load::max_throughput(&bare, args.concurrency, duration).await?;
+            let t_gate = load::max_throughput(&gate, args.concurrency, duration).await?;
+            let added = |a: f64, b: f64| b - a;
+            println!("  {kind}:");
+            println!(
+                "    latency at {} req/s   direct p50 {:.3} ms p99 {:.3} ms | via tollgate p50 {:.3} ms p99 {:.3} ms | added p50 {:.3} ms p99 {:.3} ms  (errors {})",
+                args.rate,
+                l_direct.p50_ms,
+                l_direct.p99_ms,
+                l_gate.p50_ms,
+                l_gate.p99_ms,
+                added(l_direct.p50_ms, l_gate.p50_ms),
+                added(l_direct.p99_ms, l_gate.p99_ms),
+                l_direct.errors + l_gate.errors,
+            );
+            println!(
+                "    max throughput        bare proxy {:.0} req/s | tollgate {:.0} req/s | ratio {:.2}  (errors {})",
+                t_bare.rps,
+                t_gate.rps,
+                t_gate.rps / t_bare.rps.max(1.0),
+                t_bare.errors + t_gate.errors,
+            );
+        }
+        let charged = setup::charged_today(&db_url, seeded.user_id).await?;
+        println!("  charged to the caller today on this backend: {charged} USD (every answered request settled)\n");
+        setup::drop_database(backend, &db_url, &args.pg_url).await?;
+    }
+    Ok(())
+}

@@ -147,10 +147,18 @@ async fn run(
         settle(state, &charge, &meter.report(), "ok").await?;
         return Ok(respond(status, out_headers, Body::from(bytes)));
     }
-    // v1internal streams are requested as SSE upstream and metered after unwrapping.
-    let framing = if v1internal || is_event_stream { Framing::Sse } else { inspected.framing };
-    let transform = if v1internal {
+    // v1internal streams are requested as SSE upstream, unwrapped (and re-framed as a JSON array for
+    // a client that did not ask for SSE), and metered as the client receives them.
+    let framing = match (v1internal, route.alt_sse) {
+        (true, true) => Framing::Sse,
+        (true, false) => Framing::JsonArray,
+        (false, _) if is_event_stream => Framing::Sse,
+        (false, _) => inspected.framing,
+    };
+    let transform = if v1internal && route.alt_sse {
         Some(EventTransform::new(EventRewrite::UnwrapV1Internal))
+    } else if v1internal {
+        Some(EventTransform::new(EventRewrite::UnwrapV1InternalToArray))
     } else if inspected.injected_include_usage {
         Some(EventTransform::new(EventRewrite::DropUsageOnlyChunk))
     } else {
@@ -168,13 +176,28 @@ async fn run(
     Ok(respond(status, out_headers, body))
 }
 
-/// Applies the v1internal unwrap before metering, so usage is read from plain Gemini events.
+/// Applies the v1internal rewrite before metering, so usage is read from plain Gemini output.
 fn unwrap_stream(
     upstream: futures_util::stream::BoxStream<'static, Result<Bytes, reqwest::Error>>,
     transform: Option<EventTransform>,
 ) -> futures_util::stream::BoxStream<'static, Result<Bytes, reqwest::Error>> {
-    let Some(mut t) = transform else { return upstream };
-    upstream.map(move |r| r.map(|chunk| t.push(&chunk))).boxed()
+    let Some(t) = transform else { return upstream };
+    let t = std::sync::Arc::new(std::sync::Mutex::new(t));
+    let tail = t.clone();
+    let body = upstream.map(move |r| {
+        r.map(|chunk| match t.lock() {
+            Ok(mut t) => t.push(&chunk),
+            Err(_) => Bytes::new(),
+        })
+    });
+    // What the rewrite holds at the end (a closing `]`, an unterminated event) follows the body.
+    let end = futures_util::stream::once(async move {
+        Ok(match tail.lock() {
+            Ok(mut t) => t.finish(),
+            Err(_) => Bytes::new(),
+        })
+    });
+    body.chain(end).boxed()
 }
 
 /// A `{"response": …}` body unwrapped; anything else unchanged.

@@ -13,6 +13,8 @@ use tollgate_core::usage::openai_chat::is_usage_only_chunk;
 pub enum EventRewrite {
     DropUsageOnlyChunk,
     UnwrapV1Internal,
+    /// Unwrap, and re-frame as the JSON array a Gemini client gets without `alt=sse`.
+    UnwrapV1InternalToArray,
 }
 
 /// Splits bytes into whole raw SSE events (terminated by a blank line) and rewrites each.
@@ -20,15 +22,21 @@ pub enum EventRewrite {
 pub struct EventTransform {
     rewrite: EventRewrite,
     buf: BytesMut,
+    /// Array elements written so far (for `UnwrapV1InternalToArray`).
+    elements: usize,
 }
 
 impl EventTransform {
     pub fn new(rewrite: EventRewrite) -> Self {
-        Self { rewrite, buf: BytesMut::new() }
+        Self { rewrite, buf: BytesMut::new(), elements: 0 }
     }
 
     /// Whole events completed by `chunk`, rewritten. Bytes of an unfinished event are kept.
     pub fn push(&mut self, chunk: &[u8]) -> Bytes {
+        self.push_inner(chunk)
+    }
+
+    fn push_inner(&mut self, chunk: &[u8]) -> Bytes {
         self.buf.extend_from_slice(chunk);
         let mut out = BytesMut::new();
         while let Some(end) = event_end(&self.buf) {
@@ -45,10 +53,13 @@ impl EventTransform {
         if !rest.is_empty() {
             self.rewrite_into(&rest, &mut out);
         }
+        if self.rewrite == EventRewrite::UnwrapV1InternalToArray {
+            out.extend_from_slice(if self.elements == 0 { b"[]" } else { b"]" });
+        }
         out.freeze()
     }
 
-    fn rewrite_into(&self, event: &[u8], out: &mut BytesMut) {
+    fn rewrite_into(&mut self, event: &[u8], out: &mut BytesMut) {
         let Ok(text) = std::str::from_utf8(event) else {
             out.extend_from_slice(event);
             return;
@@ -68,6 +79,13 @@ impl EventTransform {
                 }
                 None => out.extend_from_slice(event),
             },
+            EventRewrite::UnwrapV1InternalToArray => {
+                if let Some(inner) = data.as_deref().and_then(unwrap_response) {
+                    out.extend_from_slice(if self.elements == 0 { b"[" } else { b",\r\n" });
+                    out.extend_from_slice(inner.as_bytes());
+                    self.elements += 1;
+                }
+            }
         }
     }
 }
@@ -147,5 +165,16 @@ mod tests {
         let out = t.push(b"data: {\"response\": {\"candidates\":[]}, \"traceId\":\"x\"}\r\n\r\n");
         assert_eq!(&out[..], b"data: {\"candidates\":[]}\r\n\r\n");
         assert_eq!(unwrap_response(r#"{"candidates":[]}"#), None);
+    }
+
+    #[test]
+    fn reframes_v1internal_events_as_a_json_array() {
+        let mut t = EventTransform::new(EventRewrite::UnwrapV1InternalToArray);
+        let mut out = t.push(b"data: {\"response\":{\"a\":1}}\n\ndata: {\"response\":{\"a\":2}}\n").to_vec();
+        out.extend_from_slice(&t.push(b"\n"));
+        out.extend_from_slice(&t.finish());
+        assert_eq!(String::from_utf8(out).unwrap(), "[{\"a\":1},\r\n{\"a\":2}]");
+        let mut empty = EventTransform::new(EventRewrite::UnwrapV1InternalToArray);
+        assert_eq!(&empty.finish()[..], b"[]");
     }
 }

@@ -19,12 +19,20 @@ pub struct AppState {
     pub config: Arc<GatewayConfig>,
     /// Background work (settlements of streams whose client left) that shutdown waits for.
     pub tasks: TaskTracker,
+    /// Console-only state: login throttling, the OAuth HTTP client.
+    pub console: Arc<crate::console::ConsoleState>,
 }
 
 impl AppState {
     pub async fn new(store: Arc<dyn Store>, config: GatewayConfig) -> Result<Self, StoreError> {
         let settings = SettingsCache::load(store.clone(), default_zone()).await?;
-        Ok(Self { store, settings, config: Arc::new(config), tasks: TaskTracker::new() })
+        Ok(Self {
+            store,
+            settings,
+            config: Arc::new(config),
+            tasks: TaskTracker::new(),
+            console: Arc::new(crate::console::ConsoleState::default()),
+        })
     }
 }
 

@@ -1,2 +1,3 @@
 #![allow(dead_code)] // helpers used by some test modules only
+pub mod mock_oauth;
 pub mod test_app;

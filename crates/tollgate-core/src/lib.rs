@@ -3,6 +3,7 @@
 pub mod defaults;
 pub mod error;
 pub mod money;
+pub mod oauth;
 pub mod platform;
 pub mod pricing;
 pub mod quota;

@@ -10,6 +10,7 @@ use serde_json::value::RawValue;
 
 use crate::defaults::PlatformQuotas;
 use crate::error::FieldError;
+use crate::oauth::{self, OAuthConfig};
 use crate::platform::AuthSource;
 use crate::window::{MonthlyMode, WindowClock};
 
@@ -46,6 +47,7 @@ enum Kind {
     MonthlyWindow,
     Enforcement,
     Bool,
+    OAuth(AuthSource),
 }
 
 /// Every known key with its kind, in display order.
@@ -58,6 +60,7 @@ fn registry() -> Vec<(String, Kind)> {
         (QUOTA_ENFORCEMENT.to_owned(), Kind::Enforcement),
         (REGISTRATION_ENABLED.to_owned(), Kind::Bool),
     ]);
+    keys.extend(oauth::sources().map(|s| (oauth::key(s), Kind::OAuth(s))));
     keys
 }
 
@@ -103,6 +106,9 @@ pub fn validate(key: &str, raw: &str) -> Result<String, FieldError> {
             "true" | "false" => Ok(raw.trim().to_owned()),
             _ => Err(FieldError::new(key, "must be true or false")),
         },
+        Kind::OAuth(source) => {
+            Ok(OAuthConfig::parse(key, source, raw)?.map(|c| c.to_json()).unwrap_or_else(|| "{}".to_owned()))
+        }
     }
 }
 
@@ -133,6 +139,8 @@ pub struct Settings {
     pub monthly_window: MonthlyMode,
     pub enforcement: Enforcement,
     pub registration_enabled: bool,
+    /// Configured OAuth clients; a source is offered for login only when present here.
+    pub oauth: BTreeMap<AuthSource, OAuthConfig>,
 }
 
 impl Default for Settings {
@@ -144,6 +152,7 @@ impl Default for Settings {
             monthly_window: MonthlyMode::Calendar,
             enforcement: Enforcement::Soft,
             registration_enabled: true,
+            oauth: BTreeMap::new(),
         }
     }
 }
@@ -171,6 +180,16 @@ impl Settings {
             _ => Enforcement::Soft,
         };
         s.registration_enabled = get(REGISTRATION_ENABLED).map(str::trim) != Some("false");
+        for src in oauth::sources() {
+            let key = oauth::key(src);
+            // A client without a secret cannot log anyone in: treat it as not configured.
+            if let Some(cfg) = get(&key)
+                .and_then(|raw| OAuthConfig::parse(&key, src, raw).ok().flatten())
+                .filter(|c| c.client_secret.is_some())
+            {
+                s.oauth.insert(src, cfg);
+            }
+        }
         s
     }
 
@@ -210,6 +229,10 @@ impl Settings {
         fields.push((MONTHLY_WINDOW.to_owned(), string(self.monthly_window.as_str())));
         fields.push((QUOTA_ENFORCEMENT.to_owned(), string(self.enforcement.as_str())));
         fields.push((REGISTRATION_ENABLED.to_owned(), self.registration_enabled.to_string()));
+        for src in oauth::sources() {
+            let v = self.oauth.get(&src).map(OAuthConfig::to_masked_json).unwrap_or_else(|| "null".to_owned());
+            fields.push((oauth::key(src), v));
+        }
         let body: Vec<String> = fields.into_iter().map(|(k, v)| format!("{}:{v}", string(&k))).collect();
         format!("{{{}}}", body.join(","))
     }

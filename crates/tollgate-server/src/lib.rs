@@ -59,7 +59,9 @@ pub async fn serve(
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
     });
-    let result = axum::serve(listener, router::app(state)).with_graceful_shutdown(shutdown).await;
+    // Connect info gives login throttling the client's address.
+    let app = router::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     tasks.close();
     tasks.wait().await;
     result

@@ -28,6 +28,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Background work (settlements of streams whose client left) that shutdown waits for.
     pub tasks: TaskTracker,
+    /// Console-only state: login throttling, the OAuth HTTP client.
+    pub console: Arc<crate::console::ConsoleState>,
 }
 
 impl AppState {
@@ -53,6 +55,7 @@ impl AppState {
             prices,
             http,
             tasks: TaskTracker::new(),
+            console: Arc::new(crate::console::ConsoleState::default()),
         })
     }
 }

@@ -1,3 +1,4 @@
 #![allow(dead_code)] // helpers used by some test modules only
 pub mod gateway;
+pub mod mock_oauth;
 pub mod test_app;

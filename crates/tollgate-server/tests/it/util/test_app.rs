@@ -94,3 +94,99 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// A signed-in console account.
+#[derive(Debug, Clone)]
+pub struct Login {
+    pub id: i64,
+    pub token: String,
+    pub csrf: String,
+    pub session_cookie: String,
+}
+
+/// The `name=value` of a `Set-Cookie` header for `name`.
+pub fn set_cookie_value(headers: &http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(http::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| v.split(';').next().unwrap_or("").split_once('=').unwrap().1.to_owned())
+}
+
+impl TestApp {
+    /// A JSON request with an optional bearer token.
+    pub async fn call(&self, method: &str, uri: &str, token: Option<&str>, body: Option<&str>) -> Reply {
+        let mut b = Request::builder().method(method).uri(uri);
+        if let Some(t) = token {
+            b = b.header("authorization", format!("Bearer {t}"));
+        }
+        if body.is_some() {
+            b = b.header("content-type", "application/json");
+        }
+        self.send(b.body(Body::from(body.unwrap_or("").to_owned())).unwrap()).await
+    }
+
+    /// A request authenticated by the session cookie, with an optional CSRF header.
+    pub async fn call_cookie(&self, method: &str, uri: &str, login: &Login, csrf: Option<&str>, body: &str) -> Reply {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("cookie", format!("tollgate_session={}; tollgate_csrf={}", login.session_cookie, login.csrf))
+            .header("content-type", "application/json");
+        if let Some(c) = csrf {
+            b = b.header("x-csrf-token", c);
+        }
+        self.send(b.body(Body::from(body.to_owned())).unwrap()).await
+    }
+
+    pub async fn get_as(&self, uri: &str, token: &str) -> Reply {
+        self.call("GET", uri, Some(token), None).await
+    }
+
+    /// Signs in with a password.
+    pub async fn login(&self, email: &str, password: &str) -> Login {
+        let body = serde_json::json!({"email": email, "password": password}).to_string();
+        let r = self.call("POST", "/api/v1/auth/login", None, Some(&body)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let j = r.json();
+        Login {
+            id: j["user"]["id"].as_i64().unwrap(),
+            token: j["token"].as_str().unwrap().to_owned(),
+            csrf: set_cookie_value(&r.headers, "tollgate_csrf").unwrap(),
+            session_cookie: set_cookie_value(&r.headers, "tollgate_session").unwrap(),
+        }
+    }
+
+    /// An admin account (created like `tollgate admin create`), signed in.
+    pub async fn admin(&self) -> Login {
+        tollgate_server::console::accounts::create_admin(&*self.state.store, "admin@example.com", "admin-pass-123")
+            .await
+            .unwrap();
+        self.login("admin@example.com", "admin-pass-123").await
+    }
+
+    /// A user created by the admin API (email source, default quotas applied), signed in.
+    pub async fn user(&self, admin: &Login, email: &str) -> Login {
+        let body = serde_json::json!({"email": email, "password": "user-pass-123", "display_name": "U"}).to_string();
+        let r = self.call("POST", "/api/v1/admin/users", Some(&admin.token), Some(&body)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        self.login(email, "user-pass-123").await
+    }
+
+    /// Writes settings through the API.
+    pub async fn put_settings(&self, admin: &Login, body: &str) {
+        let r = self.call("PUT", "/api/v1/admin/settings", Some(&admin.token), Some(body)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    }
+}
+
+/// Asserts a console error: status, code and field.
+#[track_caller]
+pub fn assert_error(r: &Reply, status: StatusCode, code: &str, field: Option<&str>) {
+    assert_eq!(r.status, status, "{}", r.text());
+    let j = r.json();
+    assert_eq!(j["error"]["code"], code, "{}", r.text());
+    assert_eq!(j["error"]["field"].as_str(), field, "{}", r.text());
+    assert!(j["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", r.text());
+}

@@ -1,0 +1,8 @@
+//! Admin routes (`/admin/…`): every handler takes [`super::session::Admin`], so users get 403.
+
+pub mod audit;
+pub mod pricing;
+pub mod quotas;
+pub mod settings;
+pub mod upstreams;
+pub mod users;

@@ -1,0 +1,69 @@
+//! `GET/PUT /admin/settings`.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+use tollgate_core::oauth::{self, OAuthConfig};
+use tollgate_core::settings::validate_changes;
+use tollgate_store::NewAuditEntry;
+
+use crate::console::body::JsonObject;
+use crate::console::error::{ConsoleError, ConsoleResult};
+use crate::console::session::Admin;
+use crate::state::AppState;
+
+/// `{"settings":{…}}` from the settings in force, built as text so amounts stay exact.
+fn settings_body(state: &AppState) -> String {
+    format!(r#"{{"settings":{}}}"#, state.settings.get().to_json(state.settings.default_zone_name()))
+}
+
+fn json(text: String) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], text).into_response()
+}
+
+/// Every setting with its value (OAuth secrets masked).
+pub async fn get_settings(State(state): State<AppState>, _admin: Admin) -> Response {
+    json(settings_body(&state))
+}
+
+/// Replaces the given keys (null or absent keeps a key). Every key is validated before anything is
+/// saved; one invalid key is a 400 naming its field path, with nothing changed.
+pub async fn put_settings(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    body: JsonObject,
+) -> ConsoleResult<Response> {
+    let mut values = validate_changes(&body.raw)?;
+    let current = state.settings.get();
+    // The OAuth secret is write-only: a value without one keeps the stored secret.
+    for (key, value) in &mut values {
+        let Some(source) = oauth::source_of_key(key) else { continue };
+        let Some(mut cfg) = OAuthConfig::parse(key, source, value)? else { continue };
+        if cfg.client_secret.is_none() {
+            let stored = current.oauth.get(&source).and_then(|c| c.client_secret.clone());
+            cfg.client_secret =
+                Some(stored.ok_or_else(|| ConsoleError::invalid(format!("{key}.client_secret"), "is required"))?);
+            *value = cfg.to_json();
+        }
+    }
+    if values.is_empty() {
+        return Ok(json(settings_body(&state)));
+    }
+    let before = current.to_json(state.settings.default_zone_name());
+    let now = Timestamp::now();
+    state.store.save_settings(&values, now).await?;
+    state.settings.refresh().await?;
+    let after = state.settings.get().to_json(state.settings.default_zone_name());
+    let entry = NewAuditEntry {
+        at: now,
+        actor_id: Some(admin.user.id),
+        action: "settings.update".into(),
+        target_user_id: None,
+        platform: None,
+        before_json: Some(before),
+        after_json: Some(after),
+    };
+    state.store.append_audit(&entry).await?;
+    Ok(json(settings_body(&state)))
+}

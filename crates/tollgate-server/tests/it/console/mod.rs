@@ -1,0 +1,16 @@
+//! Console API tests, one file per route group.
+
+mod access;
+mod api_keys;
+mod audit;
+mod auth;
+mod meta;
+mod oauth;
+mod openapi;
+mod pricing;
+mod quotas;
+mod settings;
+mod signup;
+mod upstreams;
+mod user_quotas;
+mod users;

@@ -1,0 +1,94 @@
+# Generates crates/tollgate-server/src/console/openapi.json (the console API's OpenAPI 3 document).
+# Usage: python3 scripts/gen-openapi.py > crates/tollgate-server/src/console/openapi.json
+import json
+PLATFORMS=["anthropic","openai","gemini","antigravity"]
+SOURCES=["email","linuxdo","oidc","wechat","github","google","dingtalk"]
+WINDOWS=["daily","weekly","monthly"]
+ref=lambda n:{"$ref":f"#/components/schemas/{n}"}
+money={"type":"number","minimum":0,"description":"USD, exact, at most 9 decimals"}
+limit={"type":"number","minimum":0,"nullable":True,"description":"null = unlimited, 0 = disabled"}
+time={"type":"string","format":"date-time"}
+def obj(props,required=()):
+    o={"type":"object","properties":props}
+    if required: o["required"]=list(required)
+    return o
+def body(schema,required=True):
+    return {"required":required,"content":{"application/json":{"schema":schema}}}
+def ok(schema,code="200",desc="OK"):
+    return {code:{"description":desc,"content":{"application/json":{"schema":schema}}}}
+def errs(*codes):
+    d={"400":"invalid input","401":"no session","403":"forbidden (not an admin, or CSRF)","404":"not found","409":"conflict","429":"too many attempts","503":"database unavailable"}
+    return {c:{"description":d[c],"content":{"application/json":{"schema":ref("Error")}}} for c in codes}
+def op(summary,tag,responses,req=None,params=None,public=False):
+    o={"summary":summary,"tags":[tag],"responses":responses}
+    if req: o["requestBody"]=req
+    if params: o["parameters"]=params
+    if public: o["security"]=[]
+    return o
+idp=lambda name,desc:{"name":name,"in":"path","required":True,"schema":{"type":"integer","minimum":1},"description":desc}
+q=lambda name,schema,desc:{"name":name,"in":"query","required":False,"schema":schema,"description":desc}
+view_props={"platform":{"type":"string","enum":PLATFORMS}}
+for w in WINDOWS:
+    view_props[f"{w}_limit_usd"]=limit
+    view_props[f"{w}_usage_usd"]=money
+    view_props[f"{w}_resets_at"]={**time,"nullable":True}
+admin_view_props=dict(view_props)
+for w in WINDOWS: admin_view_props[f"{w}_window_start"]={**time,"nullable":True}
+limits_item=obj({"platform":{"type":"string","enum":PLATFORMS},**{f"{w}_limit_usd":limit for w in WINDOWS}},["platform"])
+window_limits=obj({w:limit for w in WINDOWS})
+layer={"type":"object","additionalProperties":window_limits,"description":"platform -> window limits; missing = null"}
+oauth_cfg={"type":"object","nullable":True,"properties":{k:{"type":"string"} for k in ["client_id","client_secret","discovery_url","authorize_url","token_url","userinfo_url","scopes","redirect_url"]},"description":"{} = not configured; client_secret is write-only (absent keeps the stored one)"}
+oauth_cfg["properties"]["client_secret_set"]={"type":"boolean","readOnly":True}
+settings_props={"default_platform_quotas":layer}
+for s in SOURCES: settings_props[f"auth_source_default_{s}_platform_quotas"]=layer
+settings_props.update({"quota_timezone":{"type":"string","description":"IANA zone name"},"monthly_window":{"type":"string","enum":["calendar","rolling_30d"]},"quota_enforcement":{"type":"string","enum":["soft","strict"]},"registration_enabled":{"type":"boolean"}})
+for s in SOURCES[1:]: settings_props[f"oauth_{s}"]=oauth_cfg
+settings_in={"type":"object","properties":{k:{**v,"nullable":True} for k,v in settings_props.items()},"additionalProperties":False}
+price_in=obj({"platform":{"type":"string","enum":PLATFORMS},"input_per_mtok":money,"output_per_mtok":money,"cache_read_per_mtok":{**money,"nullable":True},"cache_write_5m_per_mtok":{**money,"nullable":True},"cache_write_1h_per_mtok":{**money,"nullable":True},"long_context":{"type":"object","nullable":True,"properties":{"threshold_tokens":{"type":"integer","minimum":0},"input_per_mtok":money,"output_per_mtok":money},"required":["threshold_tokens","input_per_mtok","output_per_mtok"]}},["platform","input_per_mtok","output_per_mtok"])
+schemas={
+ "Error":obj({"error":obj({"code":{"type":"string"},"message":{"type":"string"},"field":{"type":"string"}},["code","message"])},["error"]),
+ "User":obj({"id":{"type":"integer"},"email":{"type":"string"},"display_name":{"type":"string"},"role":{"type":"string","enum":["admin","user"]},"status":{"type":"string","enum":["active","disabled"]},"auth_source":{"type":"string","enum":SOURCES},"cost_multiplier":money,"created_at":time},["id","email","display_name","role","status","auth_source","cost_multiplier","created_at"]),
+ "Login":obj({"token":{"type":"string"},"user":ref("User")},["token","user"]),
+ "QuotaView":obj(view_props,["platform"]),
+ "AdminQuotaView":obj(admin_view_props,["platform"]),
+ "PlatformLimits":limits_item,
+ "QuotaViews":obj({"platform_quotas":{"type":"array","items":ref("QuotaView")}},["platform_quotas"]),
+ "AdminQuotaViews":obj({"platform_quotas":{"type":"array","items":ref("AdminQuotaView")}},["platform_quotas"]),
+ "Settings":obj({"settings":obj(settings_props)},["settings"]),
+ "SettingsChanges":settings_in,
+ "Upstream":obj({"id":{"type":"integer"},"platform":{"type":"string","enum":PLATFORMS},"name":{"type":"string"},"base_url":{"type":"string"},"api_key_masked":{"type":"string"},"enabled":{"type":"boolean"},"priority":{"type":"integer"},"protocol":{"type":"string","enum":["native","v1internal"]}}),
+ "UpstreamInput":obj({"platform":{"type":"string","enum":PLATFORMS},"name":{"type":"string","minLength":1,"maxLength":100},"base_url":{"type":"string","format":"uri"},"api_key":{"type":"string","minLength":1,"writeOnly":True},"enabled":{"type":"boolean"},"priority":{"type":"integer","minimum":-1000000,"maximum":1000000},"protocol":{"type":"string","enum":["native","v1internal"],"description":"v1internal only for antigravity"}}),
+ "PriceInput":price_in,
+ "ModelPrice":{"allOf":[price_in,obj({"model":{"type":"string"},"source":{"type":"string","enum":["builtin","override"]}})]},
+ "ApiKey":obj({"id":{"type":"integer"},"name":{"type":"string"},"prefix":{"type":"string"},"platforms":{"type":"array","nullable":True,"items":{"type":"string","enum":PLATFORMS}},"created_at":time,"last_used_at":{**time,"nullable":True},"secret":{"type":"string","description":"only in the POST response"}}),
+}
+schemas["UpstreamCreate"]={"allOf":[schemas["UpstreamInput"],{"required":["platform","name","base_url","api_key"]}]}
+paths={
+ "/openapi.json":{"get":op("This document","meta",{"200":{"description":"OpenAPI 3 document"}},public=True)},
+ "/meta":{"get":op("Platforms, windows, auth sources, login methods","meta",ok(obj({"platforms":{"type":"array","items":{"type":"string"}},"windows":{"type":"array","items":{"type":"string"}},"auth_sources":{"type":"array","items":{"type":"string"}},"login":obj({"password":{"type":"boolean"},"registration":{"type":"boolean"},"oauth":{"type":"array","items":{"type":"string"}}}),"version":{"type":"string"}})),public=True)},
+ "/auth/login":{"post":op("Sign in; sets tollgate_session (HttpOnly) and tollgate_csrf cookies","auth",{**ok(ref("Login")),**errs("400","401","403","429")},body(obj({"email":{"type":"string"},"password":{"type":"string"}},["email","password"])),public=True)},
+ "/auth/logout":{"post":op("End the session","auth",{**ok(obj({})),**errs("401","403")},body(obj({}),False))},
+ "/auth/register":{"post":op("Email signup (when registration_enabled); snapshots the email source's defaults","auth",{**ok(ref("Login")),**errs("400","403","409")},body(obj({"email":{"type":"string","format":"email"},"password":{"type":"string","minLength":8},"display_name":{"type":"string"}},["email","password"])),public=True)},
+ "/auth/oauth/{source}/start":{"get":op("Redirect to the provider (302)","auth",{"302":{"description":"to the provider"},**errs("404","503")},params=[{"name":"source","in":"path","required":True,"schema":{"type":"string","enum":SOURCES[1:]}}],public=True)},
+ "/auth/oauth/{source}/callback":{"get":op("Provider callback: signs in or up, 302 to / (or /login?oauth_error=…)","auth",{"302":{"description":"to / or /login?oauth_error=reason"},**errs("404")},params=[{"name":"source","in":"path","required":True,"schema":{"type":"string","enum":SOURCES[1:]}},q("code",{"type":"string"},"authorization code"),q("authCode",{"type":"string"},"DingTalk's code"),q("state",{"type":"string"},"state from start"),q("error",{"type":"string"},"provider error")],public=True)},
+ "/me":{"get":op("The signed-in user","auth",{**ok(ref("User")),**errs("401")})},
+ "/admin/settings":{"get":op("All settings","admin",{**ok(ref("Settings")),**errs("401","403")}),"put":op("Replace the given keys (all validated first; null keeps)","admin",{**ok(ref("Settings")),**errs("400","401","403")},body(ref("SettingsChanges")))},
+ "/admin/users":{"get":op("Users, searched and paged","admin",{**ok(obj({"users":{"type":"array","items":{"allOf":[ref("User"),obj({"platform_limits":{"type":"array","items":ref("PlatformLimits")}})]}},"total":{"type":"integer"},"page":{"type":"integer"},"per_page":{"type":"integer"}})),**errs("400","401","403")},params=[q("q",{"type":"string","maxLength":200},"search"),q("page",{"type":"integer","minimum":1},"from 1"),q("per_page",{"type":"integer","minimum":1,"maximum":200},"page size")]),
+   "post":op("Create a user (201)","admin",{**ok(ref("User"),"201","Created"),**errs("400","401","403","409")},body(obj({"email":{"type":"string","format":"email"},"password":{"type":"string","minLength":8},"display_name":{"type":"string"},"role":{"type":"string","enum":["admin","user"]},"auth_source":{"type":"string","enum":SOURCES},"cost_multiplier":{**money,"maximum":1000},"apply_default_quotas":{"type":"boolean","default":True}},["email"])))},
+ "/admin/users/{id}":{"get":op("One user","admin",{**ok(ref("User")),**errs("401","403","404")},params=[idp("id","user id")]),"patch":op("Change a user","admin",{**ok(ref("User")),**errs("400","401","403","404")},body(obj({"display_name":{"type":"string"},"role":{"type":"string","enum":["admin","user"]},"status":{"type":"string","enum":["active","disabled"]},"cost_multiplier":{**money,"maximum":1000},"password":{"type":"string","minLength":8}})),params=[idp("id","user id")])},
+ "/admin/users/{id}/platform-quotas":{"get":op("The user's quotas, admin view","admin",{**ok(ref("AdminQuotaViews")),**errs("401","403","404")},params=[idp("id","user id")]),"put":op("Replace the user's limits (full replacement)","admin",{**ok(ref("AdminQuotaViews")),**errs("400","401","403","404")},body(obj({"quotas":{"type":"array","items":ref("PlatformLimits")}},["quotas"])),params=[idp("id","user id")])},
+ "/admin/users/{id}/platform-quotas/reset":{"post":op("Zero one window's usage (boundary kept)","admin",{**ok(ref("AdminQuotaViews")),**errs("400","401","403","404")},body(obj({"platform":{"type":"string","enum":PLATFORMS},"window":{"type":"string","enum":WINDOWS}},["platform","window"])),params=[idp("id","user id")])},
+ "/admin/audit":{"get":op("Audit log, newest first","admin",{**ok(obj({"entries":{"type":"array","items":obj({"id":{"type":"integer"},"at":time,"actor_id":{"type":"integer","nullable":True},"actor_email":{"type":"string","nullable":True},"action":{"type":"string"},"target_user_id":{"type":"integer","nullable":True},"platform":{"type":"string","nullable":True},"before":{},"after":{}})},"total":{"type":"integer"},"page":{"type":"integer"},"per_page":{"type":"integer"}})),**errs("400","401","403")},params=[q("page",{"type":"integer","minimum":1},"from 1"),q("per_page",{"type":"integer","minimum":1,"maximum":200},"page size"),q("user_id",{"type":"integer","minimum":1},"only entries about this user")])},
+ "/admin/upstreams":{"get":op("Upstream accounts (credentials masked)","admin",{**ok(obj({"upstreams":{"type":"array","items":ref("Upstream")}})),**errs("401","403")}),"post":op("Add an upstream (201)","admin",{**ok(ref("Upstream"),"201","Created"),**errs("400","401","403")},body(ref("UpstreamCreate")))},
+ "/admin/upstreams/{id}":{"patch":op("Change an upstream (absent api_key keeps it)","admin",{**ok(ref("Upstream")),**errs("400","401","403","404")},body(ref("UpstreamInput")),params=[idp("id","upstream id")]),"delete":op("Remove an upstream (204)","admin",{"204":{"description":"removed"},**errs("401","403","404")},params=[idp("id","upstream id")])},
+ "/admin/pricing":{"get":op("Built-in prices merged with overrides, and fallbacks","admin",{**ok(obj({"models":{"type":"array","items":ref("ModelPrice")},"fallback":{"type":"object","additionalProperties":{"nullable":True,"allOf":[price_in]}}})),**errs("401","403")})},
+ "/admin/pricing/{model}":{"put":op("Set a model's price (model URL-encoded)","admin",{**ok(ref("ModelPrice")),**errs("400","401","403")},body(ref("PriceInput")),params=[{"name":"model","in":"path","required":True,"schema":{"type":"string","minLength":1,"maxLength":200}}]),"delete":op("Remove a price override (204)","admin",{"204":{"description":"removed"},**errs("401","403","404")},params=[{"name":"model","in":"path","required":True,"schema":{"type":"string","minLength":1,"maxLength":200}}])},
+ "/user/platform-quotas":{"get":op("My quotas, user view","user",{**ok(ref("QuotaViews")),**errs("401")})},
+ "/user/usage":{"get":op("My daily spend per platform","user",{**ok(obj({"days":{"type":"integer"},"timezone":{"type":"string"},"series":{"type":"array","items":obj({"platform":{"type":"string"},"points":{"type":"array","items":obj({"date":{"type":"string","format":"date"},"cost_usd":money,"requests":{"type":"integer"}})}})}})),**errs("400","401")},params=[q("days",{"type":"integer","minimum":1,"maximum":366,"default":30},"days, today included")])},
+ "/user/api-keys":{"get":op("My API keys","user",{**ok(obj({"api_keys":{"type":"array","items":ref("ApiKey")}})),**errs("401")}),"post":op("Create an API key; the secret is shown once (201)","user",{**ok(ref("ApiKey"),"201","Created"),**errs("400","401","403","409")},body(obj({"name":{"type":"string","minLength":1,"maxLength":100},"platforms":{"type":"array","minItems":1,"uniqueItems":True,"items":{"type":"string","enum":PLATFORMS},"description":"absent = all"}},["name"])))},
+ "/user/api-keys/{id}":{"delete":op("Revoke one of my keys (204)","user",{"204":{"description":"revoked"},**errs("401","403","404")},params=[idp("id","key id")])},
+}
+doc={"openapi":"3.0.3","info":{"title":"Tollgate console API","version":"0.1.0","description":"See docs/console-api.md. Errors are {\"error\":{\"code\",\"message\",\"field\"}}. Cookie-authenticated writes need X-CSRF-Token."},
+ "servers":[{"url":"/api/v1"}],"security":[{"bearer":[]},{"cookie":[]}],
+ "components":{"securitySchemes":{"bearer":{"type":"http","scheme":"bearer","description":"the token from POST /auth/login"},"cookie":{"type":"apiKey","in":"cookie","name":"tollgate_session"}},"schemas":schemas},"paths":paths}
+print(json.dumps(doc,indent=1,ensure_ascii=False))

@@ -75,7 +75,12 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 
 /// `rate` requests a second for `duration`, open loop.
 pub async fn fixed_rate(target: &Target, rate: u32, duration: Duration) -> anyhow::Result<Latency> {
-    let target = Arc::new(Target { url: target.url.clone(), key: target.key.clone(), body: target.body.clone(), http: target.http.clone() });
+    let target = Arc::new(Target {
+        url: target.url.clone(),
+        key: target.key.clone(),
+        body: target.body.clone(),
+        http: target.http.clone(),
+    });
     let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
     let total = (duration.as_secs_f64() * f64::from(rate)) as u64;
     let start = Instant::now();
@@ -103,7 +108,12 @@ pub async fn fixed_rate(target: &Target, rate: u32, duration: Duration) -> anyho
 pub async fn max_throughput(target: &Target, concurrency: usize, duration: Duration) -> anyhow::Result<Throughput> {
     let done = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
-    let target = Arc::new(Target { url: target.url.clone(), key: target.key.clone(), body: target.body.clone(), http: target.http.clone() });
+    let target = Arc::new(Target {
+        url: target.url.clone(),
+        key: target.key.clone(),
+        body: target.body.clone(),
+        http: target.http.clone(),
+    });
     let start = Instant::now();
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..concurrency {

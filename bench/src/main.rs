@@ -95,6 +95,9 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Some(Cmd::Mock { listen }) => {
             let listener = tokio::net::TcpListener::bind(&listen).await?;
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             axum::serve(listener, tollgate_server::mock_upstream::router(false)).await?;
             Ok(())
         }
@@ -107,7 +110,8 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let me = std::env::current_exe()?;
     let mock_port = free_port()?;
     let mock_url = format!("http://127.0.0.1:{mock_port}");
-    let _mock = spawn(&me, &["mock", "--listen", &format!("127.0.0.1:{mock_port}")], &format!("{mock_url}/v1/models")).await?;
+    let _mock =
+        spawn(&me, &["mock", "--listen", &format!("127.0.0.1:{mock_port}")], &format!("{mock_url}/v1/models")).await?;
     let proxy_port = free_port()?;
     let proxy_url = format!("http://127.0.0.1:{proxy_port}");
     let _proxy = spawn(
@@ -117,8 +121,14 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     )
     .await?;
 
-    println!("Tollgate benchmark: {} s per measurement, {} req/s for latency, {} connections for throughput", args.seconds, args.rate, args.concurrency);
-    println!("machine: {} cores; every server in its own process on 127.0.0.1\n", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!(
+        "Tollgate benchmark: {} s per measurement, {} req/s for latency, {} connections for throughput",
+        args.seconds, args.rate, args.concurrency
+    );
+    println!(
+        "machine: {} cores; every server in its own process on 127.0.0.1\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     let duration = Duration::from_secs(args.seconds);
     for backend in &args.backends {
         let db_url = setup::database(backend, &args.pg_url).await?;
@@ -131,7 +141,9 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             &format!("{gateway_url}/readyz"),
         )
         .await?;
-        println!("== backend: {backend} (quotas enforced: daily/weekly/monthly limits on the caller, every request settled)");
+        println!(
+            "== backend: {backend} (quotas enforced: daily/weekly/monthly limits on the caller, every request settled)"
+        );
         for stream in [false, true] {
             let kind = if stream { "streaming" } else { "non-streaming" };
             let direct = load::Target::new(&mock_url, tollgate_server::mock_upstream::MOCK_KEY, stream);

@@ -58,7 +58,11 @@ pub async fn seed(db_url: &str, mock_url: &str) -> anyhow::Result<Seeded> {
     let cap = Some(Money::from_units(1_000_000)?);
     let limits = WindowLimits { daily: cap, weekly: cap, monthly: cap };
     let user = store
-        .create_user(&NewUser::new("bench@example.com", AuthSource::Email), &[(Platform::Anthropic, limits)], Timestamp::now())
+        .create_user(
+            &NewUser::new("bench@example.com", AuthSource::Email),
+            &[(Platform::Anthropic, limits)],
+            Timestamp::now(),
+        )
         .await?;
     let secret = keys::generate_secret();
     let key = NewApiKey {

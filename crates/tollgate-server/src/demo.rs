@@ -44,7 +44,7 @@ pub async fn run(
     let store = tollgate_store::connect(&url).await?;
     seed(&*store).await?;
     let state = AppState::new(store.clone(), GatewayConfig::default()).await?;
-    let mock = MockUpstream::start(&state.tasks, false).await?;
+    let mock = MockUpstream::start(&state.tasks, state.shutdown.clone(), false).await?;
     point_upstreams_at(&*store, &mock.base_url()).await?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let addr = listener.local_addr()?;

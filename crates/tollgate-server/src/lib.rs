@@ -23,12 +23,15 @@ use crate::state::AppState;
 /// overrides (quota limits and usage are read per request, and keys and upstreams have their own
 /// short caches).
 pub fn spawn_refresher(state: &AppState, every: Duration) {
-    let (st, tracker) = (state.clone(), state.tasks.clone());
+    let st = state.clone();
     state.tasks.spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.tick().await;
-        while !tracker.is_closed() {
-            tick.tick().await;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = st.shutdown.cancelled() => break,
+            }
             if let Err(e) = st.settings.refresh().await {
                 tracing::warn!(error = %e, "settings refresh failed");
             }
@@ -60,8 +63,10 @@ pub async fn serve(
         }
     });
     // Connect info gives login throttling the client's address.
+    let stop = state.shutdown.clone();
     let app = router::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    stop.cancel();
     tasks.close();
     tasks.wait().await;
     result

@@ -48,13 +48,22 @@ pub struct MockUpstream {
 }
 
 impl MockUpstream {
-    /// Starts a mock on 127.0.0.1 (a free port) on `tasks`. With `always_fail`, every call is a 500.
-    pub async fn start(tasks: &tokio_util::task::TaskTracker, always_fail: bool) -> std::io::Result<Self> {
+    /// Starts a mock on 127.0.0.1 (a free port) on `tasks`, until `stop` is cancelled. With
+    /// `always_fail`, every call is a 500.
+    pub async fn start(
+        tasks: &tokio_util::task::TaskTracker,
+        stop: tokio_util::sync::CancellationToken,
+        always_fail: bool,
+    ) -> std::io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let app = router(always_fail);
+        // Without TCP_NODELAY, Nagle and delayed ACKs hold back small stream chunks by ~40 ms.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         tasks.spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
+            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned()).await {
                 tracing::error!(error = %e, "mock upstream stopped");
             }
         });

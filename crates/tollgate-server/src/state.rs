@@ -4,6 +4,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use jiff::tz::TimeZone;
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tollgate_core::settings::Settings;
 use tollgate_core::window::WindowClock;
@@ -11,6 +12,7 @@ use tollgate_store::{Store, StoreError};
 
 use crate::config::GatewayConfig;
 use crate::gateway::auth::KeyCache;
+use crate::gateway::settle_queue::SettleQueue;
 use crate::gateway::upstream::UpstreamCache;
 use crate::prices::PriceBook;
 
@@ -28,6 +30,10 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Background work (settlements of streams whose client left) that shutdown waits for.
     pub tasks: TaskTracker,
+    /// Cancelled when the server stops accepting requests; background loops end on it.
+    pub shutdown: CancellationToken,
+    /// Group commit of settlements.
+    pub settle_queue: SettleQueue,
     /// Console-only state: login throttling, the OAuth HTTP client.
     pub console: Arc<crate::console::ConsoleState>,
 }
@@ -46,6 +52,9 @@ impl AppState {
             .pool_idle_timeout(Duration::from_secs(90))
             .build()
             .map_err(|e| StoreError::Other(format!("HTTP client: {e}")))?;
+        let tasks = TaskTracker::new();
+        let shutdown = CancellationToken::new();
+        let settle_queue = SettleQueue::start(store.clone(), settings.clone(), &tasks, shutdown.clone());
         Ok(Self {
             keys: KeyCache::new(store.clone()),
             upstreams: UpstreamCache::new(store.clone()),
@@ -54,7 +63,9 @@ impl AppState {
             config: Arc::new(config),
             prices,
             http,
-            tasks: TaskTracker::new(),
+            tasks,
+            shutdown,
+            settle_queue,
             console: Arc::new(crate::console::ConsoleState::default()),
         })
     }
@@ -77,37 +88,43 @@ pub fn default_zone() -> (String, TimeZone) {
 #[derive(Clone)]
 pub struct SettingsCache {
     store: Arc<dyn Store>,
-    current: Arc<RwLock<Arc<Settings>>>,
+    /// The settings and the window clock built from them (a zone lookup is not free; do it once).
+    current: Arc<RwLock<(Arc<Settings>, WindowClock)>>,
     default_zone: Arc<(String, TimeZone)>,
 }
 
 impl SettingsCache {
     pub async fn load(store: Arc<dyn Store>, default_zone: (String, TimeZone)) -> Result<Self, StoreError> {
-        let settings = Settings::from_stored(&store.load_settings().await?);
-        Ok(Self { store, current: Arc::new(RwLock::new(Arc::new(settings))), default_zone: Arc::new(default_zone) })
+        let settings = Arc::new(Settings::from_stored(&store.load_settings().await?));
+        let clock = settings.clock(&default_zone.1);
+        Ok(Self { store, current: Arc::new(RwLock::new((settings, clock))), default_zone: Arc::new(default_zone) })
     }
 
     /// A snapshot of the settings.
     pub fn get(&self) -> Arc<Settings> {
         match self.current.read() {
-            Ok(g) => g.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
+            Ok(g) => g.0.clone(),
+            Err(poisoned) => poisoned.into_inner().0.clone(),
         }
     }
 
     /// Re-reads the settings table.
     pub async fn refresh(&self) -> Result<(), StoreError> {
         let fresh = Arc::new(Settings::from_stored(&self.store.load_settings().await?));
+        let clock = fresh.clock(&self.default_zone.1);
         match self.current.write() {
-            Ok(mut g) => *g = fresh,
-            Err(poisoned) => *poisoned.into_inner() = fresh,
+            Ok(mut g) => *g = (fresh, clock),
+            Err(poisoned) => *poisoned.into_inner() = (fresh, clock),
         }
         Ok(())
     }
 
     /// The window clock in force.
     pub fn clock(&self) -> WindowClock {
-        self.get().clock(&self.default_zone.1)
+        match self.current.read() {
+            Ok(g) => g.1.clone(),
+            Err(poisoned) => poisoned.into_inner().1.clone(),
+        }
     }
 
     /// The server's default zone name (used when `quota_timezone` is unset).

@@ -139,6 +139,8 @@ pub struct NewUsageRecord {
     pub upstream_id: Option<i64>,
     /// Whether output tokens were estimated from streamed text (the stream was cut before its usage).
     pub output_estimated: bool,
+    /// Whether a strict-mode hold was taken for this request (settlement drops it).
+    pub held: bool,
 }
 
 /// What [`crate::BillingRepo::settle`] did.

@@ -106,7 +106,19 @@ pub trait BillingRepo: Send + Sync {
         record: &NewUsageRecord,
         now: Timestamp,
         clock: &WindowClock,
-    ) -> Result<SettleOutcome, StoreError>;
+    ) -> Result<SettleOutcome, StoreError> {
+        let mut out = self.settle_batch(std::slice::from_ref(record), now, clock).await?;
+        out.pop().ok_or_else(|| StoreError::Other("settle_batch returned no outcome".into()))
+    }
+
+    /// Settles several requests in one transaction (group commit): each is idempotent on its own
+    /// request id, and all commit or none. Outcomes are in the order of `records`.
+    async fn settle_batch(
+        &self,
+        records: &[NewUsageRecord],
+        now: Timestamp,
+        clock: &WindowClock,
+    ) -> Result<Vec<SettleOutcome>, StoreError>;
 
     /// Strict mode: atomically checks `usage + held + amount` against every limited window of the
     /// (user, platform) row and, when it fits, holds `amount` until settlement or expiry. Concurrent

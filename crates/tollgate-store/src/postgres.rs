@@ -51,6 +51,11 @@ impl PgStore {
         Ok(Self { pool })
     }
 
+    /// Writes share the pool: PostgreSQL locks rows, not the database.
+    pub(crate) fn writer(&self) -> &Pool<Postgres> {
+        &self.pool
+    }
+
     pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
         Ok(self.pool.begin().await?)
     }

@@ -12,9 +12,14 @@ use crate::StoreError;
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// A store on one SQLite file.
+///
+/// Reads use a pool of connections; every write goes through one dedicated writer connection, so
+/// writers in this process queue on it (asynchronously) instead of colliding on SQLite's file lock
+/// and sleeping in its busy handler.
 #[derive(Clone)]
 pub struct SqliteStore {
     pub(crate) pool: Pool<Sqlite>,
+    writer: Pool<Sqlite>,
 }
 
 impl SqliteStore {
@@ -34,18 +39,28 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
         }
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await?;
+        MIGRATOR.run(&writer).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, writer })
+    }
+
+    /// The connection every write uses.
+    pub(crate) fn writer(&self) -> &Pool<Sqlite> {
+        &self.writer
     }
 
     /// A write transaction that takes the write lock up front.
     pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 }
 

@@ -3,7 +3,6 @@
 
 use std::time::{Duration, Instant};
 
-use jiff::Timestamp;
 use tollgate_core::money::{Decimal9, Money};
 use tollgate_core::platform::Platform;
 use tollgate_core::pricing::{apply_multiplier, cost};
@@ -78,12 +77,12 @@ pub async fn settle(
         latency_ms: i64::try_from(charge.started.elapsed().as_millis()).unwrap_or(i64::MAX),
         upstream_id: charge.upstream_id,
         output_estimated: !report.final_seen,
+        held: charge.reserved,
     };
-    let clock = state.settings.clock();
     let mut delay = Duration::from_millis(50);
     let mut attempt = 1;
     loop {
-        match state.store.settle(&record, Timestamp::now(), &clock).await {
+        match state.settle_queue.settle(record.clone()).await {
             Ok(_) => break,
             Err(e) if attempt < ATTEMPTS && !matches!(e, StoreError::Invalid(_)) => {
                 tracing::warn!(request_id = %record.request_id, attempt, error = %e, "settlement failed; retrying");

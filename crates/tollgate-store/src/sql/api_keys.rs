@@ -94,7 +94,7 @@ macro_rules! impl_api_key_repo {
                     .bind(user_id)
                     .bind(id)
                     .bind($crate::sql::ms(now))
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 if done.rows_affected() == 0 { Err($crate::StoreError::NotFound) } else { Ok(()) }
             }
@@ -109,7 +109,7 @@ macro_rules! impl_api_key_repo {
                 sqlx::query($crate::sql::api_keys::TOUCH)
                     .bind(id)
                     .bind($crate::sql::ms(now))
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 Ok(())
             }

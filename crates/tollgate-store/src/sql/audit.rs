@@ -45,7 +45,7 @@ macro_rules! impl_audit_repo {
                     .bind(&e.platform)
                     .bind(&e.before_json)
                     .bind(&e.after_json)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 Ok(())
             }

@@ -28,43 +28,52 @@ macro_rules! impl_billing_repo {
     ($store:ty, $db:ty) => {
         #[async_trait::async_trait]
         impl $crate::BillingRepo for $store {
-            async fn settle(
+            async fn settle_batch(
                 &self,
-                r: &$crate::NewUsageRecord,
+                records: &[$crate::NewUsageRecord],
                 now: jiff::Timestamp,
                 clock: &tollgate_core::window::WindowClock,
-            ) -> Result<$crate::SettleOutcome, $crate::StoreError> {
+            ) -> Result<Vec<$crate::SettleOutcome>, $crate::StoreError> {
                 use $crate::sql::billing::tokens;
+                let mut outcomes = Vec::with_capacity(records.len());
                 let mut tx = self.begin_write().await?;
-                let inserted = sqlx::query($crate::sql::billing::INSERT_RECORD)
-                    .bind(&r.request_id)
-                    .bind(r.user_id)
-                    .bind(r.api_key_id)
-                    .bind(r.platform.as_str())
-                    .bind(&r.model)
-                    .bind(tokens(r.usage.input_tokens))
-                    .bind(tokens(r.usage.output_tokens))
-                    .bind(tokens(r.usage.cache_read_tokens))
-                    .bind(tokens(r.usage.cache_write_5m_tokens))
-                    .bind(tokens(r.usage.cache_write_1h_tokens))
-                    .bind(r.cost.nanos())
-                    .bind(&r.status)
-                    .bind(r.http_status)
-                    .bind(r.latency_ms)
-                    .bind(r.upstream_id)
-                    .bind(r.output_estimated)
-                    .bind($crate::sql::ms(now))
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if inserted == 0 {
-                    tx.rollback().await?;
-                    return Ok($crate::SettleOutcome::AlreadySettled);
+                for r in records {
+                    let inserted = sqlx::query($crate::sql::billing::INSERT_RECORD)
+                        .bind(&r.request_id)
+                        .bind(r.user_id)
+                        .bind(r.api_key_id)
+                        .bind(r.platform.as_str())
+                        .bind(&r.model)
+                        .bind(tokens(r.usage.input_tokens))
+                        .bind(tokens(r.usage.output_tokens))
+                        .bind(tokens(r.usage.cache_read_tokens))
+                        .bind(tokens(r.usage.cache_write_5m_tokens))
+                        .bind(tokens(r.usage.cache_write_1h_tokens))
+                        .bind(r.cost.nanos())
+                        .bind(&r.status)
+                        .bind(r.http_status)
+                        .bind(r.latency_ms)
+                        .bind(r.upstream_id)
+                        .bind(r.output_estimated)
+                        .bind($crate::sql::ms(now))
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    if inserted == 0 {
+                        outcomes.push($crate::SettleOutcome::AlreadySettled);
+                        continue;
+                    }
+                    if r.held {
+                        sqlx::query($crate::sql::billing::DELETE_RESERVATION)
+                            .bind(&r.request_id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    Self::increment(&mut *tx, r.user_id, r.platform, r.cost, now, clock).await?;
+                    outcomes.push($crate::SettleOutcome::Charged);
                 }
-                sqlx::query($crate::sql::billing::DELETE_RESERVATION).bind(&r.request_id).execute(&mut *tx).await?;
-                Self::increment(&mut *tx, r.user_id, r.platform, r.cost, now, clock).await?;
                 tx.commit().await?;
-                Ok($crate::SettleOutcome::Charged)
+                Ok(outcomes)
             }
 
             async fn reserve(
@@ -119,7 +128,7 @@ macro_rules! impl_billing_repo {
             }
 
             async fn release(&self, request_id: &str) -> Result<(), $crate::StoreError> {
-                sqlx::query($crate::sql::billing::DELETE_RESERVATION).bind(request_id).execute(&self.pool).await?;
+                sqlx::query($crate::sql::billing::DELETE_RESERVATION).bind(request_id).execute(self.writer()).await?;
                 Ok(())
             }
         }

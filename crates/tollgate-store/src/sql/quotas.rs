@@ -159,7 +159,7 @@ macro_rules! impl_quota_repo {
                 now: jiff::Timestamp,
                 clock: &tollgate_core::window::WindowClock,
             ) -> Result<(), $crate::StoreError> {
-                Self::increment(&self.pool, user_id, platform, cost, now, clock).await
+                Self::increment(self.writer(), user_id, platform, cost, now, clock).await
             }
 
             async fn list_by_user(
@@ -229,7 +229,7 @@ macro_rules! impl_quota_repo {
                     .bind(user_id)
                     .bind(platform.as_str())
                     .bind($crate::sql::ms(now))
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 if done.rows_affected() == 0 { Err($crate::StoreError::NotFound) } else { Ok(()) }
             }

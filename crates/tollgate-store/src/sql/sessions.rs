@@ -65,12 +65,12 @@ macro_rules! impl_session_repo {
             }
 
             async fn delete_session(&self, token_hash: &str) -> Result<(), $crate::StoreError> {
-                sqlx::query($crate::sql::sessions::DELETE).bind(token_hash).execute(&self.pool).await?;
+                sqlx::query($crate::sql::sessions::DELETE).bind(token_hash).execute(self.writer()).await?;
                 Ok(())
             }
 
             async fn delete_user_sessions(&self, user_id: i64) -> Result<(), $crate::StoreError> {
-                sqlx::query($crate::sql::sessions::DELETE_USER).bind(user_id).execute(&self.pool).await?;
+                sqlx::query($crate::sql::sessions::DELETE_USER).bind(user_id).execute(self.writer()).await?;
                 Ok(())
             }
         }

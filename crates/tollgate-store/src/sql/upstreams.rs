@@ -89,7 +89,7 @@ macro_rules! impl_upstream_repo {
                     .bind(new.priority)
                     .bind(new.protocol.as_str())
                     .bind($crate::sql::ms(now))
-                    .fetch_one(&self.pool)
+                    .fetch_one(self.writer())
                     .await?
                     .i64("id")?;
                 Ok($crate::Upstream {
@@ -146,7 +146,7 @@ macro_rules! impl_upstream_repo {
             }
 
             async fn delete_upstream(&self, id: i64) -> Result<(), $crate::StoreError> {
-                let done = sqlx::query($crate::sql::upstreams::DELETE).bind(id).execute(&self.pool).await?;
+                let done = sqlx::query($crate::sql::upstreams::DELETE).bind(id).execute(self.writer()).await?;
                 if done.rows_affected() == 0 { Err($crate::StoreError::NotFound) } else { Ok(()) }
             }
         }

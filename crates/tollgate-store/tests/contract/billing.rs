@@ -22,6 +22,7 @@ fn record(request_id: &str, user_id: i64, cost: Money) -> NewUsageRecord {
         latency_ms: 12,
         upstream_id: None,
         output_estimated: false,
+        held: true,
     }
 }
 
@@ -49,6 +50,12 @@ pub async fn settle_is_idempotent_per_request_id(db: &TestDb) {
     assert_eq!(charged, 1);
     let row = a.list_by_user(uid).await.unwrap().remove(0);
     assert_eq!(row.usage[0].usage, usd("1.25"));
+    // A batch commits together; a request id repeated inside it is charged once.
+    let batch = [record("req-3", uid, usd("2")), record("req-3", uid, usd("2")), record("req-1", uid, usd("9"))];
+    let outcomes = b.settle_batch(&batch, now, &c).await.unwrap();
+    assert_eq!(outcomes, [SettleOutcome::Charged, SettleOutcome::AlreadySettled, SettleOutcome::AlreadySettled]);
+    let row = a.list_by_user(uid).await.unwrap().remove(0);
+    assert_eq!(row.usage[0].usage, usd("3.25"));
 }
 
 pub async fn strict_reservations_never_pass_the_limit(db: &TestDb) {

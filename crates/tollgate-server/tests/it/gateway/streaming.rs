@@ -80,7 +80,7 @@ async fn a_stream_cut_before_its_usage_is_never_free() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_account_is_skipped_before_the_first_byte() {
     let app = TestApp::sqlite().await.with_mocks(false).await;
-    let broken = MockUpstream::start(&app.state.tasks, true).await.unwrap();
+    let broken = MockUpstream::start(&app.state.tasks, app.state.shutdown.clone(), true).await.unwrap();
     app.upstream(Platform::Anthropic, &broken.base_url(), 0, UpstreamProtocol::Native).await;
     // Nothing listens here: a connection error.
     app.upstream(Platform::Anthropic, "http://127.0.0.1:9", 1, UpstreamProtocol::Native).await;

@@ -43,7 +43,7 @@ impl TestApp {
     /// Mock upstreams for every platform (and a Cloud Code account for antigravity when `v1internal`),
     /// plus the test price.
     pub async fn with_mocks(self, v1internal: bool) -> Self {
-        let mock = MockUpstream::start(&self.state.tasks, false).await.unwrap();
+        let mock = MockUpstream::start(&self.state.tasks, self.state.shutdown.clone(), false).await.unwrap();
         for p in Platform::ALL {
             self.upstream(*p, &mock.base_url(), 10, UpstreamProtocol::Native).await;
         }

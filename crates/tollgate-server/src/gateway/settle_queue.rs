@@ -1,0 +1,94 @@
+//! Group commit for settlements: one worker per process takes every settlement waiting and writes
+//! them in one transaction. Under load this turns N commits into one; alone, a settlement waits for
+//! nothing but its own commit. Each caller still gets its own outcome, and its answer is released
+//! only after the transaction holding its charge has committed.
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tollgate_store::{NewUsageRecord, SettleOutcome, Store, StoreError};
+
+use crate::state::SettingsCache;
+
+/// Most settlements written in one transaction.
+const MAX_BATCH: usize = 256;
+
+struct Job {
+    record: NewUsageRecord,
+    done: oneshot::Sender<Result<SettleOutcome, StoreError>>,
+}
+
+/// The queue in front of the settlement worker.
+#[derive(Clone)]
+pub struct SettleQueue {
+    tx: mpsc::Sender<Job>,
+}
+
+impl SettleQueue {
+    /// Starts the worker on `tasks`; it stops once `shutdown` is cancelled and the queue is empty.
+    pub fn start(
+        store: Arc<dyn Store>,
+        settings: SettingsCache,
+        tasks: &TaskTracker,
+        shutdown: CancellationToken,
+    ) -> Self {
+        let (tx, mut rx) = mpsc::channel::<Job>(4 * MAX_BATCH);
+        tasks.spawn(async move {
+            loop {
+                let first = tokio::select! {
+                    job = rx.recv() => job,
+                    () = shutdown.cancelled() => { rx.close(); rx.recv().await }
+                };
+                let Some(first) = first else { break };
+                let mut jobs = vec![first];
+                while jobs.len() < MAX_BATCH {
+                    match rx.try_recv() {
+                        Ok(j) => jobs.push(j),
+                        Err(_) => break,
+                    }
+                }
+                write(&*store, &settings, jobs).await;
+            }
+        });
+        Self { tx }
+    }
+
+    /// Settles one request; resolves once its transaction has committed (or failed).
+    pub async fn settle(&self, record: NewUsageRecord) -> Result<SettleOutcome, StoreError> {
+        let (done, wait) = oneshot::channel();
+        self.tx
+            .send(Job { record, done })
+            .await
+            .map_err(|_| StoreError::Unavailable("the settlement queue is closed".into()))?;
+        wait.await.map_err(|_| StoreError::Unavailable("the settlement worker stopped".into()))?
+    }
+}
+
+/// Writes a batch; if the batch fails as a whole, each settlement is tried on its own so one bad
+/// record cannot fail the others.
+async fn write(store: &dyn Store, settings: &SettingsCache, jobs: Vec<Job>) {
+    let clock = settings.clock();
+    let (records, senders): (Vec<NewUsageRecord>, Vec<_>) = jobs.into_iter().map(|j| (j.record, j.done)).unzip();
+    match store.settle_batch(&records, Timestamp::now(), &clock).await {
+        Ok(outcomes) => {
+            for (done, outcome) in senders.into_iter().zip(outcomes) {
+                let _ = done.send(Ok(outcome));
+            }
+        }
+        Err(e) if records.len() == 1 => {
+            if let Some(done) = senders.into_iter().next() {
+                let _ = done.send(Err(e));
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, size = records.len(), "settlement batch failed; settling one by one");
+            for (record, done) in records.into_iter().zip(senders) {
+                let one = store.settle(&record, Timestamp::now(), &clock).await;
+                let _ = done.send(one);
+            }
+        }
+    }
+}

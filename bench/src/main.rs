@@ -98,7 +98,7 @@ async fn main() -> anyhow::Result<()> {
             let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
                 let _ = tcp.set_nodelay(true);
             });
-            axum::serve(listener, tollgate_server::mock_upstream::router(false)).await?;
+            axum::serve(listener, tollgate_server::mock_upstream::router_per_event()).await?;
             Ok(())
         }
         Some(Cmd::Proxy { listen, target }) => proxy::serve(&listen, &target).await,

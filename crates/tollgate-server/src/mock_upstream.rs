@@ -40,6 +40,9 @@ pub const MOCK_USAGE: MockUsage =
 #[derive(Clone, Default)]
 struct Mock {
     always_fail: bool,
+    /// One chunk per event, as real providers write them (the benchmark), instead of 17-byte
+    /// pieces that split events (the tests, which exercise reassembly).
+    per_event: bool,
 }
 
 /// A running mock upstream.
@@ -75,8 +78,17 @@ impl MockUpstream {
     }
 }
 
-/// The mock's routes.
+/// The mock's routes, streaming in 17-byte pieces.
 pub fn router(always_fail: bool) -> Router {
+    routes(Mock { always_fail, per_event: false })
+}
+
+/// The mock's routes, streaming one event per chunk (for the benchmark).
+pub fn router_per_event() -> Router {
+    routes(Mock { always_fail: false, per_event: true })
+}
+
+fn routes(mock: Mock) -> Router {
     Router::new()
         .route("/v1/messages", post(anthropic))
         .route("/v1/messages/count_tokens", post(|| async { axum::Json(json!({"input_tokens": MOCK_USAGE.input})) }))
@@ -93,7 +105,7 @@ pub fn router(always_fail: bool) -> Router {
         .route("/v1beta/models/{model_action}", post(gemini))
         .route("/v1/models/{model_action}", post(gemini))
         .route("/{v1internal}", post(v1internal))
-        .with_state(Mock { always_fail })
+        .with_state(mock)
 }
 
 fn script(headers: &HeaderMap) -> &str {
@@ -130,15 +142,20 @@ fn pieces() -> Vec<String> {
     chars.chunks(9).map(|c| c.iter().collect()).collect()
 }
 
-/// An SSE response from whole events, re-cut into 17-byte chunks so events straddle chunks.
-fn sse(events: Vec<String>, headers: &HeaderMap) -> Response {
+/// An SSE response from whole events, re-cut into 17-byte chunks so events straddle chunks (or one
+/// chunk per event for the benchmark).
+fn sse(mock: &Mock, events: Vec<String>, headers: &HeaderMap) -> Response {
     let mode = script(headers).to_owned();
-    let mut text = events.concat();
-    if mode == "cut" {
-        // Stop after half the stream: before any final usage.
-        text.truncate(text.len() / 2);
-    }
-    let mut chunks: Vec<Bytes> = text.as_bytes().chunks(17).map(Bytes::copy_from_slice).collect();
+    let mut chunks: Vec<Bytes> = if mock.per_event {
+        events.into_iter().map(Bytes::from).collect()
+    } else {
+        let mut text = events.concat();
+        if mode == "cut" {
+            // Stop after half the stream: before any final usage.
+            text.truncate(text.len() / 2);
+        }
+        text.as_bytes().chunks(17).map(Bytes::copy_from_slice).collect()
+    };
     if mode == "garbage" {
         chunks.insert(1, Bytes::from_static(b"\xff\xfe data: {not json\n\n"));
     }
@@ -202,7 +219,7 @@ async fn anthropic(State(mock): State<Mock>, headers: HeaderMap, body: Bytes) ->
     events.push(event(Some("content_block_stop"), &json!({"type":"content_block_stop","index":0})));
     events.push(event(Some("message_delta"), &json!({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":u.output}})));
     events.push(event(Some("message_stop"), &json!({"type":"message_stop"})));
-    sse(events, &headers)
+    sse(&mock, events, &headers)
 }
 
 async fn openai_chat(State(mock): State<Mock>, headers: HeaderMap, body: Bytes) -> Response {
@@ -241,7 +258,7 @@ async fn openai_chat(State(mock): State<Mock>, headers: HeaderMap, body: Bytes) 
         events.push(event(None, &json!({"id":"chatcmpl-mock","object":"chat.completion.chunk","created":0,"model":model,"choices":[],"usage":usage})));
     }
     events.push("data: [DONE]\n\n".to_owned());
-    sse(events, &headers)
+    sse(&mock, events, &headers)
 }
 
 async fn openai_responses(State(mock): State<Mock>, headers: HeaderMap, body: Bytes) -> Response {
@@ -277,7 +294,7 @@ async fn openai_responses(State(mock): State<Mock>, headers: HeaderMap, body: By
         Some("response.completed"),
         &json!({"type":"response.completed","sequence_number":99,"response":response}),
     ));
-    sse(events, &headers)
+    sse(&mock, events, &headers)
 }
 
 fn gemini_chunk(text: &str, last: bool, model: &str) -> Value {
@@ -300,10 +317,10 @@ async fn gemini(State(mock): State<Mock>, Path(model_action): Path<String>, uri:
         return r;
     }
     let (model, action) = model_action.rsplit_once(':').unwrap_or((&model_action, ""));
-    gemini_answer(model, action, uri.query().unwrap_or("").contains("alt=sse"), &headers, false)
+    gemini_answer(&mock, model, action, uri.query().unwrap_or("").contains("alt=sse"), &headers, false)
 }
 
-fn gemini_answer(model: &str, action: &str, alt_sse: bool, headers: &HeaderMap, wrap: bool) -> Response {
+fn gemini_answer(mock: &Mock, model: &str, action: &str, alt_sse: bool, headers: &HeaderMap, wrap: bool) -> Response {
     let wrapped = |v: Value| if wrap { json!({"response": v, "traceId": "mock"}) } else { v };
     match action {
         "countTokens" => axum::Json(json!({"totalTokens": MOCK_USAGE.input})).into_response(),
@@ -314,11 +331,11 @@ fn gemini_answer(model: &str, action: &str, alt_sse: bool, headers: &HeaderMap, 
             let chunks: Vec<Value> =
                 parts.iter().enumerate().map(|(i, p)| wrapped(gemini_chunk(p, i + 1 == n, model))).collect();
             if alt_sse {
-                return sse(chunks.iter().map(|c| format!("data: {c}\r\n\r\n")).collect(), headers);
+                return sse(mock, chunks.iter().map(|c| format!("data: {c}\r\n\r\n")).collect(), headers);
             }
             let items: Vec<String> = chunks.iter().map(Value::to_string).collect();
             let array = format!("[{}]", items.join(",\r\n"));
-            let mut resp = sse(vec![array], headers);
+            let mut resp = sse(mock, vec![array], headers);
             resp.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
             resp
         }
@@ -348,5 +365,5 @@ async fn v1internal(
     if req.get("request").is_none() {
         return (StatusCode::BAD_REQUEST, "mock: missing request envelope").into_response();
     }
-    gemini_answer(&model_of(&req), action, uri.query().unwrap_or("").contains("alt=sse"), &headers, true)
+    gemini_answer(&mock, &model_of(&req), action, uri.query().unwrap_or("").contains("alt=sse"), &headers, true)
 }

@@ -1,11 +1,61 @@
 //! Settlement and strict-mode reservations.
 
-pub(crate) const INSERT_RECORD: &str = "INSERT INTO usage_records \
-     (request_id, user_id, api_key_id, platform, model, input_tokens, output_tokens, cache_read_tokens, \
-      cache_write_5m_tokens, cache_write_1h_tokens, cost_nanos, status, http_status, latency_ms, upstream_id, \
-      output_estimated, created_at_ms) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-     ON CONFLICT (request_id) DO NOTHING";
+const RECORD_COLUMNS: usize = 17;
+/// Records per INSERT statement (17 parameters each keeps a statement far below both backends'
+/// parameter limits).
+pub(crate) const RECORDS_PER_INSERT: usize = 64;
+
+/// A multi-row insert of `n` usage records that skips request ids already settled and returns the
+/// ids it inserted.
+pub(crate) fn insert_records(n: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO usage_records (request_id, user_id, api_key_id, platform, model, input_tokens, output_tokens, \
+         cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cost_nanos, status, http_status, \
+         latency_ms, upstream_id, output_estimated, created_at_ms) VALUES ",
+    );
+    for row in 0..n {
+        let params: Vec<String> = (1..=RECORD_COLUMNS).map(|c| format!("${}", row * RECORD_COLUMNS + c)).collect();
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        sql.push_str(&params.join(", "));
+        sql.push(')');
+    }
+    sql.push_str(" ON CONFLICT (request_id) DO NOTHING RETURNING request_id");
+    sql
+}
+
+/// Which records of a batch were charged: the first occurrence of each id the insert returned.
+pub(crate) fn outcomes(records: &[crate::NewUsageRecord], inserted: &[String]) -> Vec<crate::SettleOutcome> {
+    let mut fresh: std::collections::HashSet<&str> = inserted.iter().map(String::as_str).collect();
+    records
+        .iter()
+        .map(|r| {
+            if fresh.remove(r.request_id.as_str()) {
+                crate::SettleOutcome::Charged
+            } else {
+                crate::SettleOutcome::AlreadySettled
+            }
+        })
+        .collect()
+}
+
+/// The charged cost of a batch summed per (user, platform): one increment each.
+pub(crate) fn increments(
+    records: &[crate::NewUsageRecord],
+    outcomes: &[crate::SettleOutcome],
+) -> Result<Vec<(i64, tollgate_core::platform::Platform, tollgate_core::money::Money)>, crate::StoreError> {
+    let mut sums: std::collections::BTreeMap<(i64, tollgate_core::platform::Platform), tollgate_core::money::Money> =
+        std::collections::BTreeMap::new();
+    for (r, o) in records.iter().zip(outcomes) {
+        if *o == crate::SettleOutcome::Charged {
+            let sum = sums.entry((r.user_id, r.platform)).or_default();
+            *sum = sum.checked_add(r.cost).ok_or_else(|| crate::StoreError::Invalid("charge overflow".into()))?;
+        }
+    }
+    Ok(sums.into_iter().map(|((u, p), m)| (u, p, m)).collect())
+}
 
 pub(crate) const DELETE_RESERVATION: &str = "DELETE FROM quota_reservations WHERE request_id = $1";
 
@@ -34,43 +84,48 @@ macro_rules! impl_billing_repo {
                 now: jiff::Timestamp,
                 clock: &tollgate_core::window::WindowClock,
             ) -> Result<Vec<$crate::SettleOutcome>, $crate::StoreError> {
+                use $crate::sql::RowExt as _;
                 use $crate::sql::billing::tokens;
-                let mut outcomes = Vec::with_capacity(records.len());
                 let mut tx = self.begin_write().await?;
-                for r in records {
-                    let inserted = sqlx::query($crate::sql::billing::INSERT_RECORD)
-                        .bind(&r.request_id)
-                        .bind(r.user_id)
-                        .bind(r.api_key_id)
-                        .bind(r.platform.as_str())
-                        .bind(&r.model)
-                        .bind(tokens(r.usage.input_tokens))
-                        .bind(tokens(r.usage.output_tokens))
-                        .bind(tokens(r.usage.cache_read_tokens))
-                        .bind(tokens(r.usage.cache_write_5m_tokens))
-                        .bind(tokens(r.usage.cache_write_1h_tokens))
-                        .bind(r.cost.nanos())
-                        .bind(&r.status)
-                        .bind(r.http_status)
-                        .bind(r.latency_ms)
-                        .bind(r.upstream_id)
-                        .bind(r.output_estimated)
-                        .bind($crate::sql::ms(now))
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                    if inserted == 0 {
-                        outcomes.push($crate::SettleOutcome::AlreadySettled);
-                        continue;
+                let mut inserted = Vec::with_capacity(records.len());
+                for chunk in records.chunks($crate::sql::billing::RECORDS_PER_INSERT) {
+                    let sql = $crate::sql::billing::insert_records(chunk.len());
+                    let mut q = sqlx::query(&sql).persistent(chunk.len() == 1);
+                    for r in chunk {
+                        q = q
+                            .bind(&r.request_id)
+                            .bind(r.user_id)
+                            .bind(r.api_key_id)
+                            .bind(r.platform.as_str())
+                            .bind(&r.model)
+                            .bind(tokens(r.usage.input_tokens))
+                            .bind(tokens(r.usage.output_tokens))
+                            .bind(tokens(r.usage.cache_read_tokens))
+                            .bind(tokens(r.usage.cache_write_5m_tokens))
+                            .bind(tokens(r.usage.cache_write_1h_tokens))
+                            .bind(r.cost.nanos())
+                            .bind(&r.status)
+                            .bind(r.http_status)
+                            .bind(r.latency_ms)
+                            .bind(r.upstream_id)
+                            .bind(r.output_estimated)
+                            .bind($crate::sql::ms(now));
                     }
-                    if r.held {
+                    for row in q.fetch_all(&mut *tx).await? {
+                        inserted.push(row.string("request_id")?);
+                    }
+                }
+                let outcomes = $crate::sql::billing::outcomes(records, &inserted);
+                for (r, o) in records.iter().zip(&outcomes) {
+                    if r.held && *o == $crate::SettleOutcome::Charged {
                         sqlx::query($crate::sql::billing::DELETE_RESERVATION)
                             .bind(&r.request_id)
                             .execute(&mut *tx)
                             .await?;
                     }
-                    Self::increment(&mut *tx, r.user_id, r.platform, r.cost, now, clock).await?;
-                    outcomes.push($crate::SettleOutcome::Charged);
+                }
+                for (user_id, platform, cost) in $crate::sql::billing::increments(records, &outcomes)? {
+                    Self::increment(&mut *tx, user_id, platform, cost, now, clock).await?;
                 }
                 tx.commit().await?;
                 Ok(outcomes)

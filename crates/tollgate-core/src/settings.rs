@@ -19,6 +19,7 @@ pub const QUOTA_TIMEZONE: &str = "quota_timezone";
 pub const MONTHLY_WINDOW: &str = "monthly_window";
 pub const QUOTA_ENFORCEMENT: &str = "quota_enforcement";
 pub const REGISTRATION_ENABLED: &str = "registration_enabled";
+pub const UNKNOWN_MODEL_PRICING: &str = "unknown_model_pricing";
 
 /// How quotas are enforced (setting `quota_enforcement`, SPEC 2.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -46,6 +47,7 @@ enum Kind {
     TimeZone,
     MonthlyWindow,
     Enforcement,
+    UnknownModels,
     Bool,
     OAuth(AuthSource),
 }
@@ -59,6 +61,7 @@ fn registry() -> Vec<(String, Kind)> {
         (MONTHLY_WINDOW.to_owned(), Kind::MonthlyWindow),
         (QUOTA_ENFORCEMENT.to_owned(), Kind::Enforcement),
         (REGISTRATION_ENABLED.to_owned(), Kind::Bool),
+        (UNKNOWN_MODEL_PRICING.to_owned(), Kind::UnknownModels),
     ]);
     keys.extend(oauth::sources().map(|s| (oauth::key(s), Kind::OAuth(s))));
     keys
@@ -102,6 +105,13 @@ pub fn validate(key: &str, raw: &str) -> Result<String, FieldError> {
                 _ => Err(FieldError::new(key, format!("must be \"soft\" or \"strict\" (got {s:?})"))),
             }
         }
+        Kind::UnknownModels => {
+            let s = parse_string(key, raw)?;
+            match s.as_str() {
+                "fallback" | "reject" => Ok(serde_json::Value::String(s).to_string()),
+                _ => Err(FieldError::new(key, format!("must be \"fallback\" or \"reject\" (got {s:?})"))),
+            }
+        }
         Kind::Bool => match raw.trim() {
             "true" | "false" => Ok(raw.trim().to_owned()),
             _ => Err(FieldError::new(key, "must be true or false")),
@@ -139,6 +149,8 @@ pub struct Settings {
     pub monthly_window: MonthlyMode,
     pub enforcement: Enforcement,
     pub registration_enabled: bool,
+    /// A model with no price of its own: refused (400) instead of priced at the platform's fallback.
+    pub reject_unknown_models: bool,
     /// Configured OAuth clients; a source is offered for login only when present here.
     pub oauth: BTreeMap<AuthSource, OAuthConfig>,
 }
@@ -152,6 +164,7 @@ impl Default for Settings {
             monthly_window: MonthlyMode::Calendar,
             enforcement: Enforcement::Soft,
             registration_enabled: true,
+            reject_unknown_models: false,
             oauth: BTreeMap::new(),
         }
     }
@@ -180,6 +193,7 @@ impl Settings {
             _ => Enforcement::Soft,
         };
         s.registration_enabled = get(REGISTRATION_ENABLED).map(str::trim) != Some("false");
+        s.reject_unknown_models = string(UNKNOWN_MODEL_PRICING).as_deref() == Some("reject");
         for src in oauth::sources() {
             let key = oauth::key(src);
             // A client without a secret cannot log anyone in: treat it as not configured.
@@ -229,6 +243,8 @@ impl Settings {
         fields.push((MONTHLY_WINDOW.to_owned(), string(self.monthly_window.as_str())));
         fields.push((QUOTA_ENFORCEMENT.to_owned(), string(self.enforcement.as_str())));
         fields.push((REGISTRATION_ENABLED.to_owned(), self.registration_enabled.to_string()));
+        let unknown = if self.reject_unknown_models { "reject" } else { "fallback" };
+        fields.push((UNKNOWN_MODEL_PRICING.to_owned(), string(unknown)));
         for src in oauth::sources() {
             let v = self.oauth.get(&src).map(OAuthConfig::to_masked_json).unwrap_or_else(|| "null".to_owned());
             fields.push((oauth::key(src), v));

@@ -11,6 +11,8 @@ fn validates_every_key_kind() {
     assert_eq!(validate("monthly_window", r#""weekly""#).unwrap_err().field, "monthly_window");
     assert!(validate("quota_enforcement", r#""strict""#).is_ok());
     assert!(validate("quota_enforcement", r#""hard""#).is_err());
+    assert!(validate("unknown_model_pricing", r#""reject""#).is_ok());
+    assert_eq!(validate("unknown_model_pricing", r#""free""#).unwrap_err().field, "unknown_model_pricing");
     assert_eq!(validate("registration_enabled", "false").unwrap(), "false");
     assert!(validate("registration_enabled", r#""false""#).is_err());
     assert_eq!(validate("nope", "1").unwrap_err().field, "nope");

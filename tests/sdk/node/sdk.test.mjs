@@ -123,7 +123,8 @@ class Demo {
 
   async close() {
     await this.stop();
-    rmSync(this.dir, { recursive: true, force: true });
+    if (process.env.TOLLGATE_SDK_KEEP) console.log(`# kept ${this.dir}`);
+    else rmSync(this.dir, { recursive: true, force: true });
   }
 }
 

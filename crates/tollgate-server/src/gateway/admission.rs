@@ -35,6 +35,14 @@ pub async fn admit_request(
 ) -> Result<Admitted, GatewayError> {
     let clock = state.settings.clock();
     let now = Timestamp::now();
+    // Setting `unknown_model_pricing = reject`: a model without a price of its own is refused
+    // before anything goes upstream (the default prices it at the platform's fallback).
+    if route.endpoint.family().is_some()
+        && state.settings.get().reject_unknown_models
+        && !state.prices.is_known(route.platform, &inspected.model)
+    {
+        return Err(GatewayError::UnknownModel(inspected.model.clone()));
+    }
     let row = state.store.get_by_user_platform(caller.user.id, route.platform).await?;
     let window_error = |e: tollgate_core::window::WindowError| GatewayError::Store(StoreError::Invalid(e.to_string()));
     if let Admission::Reject(r) = admit(row.as_ref(), &clock, now, Money::ZERO).map_err(window_error)? {

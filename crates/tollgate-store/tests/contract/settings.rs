@@ -23,7 +23,7 @@ fn all_keys_body() -> String {
             src.defaults_key()
         ));
     }
-    parts.push(r#""quota_timezone":"Asia/Shanghai","monthly_window":"rolling_30d","quota_enforcement":"strict","registration_enabled":false"#.to_owned());
+    parts.push(r#""quota_timezone":"Asia/Shanghai","monthly_window":"rolling_30d","quota_enforcement":"strict","registration_enabled":false,"unknown_model_pricing":"reject""#.to_owned());
     format!("{{{}}}", parts.join(","))
 }
 

@@ -58,3 +58,24 @@ async fn upstream_errors_pass_through_uncharged_and_garbage_does_not_panic() {
     let r = none.post_json("/v1/messages", &[("x-api-key", &c.secret)], &msg).await;
     assert_eq!((r.status.as_u16(), r.json()["error"]["code"].as_str()), (503, Some("no_upstream")));
 }
+
+#[tokio::test]
+async fn unknown_models_use_the_fallback_price_or_are_refused() {
+    let app = TestApp::sqlite().await.with_mocks(false).await;
+    let c = app.caller("unknown@example.com", &[]).await;
+    let body = r#"{"model":"no-such-model-9","max_tokens":8,"messages":[]}"#;
+    // Default: priced at anthropic's fallback (never free).
+    let r = app.post_json("/v1/messages", &[("x-api-key", &c.secret)], body).await;
+    assert_eq!(r.status, 200);
+    assert!(app.spent(c.user_id, Platform::Anthropic).await > 0);
+    let before = app.spent(c.user_id, Platform::Anthropic).await;
+    let changes = tollgate_core::settings::validate_changes(r#"{"unknown_model_pricing":"reject"}"#).unwrap();
+    app.state.store.save_settings(&changes, jiff::Timestamp::now()).await.unwrap();
+    app.state.settings.refresh().await.unwrap();
+    let r = app.post_json("/v1/messages", &[("x-api-key", &c.secret)], body).await;
+    assert_eq!((r.status.as_u16(), r.json()["error"]["code"].as_str()), (400, Some("unknown_model")));
+    assert_eq!(app.spent(c.user_id, Platform::Anthropic).await, before);
+    // A known model still passes.
+    let known = format!(r#"{{"model":"{MODEL}","max_tokens":8,"messages":[]}}"#);
+    assert_eq!(app.post_json("/v1/messages", &[("x-api-key", &c.secret)], &known).await.status, 200);
+}

@@ -1,17 +1,19 @@
 //! Settlement and strict-mode reservations.
 
-const RECORD_COLUMNS: usize = 17;
-/// Records per INSERT statement (17 parameters each keeps a statement far below both backends'
+const RECORD_COLUMNS: usize = 24;
+/// Records per INSERT statement (24 parameters each keeps a statement far below both backends'
 /// parameter limits).
 pub(crate) const RECORDS_PER_INSERT: usize = 64;
 
 /// A multi-row insert of `n` usage records that skips request ids already settled and returns the
-/// ids it inserted.
+/// ids it inserted. The `usage_records_charge` trigger (migration 0002) charges each inserted record:
+/// the quota increment and the release of its hold happen inside this one statement.
 pub(crate) fn insert_records(n: usize) -> String {
     let mut sql = String::from(
         "INSERT INTO usage_records (request_id, user_id, api_key_id, platform, model, input_tokens, output_tokens, \
          cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cost_nanos, status, http_status, \
-         latency_ms, upstream_id, output_estimated, created_at_ms) VALUES ",
+         latency_ms, upstream_id, output_estimated, created_at_ms, daily_from_ms, daily_start_ms, weekly_from_ms, \
+         weekly_start_ms, monthly_from_ms, monthly_start_ms, held) VALUES ",
     );
     for row in 0..n {
         let params: Vec<String> = (1..=RECORD_COLUMNS).map(|c| format!("${}", row * RECORD_COLUMNS + c)).collect();
@@ -41,22 +43,6 @@ pub(crate) fn outcomes(records: &[crate::NewUsageRecord], inserted: &[String]) -
         .collect()
 }
 
-/// The charged cost of a batch summed per (user, platform): one increment each.
-pub(crate) fn increments(
-    records: &[crate::NewUsageRecord],
-    outcomes: &[crate::SettleOutcome],
-) -> Result<Vec<(i64, tollgate_core::platform::Platform, tollgate_core::money::Money)>, crate::StoreError> {
-    let mut sums: std::collections::BTreeMap<(i64, tollgate_core::platform::Platform), tollgate_core::money::Money> =
-        std::collections::BTreeMap::new();
-    for (r, o) in records.iter().zip(outcomes) {
-        if *o == crate::SettleOutcome::Charged {
-            let sum = sums.entry((r.user_id, r.platform)).or_default();
-            *sum = sum.checked_add(r.cost).ok_or_else(|| crate::StoreError::Invalid("charge overflow".into()))?;
-        }
-    }
-    Ok(sums.into_iter().map(|((u, p), m)| (u, p, m)).collect())
-}
-
 pub(crate) const DELETE_RESERVATION: &str = "DELETE FROM quota_reservations WHERE request_id = $1";
 
 pub(crate) const DELETE_EXPIRED: &str =
@@ -84,9 +70,14 @@ macro_rules! impl_billing_repo {
                 now: jiff::Timestamp,
                 clock: &tollgate_core::window::WindowClock,
             ) -> Result<Vec<$crate::SettleOutcome>, $crate::StoreError> {
+                use tollgate_core::window::QuotaWindow;
                 use $crate::sql::RowExt as _;
                 use $crate::sql::billing::tokens;
-                let mut tx = self.begin_write().await?;
+                use $crate::sql::ms;
+                let roll = |w| clock.rollover(w, now).map_err(|e| $crate::StoreError::Invalid(e.to_string()));
+                let (d, w, m) = (roll(QuotaWindow::Daily)?, roll(QuotaWindow::Weekly)?, roll(QuotaWindow::Monthly)?);
+                // One statement per chunk, each atomic on its own (the trigger runs inside it), so
+                // no transaction is needed: every record is charged exactly once whatever happens.
                 let mut inserted = Vec::with_capacity(records.len());
                 for chunk in records.chunks($crate::sql::billing::RECORDS_PER_INSERT) {
                     let sql = $crate::sql::billing::insert_records(chunk.len());
@@ -109,26 +100,20 @@ macro_rules! impl_billing_repo {
                             .bind(r.latency_ms)
                             .bind(r.upstream_id)
                             .bind(r.output_estimated)
-                            .bind($crate::sql::ms(now));
+                            .bind(ms(now))
+                            .bind(ms(d.current_from))
+                            .bind(ms(d.new_start))
+                            .bind(ms(w.current_from))
+                            .bind(ms(w.new_start))
+                            .bind(ms(m.current_from))
+                            .bind(ms(m.new_start))
+                            .bind(r.held);
                     }
-                    for row in q.fetch_all(&mut *tx).await? {
+                    for row in q.fetch_all(self.writer()).await? {
                         inserted.push(row.string("request_id")?);
                     }
                 }
-                let outcomes = $crate::sql::billing::outcomes(records, &inserted);
-                for (r, o) in records.iter().zip(&outcomes) {
-                    if r.held && *o == $crate::SettleOutcome::Charged {
-                        sqlx::query($crate::sql::billing::DELETE_RESERVATION)
-                            .bind(&r.request_id)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                }
-                for (user_id, platform, cost) in $crate::sql::billing::increments(records, &outcomes)? {
-                    Self::increment(&mut *tx, user_id, platform, cost, now, clock).await?;
-                }
-                tx.commit().await?;
-                Ok(outcomes)
+                Ok($crate::sql::billing::outcomes(records, &inserted))
             }
 
             async fn reserve(

@@ -38,7 +38,8 @@ pub(crate) const ACTIVE_PLATFORMS: &str =
 
 pub(crate) const USER_EXISTS: &str = "SELECT id FROM users WHERE id = $1";
 
-/// The atomic increment. `$3` = cost; per window `W` (4/5, 6/7, 8/9): `$current_from`,
+/// The atomic increment (the `usage_records_charge` trigger of migration 0002 applies the same rule
+/// to each settled record). `$3` = cost; per window `W` (4/5, 6/7, 8/9): `$current_from`,
 /// `$new_start`. A stored start at or after `current_from` is the current window: add to it and keep
 /// its start; anything else (older, or NULL) is replaced by the cost under the new start. NULL
 /// comparisons are NULL, so a never-started window takes the ELSE branch.

@@ -47,7 +47,17 @@ pub trait QuotaRepo: Send + Sync {
     /// In one transaction, the user's active limits become exactly `records`: platforms left out are
     /// soft-deleted, listed ones are updated, reactivated or inserted. Only limits change; usage and
     /// window starts are kept. Duplicate platforms are refused. `NotFound` for an unknown user.
-    async fn upsert_for_user(&self, user_id: i64, records: &[(Platform, WindowLimits)]) -> Result<(), StoreError>;
+    async fn upsert_for_user(&self, user_id: i64, records: &[(Platform, WindowLimits)]) -> Result<(), StoreError> {
+        self.upsert_for_user_audited(user_id, records, None).await
+    }
+
+    /// [`Self::upsert_for_user`], writing `audit` in the same transaction.
+    async fn upsert_for_user_audited(
+        &self,
+        user_id: i64,
+        records: &[(Platform, WindowLimits)],
+        audit: Option<&NewAuditEntry>,
+    ) -> Result<(), StoreError>;
 
     /// Zeroes one window's usage without moving its boundary (admin action). `NotFound` when the user
     /// has no row for that platform.
@@ -57,6 +67,18 @@ pub trait QuotaRepo: Send + Sync {
         platform: Platform,
         window: QuotaWindow,
         now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.reset_window_audited(user_id, platform, window, now, None).await
+    }
+
+    /// [`Self::reset_window`], writing `audit` in the same transaction.
+    async fn reset_window_audited(
+        &self,
+        user_id: i64,
+        platform: Platform,
+        window: QuotaWindow,
+        now: Timestamp,
+        audit: Option<&NewAuditEntry>,
     ) -> Result<(), StoreError>;
 }
 
@@ -67,7 +89,17 @@ pub trait SettingsRepo: Send + Sync {
     async fn load_settings(&self) -> Result<BTreeMap<String, String>, StoreError>;
 
     /// Writes all `values` (already validated, canonical JSON text) in one transaction.
-    async fn save_settings(&self, values: &[(String, String)], now: Timestamp) -> Result<(), StoreError>;
+    async fn save_settings(&self, values: &[(String, String)], now: Timestamp) -> Result<(), StoreError> {
+        self.save_settings_audited(values, now, None).await
+    }
+
+    /// [`Self::save_settings`], writing `audit` in the same transaction.
+    async fn save_settings_audited(
+        &self,
+        values: &[(String, String)],
+        now: Timestamp,
+        audit: Option<&NewAuditEntry>,
+    ) -> Result<(), StoreError>;
 }
 
 /// User accounts.

@@ -108,7 +108,7 @@ class Demo {
     }
   }
 
-  /** SIGTERM, then SIGKILL after 3 s: the demo does not exit on SIGTERM (GW-DEMO-SHUTDOWN). */
+  /** SIGTERM, then SIGKILL after 3 s (older builds never exited on SIGTERM: GW-DEMO-SHUTDOWN). */
   async stop() {
     const child = this.child;
     this.child = null;
@@ -128,19 +128,29 @@ class Demo {
   }
 }
 
+// main: the functional tests; quota: the exhaustion tests; scratch: tests whose client drops a
+// stream mid-way (on older builds that wedged the gateway's SQLite writes, GW-SQLITE-CANCEL; a
+// regression must not spill into unrelated tests).
 let main;
 let quota;
+let scratch;
 let base;
 let quotaBase;
+let scratchBase;
 
 before(async () => {
-  [main, quota] = await Promise.all([new Demo('main').start(), new Demo('quota').start()]);
+  [main, quota, scratch] = await Promise.all([
+    new Demo('main').start(),
+    new Demo('quota').start(),
+    new Demo('scratch').start(),
+  ]);
   base = main.base;
   quotaBase = quota.base;
+  scratchBase = scratch.base;
 });
 
 after(async () => {
-  await Promise.all([main?.close(), quota?.close()]);
+  await Promise.all([main?.close(), quota?.close(), scratch?.close()]);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -298,6 +308,25 @@ describe('@anthropic-ai/sdk', () => {
   });
 
   test(
+    'models.list speaks Anthropic',
+    {
+      todo:
+        'GW-MODELS-ROUTE: GET /v1/models with x-api-key + anthropic-version is answered by the OpenAI route ' +
+        'with the OpenAI model list',
+    },
+    async () => {
+      try {
+        for await (const m of anthropicClient(base).models.list()) {
+          assert.equal(m.type, 'model');
+          assert.ok(m.display_name);
+        }
+      } catch (e) {
+        assert.ok(e instanceof Anthropic.NotFoundError, `got ${e?.constructor?.name}: ${e}`);
+      }
+    },
+  );
+
+  test(
     'unsupported endpoint -> NotFoundError',
     { todo: 'GW-SPA-FALLBACK: POST /v1/messages/batches is answered 200 text/html by the console SPA fallback' },
     async () => {
@@ -377,7 +406,7 @@ describe('openai', () => {
         'response.content_part.added, the helper throws "missing output at index 0"',
     },
     async () => {
-      const stream = openaiClient(base).responses.stream({ model: GPT, input: 'Hello' });
+      const stream = openaiClient(scratchBase).responses.stream({ model: GPT, input: 'Hello' });
       const final = await stream.finalResponse();
       assert.equal(final.output_text, MOCK_TEXT);
       assertResponsesUsage(final.usage);

@@ -34,9 +34,12 @@ pub(crate) fn decode(r: &impl RowExt) -> Result<AuditEntry, StoreError> {
 
 macro_rules! impl_audit_repo {
     ($store:ty, $db:ty) => {
-        #[async_trait::async_trait]
-        impl $crate::AuditRepo for $store {
-            async fn append_audit(&self, e: &$crate::NewAuditEntry) -> Result<(), $crate::StoreError> {
+        impl $store {
+            /// Appends an entry on any executor, so a change and its audit entry share a transaction.
+            pub(crate) async fn insert_audit<'e, E>(ex: E, e: &$crate::NewAuditEntry) -> Result<(), $crate::StoreError>
+            where
+                E: sqlx::Executor<'e, Database = $db>,
+            {
                 sqlx::query($crate::sql::audit::INSERT)
                     .bind($crate::sql::ms(e.at))
                     .bind(e.actor_id)
@@ -45,9 +48,16 @@ macro_rules! impl_audit_repo {
                     .bind(&e.platform)
                     .bind(&e.before_json)
                     .bind(&e.after_json)
-                    .execute(self.writer())
+                    .execute(ex)
                     .await?;
                 Ok(())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::AuditRepo for $store {
+            async fn append_audit(&self, e: &$crate::NewAuditEntry) -> Result<(), $crate::StoreError> {
+                Self::insert_audit(self.writer(), e).await
             }
 
             async fn list_audit(

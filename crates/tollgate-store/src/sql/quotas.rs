@@ -177,10 +177,11 @@ macro_rules! impl_quota_repo {
                 Ok(out)
             }
 
-            async fn upsert_for_user(
+            async fn upsert_for_user_audited(
                 &self,
                 user_id: i64,
                 records: &[(tollgate_core::platform::Platform, tollgate_core::quota::WindowLimits)],
+                audit: Option<&$crate::NewAuditEntry>,
             ) -> Result<(), $crate::StoreError> {
                 use $crate::sql::RowExt as _;
                 $crate::sql::quotas::check_unique(records)?;
@@ -215,24 +216,37 @@ macro_rules! impl_quota_repo {
                         .execute(&mut *tx)
                         .await?;
                 }
+                if let Some(entry) = audit {
+                    Self::insert_audit(&mut *tx, entry).await?;
+                }
                 tx.commit().await?;
                 Ok(())
             }
 
-            async fn reset_window(
+            async fn reset_window_audited(
                 &self,
                 user_id: i64,
                 platform: tollgate_core::platform::Platform,
                 window: tollgate_core::window::QuotaWindow,
                 now: jiff::Timestamp,
+                audit: Option<&$crate::NewAuditEntry>,
             ) -> Result<(), $crate::StoreError> {
+                let mut tx = self.begin_write().await?;
                 let done = sqlx::query($crate::sql::quotas::reset(window))
                     .bind(user_id)
                     .bind(platform.as_str())
                     .bind($crate::sql::ms(now))
-                    .execute(self.writer())
+                    .execute(&mut *tx)
                     .await?;
-                if done.rows_affected() == 0 { Err($crate::StoreError::NotFound) } else { Ok(()) }
+                if done.rows_affected() == 0 {
+                    tx.rollback().await?;
+                    return Err($crate::StoreError::NotFound);
+                }
+                if let Some(entry) = audit {
+                    Self::insert_audit(&mut *tx, entry).await?;
+                }
+                tx.commit().await?;
+                Ok(())
             }
         }
 

@@ -14,10 +14,11 @@ macro_rules! impl_settings_repo {
                 rows.iter().map(|r| Ok((r.string("key")?, r.string("value")?))).collect()
             }
 
-            async fn save_settings(
+            async fn save_settings_audited(
                 &self,
                 values: &[(String, String)],
                 now: jiff::Timestamp,
+                audit: Option<&$crate::NewAuditEntry>,
             ) -> Result<(), $crate::StoreError> {
                 let mut tx = self.begin_write().await?;
                 for (key, value) in values {
@@ -27,6 +28,9 @@ macro_rules! impl_settings_repo {
                         .bind($crate::sql::ms(now))
                         .execute(&mut *tx)
                         .await?;
+                }
+                if let Some(entry) = audit {
+                    Self::insert_audit(&mut *tx, entry).await?;
                 }
                 tx.commit().await?;
                 Ok(())

@@ -226,3 +226,45 @@ pub async fn daily_spend_groups_by_local_date(db: &TestDb) {
         ]
     );
 }
+
+/// A limit change, a reset and a settings save commit together with their audit entry.
+pub async fn audited_changes_commit_with_their_entry(db: &TestDb) {
+    let s = db.open().await.unwrap();
+    let uid = user(&*s, "audited@example.com").await;
+    let entry = |action: &str| tollgate_store::NewAuditEntry {
+        at: Timestamp::now(),
+        actor_id: None,
+        action: action.to_owned(),
+        target_user_id: Some(uid),
+        platform: None,
+        before_json: None,
+        after_json: Some("{}".to_owned()),
+    };
+    let limits = WindowLimits { daily: Some(usd("1")), ..Default::default() };
+    s.upsert_for_user_audited(uid, &[(Platform::OpenAi, limits)], Some(&entry("user.quotas.update"))).await.unwrap();
+    // A reset of a platform without a row fails and writes no entry.
+    let missing = s
+        .reset_window_audited(
+            uid,
+            Platform::Gemini,
+            tollgate_core::window::QuotaWindow::Daily,
+            Timestamp::now(),
+            Some(&entry("user.quota.reset")),
+        )
+        .await;
+    assert!(matches!(missing, Err(tollgate_store::StoreError::NotFound)));
+    s.reset_window_audited(
+        uid,
+        Platform::OpenAi,
+        tollgate_core::window::QuotaWindow::Daily,
+        Timestamp::now(),
+        Some(&entry("user.quota.reset")),
+    )
+    .await
+    .unwrap();
+    let values = tollgate_core::settings::validate_changes(r#"{"quota_enforcement":"strict"}"#).unwrap();
+    s.save_settings_audited(&values, Timestamp::now(), Some(&entry("settings.update"))).await.unwrap();
+    let page = s.list_audit(Some(uid), 1, 50).await.unwrap();
+    let actions: Vec<&str> = page.entries.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["settings.update", "user.quota.reset", "user.quotas.update"]);
+}

@@ -54,6 +54,7 @@ contract!(
     users::list_search_and_page,
     users::update_patches_fields,
     console::api_keys_lifecycle,
+    console::audited_changes_commit_with_their_entry,
     console::upstreams_crud_and_order,
     console::price_overrides_round_trip,
     console::sessions_expire_and_follow_the_user,

@@ -63,11 +63,11 @@ pub async fn put_quotas(
     let user = load_user(&state, parse_id(&id)?).await?;
     let records = parse_quotas(&body.obj)?;
     let before = active_limits(&state.store.list_by_user(user.id).await?);
-    state.store.upsert_for_user(user.id, &records).await.map_err(|e| match e {
-        StoreError::NotFound => ConsoleError::not_found(format!("no user with id {}", user.id)),
-        other => other.into(),
-    })?;
-    let rows = state.store.list_by_user(user.id).await?;
+    let after: Vec<_> = records
+        .iter()
+        .filter(|(_, l)| !l.is_all_unlimited())
+        .map(|(p, l)| crate::console::views::PlatformLimits::new(*p, *l))
+        .collect();
     let entry = NewAuditEntry {
         at: Timestamp::now(),
         actor_id: Some(admin.user.id),
@@ -75,9 +75,14 @@ pub async fn put_quotas(
         target_user_id: Some(user.id),
         platform: None,
         before_json: to_json_text(&before),
-        after_json: to_json_text(&active_limits(&rows)),
+        after_json: to_json_text(&after),
     };
-    state.store.append_audit(&entry).await?;
+    // The change and its audit entry commit together.
+    state.store.upsert_for_user_audited(user.id, &records, Some(&entry)).await.map_err(|e| match e {
+        StoreError::NotFound => ConsoleError::not_found(format!("no user with id {}", user.id)),
+        other => other.into(),
+    })?;
+    let rows = state.store.list_by_user(user.id).await?;
     Ok(Json(quota_views(&rows, &state.settings.clock(), Timestamp::now(), true)?))
 }
 
@@ -105,10 +110,6 @@ pub async fn reset_quota(
         Some(r) => r.current_usage(&clock, window, now).map_err(|e| ConsoleError::Internal(e.to_string()))?,
         None => return Err(ConsoleError::not_found(format!("user {} has no {platform} quota row", user.id))),
     };
-    state.store.reset_window(user.id, platform, window, now).await.map_err(|e| match e {
-        StoreError::NotFound => ConsoleError::not_found(format!("user {} has no {platform} quota row", user.id)),
-        other => other.into(),
-    })?;
     let entry = NewAuditEntry {
         at: now,
         actor_id: Some(admin.user.id),
@@ -118,6 +119,9 @@ pub async fn reset_quota(
         before_json: to_json_text(&WindowUsageAudit { window, usage_usd: usage_before }),
         after_json: to_json_text(&WindowUsageAudit { window, usage_usd: tollgate_core::money::Money::ZERO }),
     };
-    state.store.append_audit(&entry).await?;
+    state.store.reset_window_audited(user.id, platform, window, now, Some(&entry)).await.map_err(|e| match e {
+        StoreError::NotFound => ConsoleError::not_found(format!("user {} has no {platform} quota row", user.id)),
+        other => other.into(),
+    })?;
     Ok(Json(admin_views(&state, user.id).await?))
 }

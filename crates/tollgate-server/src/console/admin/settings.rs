@@ -50,11 +50,13 @@ pub async fn put_settings(
     if values.is_empty() {
         return Ok(json(settings_body(&state)));
     }
-    let before = current.to_json(state.settings.default_zone_name());
+    let zone = state.settings.default_zone_name();
+    let before = current.to_json(zone);
+    // The settings after the change, computed before writing so the entry commits with it.
+    let mut stored = state.store.load_settings().await?;
+    stored.extend(values.iter().cloned());
+    let after = tollgate_core::settings::Settings::from_stored(&stored).to_json(zone);
     let now = Timestamp::now();
-    state.store.save_settings(&values, now).await?;
-    state.settings.refresh().await?;
-    let after = state.settings.get().to_json(state.settings.default_zone_name());
     let entry = NewAuditEntry {
         at: now,
         actor_id: Some(admin.user.id),
@@ -64,6 +66,7 @@ pub async fn put_settings(
         before_json: Some(before),
         after_json: Some(after),
     };
-    state.store.append_audit(&entry).await?;
+    state.store.save_settings_audited(&values, now, Some(&entry)).await?;
+    state.settings.refresh().await?;
     Ok(json(settings_body(&state)))
 }

@@ -94,18 +94,52 @@ fn routes(mock: Mock) -> Router {
         .route("/v1/messages/count_tokens", post(|| async { axum::Json(json!({"input_tokens": MOCK_USAGE.input})) }))
         .route("/v1/chat/completions", post(openai_chat))
         .route("/v1/responses", post(openai_responses))
-        .route(
-            "/v1/models",
-            get(|| async {
-                axum::Json(
-                    json!({"object":"list","data":[{"id":"gpt-5","object":"model","created":0,"owned_by":"mock"}]}),
-                )
-            }),
-        )
-        .route("/v1beta/models/{model_action}", post(gemini))
-        .route("/v1/models/{model_action}", post(gemini))
+        .route("/v1/models", get(list_models))
+        .route("/v1beta/models", get(list_models))
+        .route("/v1beta/models/{model_action}", post(gemini).get(get_model))
+        .route("/v1/models/{model_action}", post(gemini).get(get_model))
         .route("/{v1internal}", post(v1internal))
         .with_state(mock)
+}
+
+/// Which API's model listing a request wants, by the credential header its SDK sends.
+fn listing_kind(headers: &HeaderMap, uri: &Uri) -> &'static str {
+    if headers.contains_key("x-goog-api-key") || uri.path().starts_with("/v1beta/") {
+        "gemini"
+    } else if headers.contains_key("x-api-key") {
+        "anthropic"
+    } else {
+        "openai"
+    }
+}
+
+fn model_object(kind: &str, id: &str) -> Value {
+    match kind {
+        "gemini" => json!({"name": format!("models/{id}"), "displayName": id, "inputTokenLimit": 1048576,
+                           "outputTokenLimit": 65536, "supportedGenerationMethods": ["generateContent", "countTokens"]}),
+        "anthropic" => json!({"type": "model", "id": id, "display_name": id, "created_at": "2025-09-29T00:00:00Z"}),
+        _ => json!({"id": id, "object": "model", "created": 0, "owned_by": "mock"}),
+    }
+}
+
+async fn list_models(headers: HeaderMap, uri: Uri) -> Response {
+    let kind = listing_kind(&headers, &uri);
+    let ids: &[&str] = match kind {
+        "gemini" => &["gemini-2.5-pro", "gemini-2.5-flash"],
+        "anthropic" => &["claude-sonnet-4-5", "claude-opus-4-1"],
+        _ => &["gpt-5", "gpt-5-mini"],
+    };
+    let models: Vec<Value> = ids.iter().map(|id| model_object(kind, id)).collect();
+    axum::Json(match kind {
+        "gemini" => json!({"models": models}),
+        "anthropic" => json!({"data": models, "has_more": false, "first_id": ids[0], "last_id": ids[ids.len() - 1]}),
+        _ => json!({"object": "list", "data": models}),
+    })
+    .into_response()
+}
+
+async fn get_model(Path(id): Path<String>, headers: HeaderMap, uri: Uri) -> Response {
+    axum::Json(model_object(listing_kind(&headers, &uri), &id)).into_response()
 }
 
 fn script(headers: &HeaderMap) -> &str {
@@ -191,6 +225,9 @@ async fn anthropic(State(mock): State<Mock>, headers: HeaderMap, body: Bytes) ->
         "cache_creation": {"ephemeral_5m_input_tokens": u.cache_write_5m, "ephemeral_1h_input_tokens": u.cache_write_1h},
     });
     if req.get("stream").and_then(Value::as_bool) != Some(true) {
+        if script(&headers) == "slow" {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
         return axum::Json(json!({
             "id": "msg_mock", "type": "message", "role": "assistant", "model": model,
             "content": [{"type": "text", "text": MOCK_TEXT}], "stop_reason": "end_turn", "stop_sequence": null, "usage": usage,

@@ -69,21 +69,75 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/messages/count_tokens", post(anthropic_count_tokens))
         .route("/v1/chat/completions", post(openai_chat))
         .route("/v1/responses", post(openai_responses))
-        .route("/v1/models", get(openai_models))
-        .route("/v1beta/models/{model_action}", post(gemini))
-        .route("/v1/models/{model_action}", post(gemini))
+        .route("/v1/models", get(models))
+        .route("/v1beta/models", get(models))
+        .route("/v1beta/models/{model_action}", post(gemini).get(models))
+        .route("/v1/models/{model_action}", post(gemini).get(models))
         .route("/antigravity/v1/messages", post(anthropic_messages))
         .route("/antigravity/v1/messages/count_tokens", post(anthropic_count_tokens))
-        .route("/antigravity/v1beta/models/{model_action}", post(gemini))
-        .route("/antigravity/v1/models/{model_action}", post(gemini));
+        .route("/antigravity/v1/models", get(models))
+        .route("/antigravity/v1beta/models", get(models))
+        .route("/antigravity/v1beta/models/{model_action}", post(gemini).get(models))
+        .route("/antigravity/v1/models/{model_action}", post(gemini).get(models))
+        .method_not_allowed_fallback(gateway_method_not_allowed);
     Router::new()
         .merge(gateway)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_export::render))
         .nest("/api/v1", console_routes())
-        .fallback(ui::serve_ui)
-        .with_state(state)
+        .fallback(fallback)
+        .with_state(state.clone())
+        .layer(axum::middleware::from_fn_with_state(state, run_to_completion))
+}
+
+/// Runs every handler as a task that shutdown waits for, so a client that disconnects cannot cancel
+/// it half-way: a write is never abandoned inside its transaction, and an answer the upstream
+/// already produced is still charged. (A streamed body is polled by the connection, not this task:
+/// it still stops when the client goes, and its settlement guard takes over.)
+async fn run_to_completion(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match state.tasks.spawn(next.run(req)).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            tracing::error!(error = %e, "request handler failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// The error shape a gateway path answers in.
+fn shape_of(path: &str) -> Option<ErrorShape> {
+    let p = path.strip_prefix("/antigravity").unwrap_or(path);
+    if p.starts_with("/v1beta/") || p.starts_with("/v1/models/") && p.contains(':') {
+        Some(ErrorShape::Gemini)
+    } else if p.starts_with("/v1/messages") || path.starts_with("/antigravity/") {
+        Some(ErrorShape::Anthropic)
+    } else if p.starts_with("/v1/") || p == "/v1" {
+        Some(ErrorShape::OpenAi)
+    } else {
+        None
+    }
+}
+
+/// Unknown gateway and API paths get a JSON 404 in their own shape; everything else is the console.
+async fn fallback(uri: Uri) -> Response {
+    match shape_of(uri.path()) {
+        Some(shape) => GatewayError::NoRoute(uri.path().to_owned()).into_response_as(shape),
+        None if uri.path().starts_with("/api/") => ConsoleError::not_found("no such API route").into_response(),
+        None => ui::serve_ui(uri).await,
+    }
+}
+
+/// A known gateway path called with the wrong method: 405 in the path's own shape.
+async fn gateway_method_not_allowed(uri: Uri) -> Response {
+    let shape = shape_of(uri.path()).unwrap_or(ErrorShape::OpenAi);
+    let mut resp = GatewayError::bad_request(format!("method not allowed on {}", uri.path())).into_response_as(shape);
+    *resp.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    resp
 }
 
 /// The platform billed for a request: the entry route, with `/antigravity` selecting antigravity.
@@ -171,9 +225,21 @@ async fn openai_responses(State(s): State<AppState>, m: Method, uri: Uri, h: Hea
     dispatch(s, Platform::OpenAi, Endpoint::OpenAiResponses, m, uri, h, body).await
 }
 
-/// `GET /v1/models` (OpenAI; never charged).
-async fn openai_models(State(s): State<AppState>, m: Method, uri: Uri, h: HeaderMap, body: Body) -> Response {
-    dispatch(s, Platform::OpenAi, Endpoint::OpenAiModels, m, uri, h, body).await
+/// Model listings and lookups (never charged): `GET /v1/models[/{id}]` is OpenAI's, Anthropic's or
+/// Gemini's (google-genai calls `/v1`) depending on the credential header the client's SDK sends;
+/// `GET /v1beta/models[/{name}]` is Gemini's. Under `/antigravity`, Anthropic or Gemini.
+async fn models(State(s): State<AppState>, m: Method, uri: Uri, h: HeaderMap, body: Body) -> Response {
+    let gemini_key = h.contains_key("x-goog-api-key") || split_query(&uri).1.is_some();
+    let anthropic = h.contains_key("x-api-key") || h.contains_key("anthropic-version");
+    let antigravity = uri.path().starts_with("/antigravity/");
+    let (native, endpoint) = if uri.path().contains("/v1beta/") || gemini_key {
+        (Platform::Gemini, Endpoint::GeminiModels)
+    } else if anthropic || antigravity {
+        (Platform::Anthropic, Endpoint::AnthropicModels)
+    } else {
+        (Platform::OpenAi, Endpoint::OpenAiModels)
+    };
+    dispatch(s, native, endpoint, m, uri, h, body).await
 }
 
 /// `POST /v1beta/models/{model}:{action}` and `/v1/models/…` (Gemini; also under `/antigravity`).

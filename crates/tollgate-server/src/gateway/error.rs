@@ -35,6 +35,8 @@ pub enum GatewayError {
     UnknownModel(String),
     #[error("{message}")]
     Quota { rejection: Rejection, message: String },
+    #[error("no such route: {0}")]
+    NoRoute(String),
     #[error("no enabled upstream account for the {0} platform")]
     NoUpstream(String),
     #[error("upstream unavailable: {0}")]
@@ -63,6 +65,7 @@ impl GatewayError {
                 RejectKind::Exhausted => StatusCode::TOO_MANY_REQUESTS,
                 RejectKind::Disabled => StatusCode::FORBIDDEN,
             },
+            GatewayError::NoRoute(_) => StatusCode::NOT_FOUND,
             GatewayError::NoUpstream(_) => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::Upstream(_) => StatusCode::BAD_GATEWAY,
             GatewayError::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
@@ -81,6 +84,7 @@ impl GatewayError {
             GatewayError::BodyTooLarge { .. } => "request_too_large",
             GatewayError::UnknownModel(_) => "unknown_model",
             GatewayError::Quota { rejection, .. } => rejection.kind.code(),
+            GatewayError::NoRoute(_) => "not_found",
             GatewayError::NoUpstream(_) => "no_upstream",
             GatewayError::Upstream(_) => "upstream_unavailable",
             GatewayError::Store(_) => "internal_error",

@@ -20,6 +20,8 @@ pub enum Endpoint {
     OpenAiChat,
     OpenAiResponses,
     OpenAiModels,
+    AnthropicModels,
+    GeminiModels,
     GeminiGenerate,
     GeminiStream,
     GeminiCountTokens,
@@ -28,9 +30,14 @@ pub enum Endpoint {
 impl Endpoint {
     pub fn shape(self) -> ErrorShape {
         match self {
-            Endpoint::AnthropicMessages | Endpoint::AnthropicCountTokens => ErrorShape::Anthropic,
+            Endpoint::AnthropicMessages | Endpoint::AnthropicCountTokens | Endpoint::AnthropicModels => {
+                ErrorShape::Anthropic
+            }
             Endpoint::OpenAiChat | Endpoint::OpenAiResponses | Endpoint::OpenAiModels => ErrorShape::OpenAi,
-            Endpoint::GeminiGenerate | Endpoint::GeminiStream | Endpoint::GeminiCountTokens => ErrorShape::Gemini,
+            Endpoint::GeminiGenerate
+            | Endpoint::GeminiStream
+            | Endpoint::GeminiCountTokens
+            | Endpoint::GeminiModels => ErrorShape::Gemini,
         }
     }
 
@@ -41,13 +48,27 @@ impl Endpoint {
             Endpoint::OpenAiChat => Some(ApiFamily::OpenAiChat),
             Endpoint::OpenAiResponses => Some(ApiFamily::OpenAiResponses),
             Endpoint::GeminiGenerate | Endpoint::GeminiStream => Some(ApiFamily::Gemini),
-            Endpoint::AnthropicCountTokens | Endpoint::OpenAiModels | Endpoint::GeminiCountTokens => None,
+            Endpoint::AnthropicCountTokens
+            | Endpoint::OpenAiModels
+            | Endpoint::AnthropicModels
+            | Endpoint::GeminiModels
+            | Endpoint::GeminiCountTokens => None,
         }
     }
 
-    /// Whether the client request carries a JSON body.
+    /// Whether the client request carries a JSON body (model listings are GETs).
     pub fn has_body(self) -> bool {
-        self != Endpoint::OpenAiModels
+        !matches!(self, Endpoint::OpenAiModels | Endpoint::AnthropicModels | Endpoint::GeminiModels)
+    }
+
+    /// The Cloud Code `v1internal` method serving this endpoint, if one does.
+    pub fn v1internal_method(self) -> Option<&'static str> {
+        match self {
+            Endpoint::GeminiGenerate => Some("generateContent"),
+            Endpoint::GeminiStream => Some("streamGenerateContent?alt=sse"),
+            Endpoint::GeminiCountTokens => Some("countTokens"),
+            _ => None,
+        }
     }
 }
 
@@ -161,7 +182,7 @@ pub fn inspect(route: &Route, body: bytes::Bytes) -> Result<Inspected, GatewayEr
                 out.max_output_tokens = count_field(&cfg, "maxOutputTokens")?;
             }
         }
-        Endpoint::OpenAiModels => {}
+        Endpoint::OpenAiModels | Endpoint::AnthropicModels | Endpoint::GeminiModels => {}
     }
     if out.model.is_empty() && route.endpoint.family().is_some() {
         return Err(GatewayError::bad_request("model: must not be empty"));

@@ -13,7 +13,7 @@ use tollgate_core::platform::Platform;
 use tollgate_store::{Store, StoreError, Upstream, UpstreamProtocol};
 
 use super::error::GatewayError;
-use super::family::{Endpoint, Route};
+use super::family::Route;
 
 /// How long a cached account list is used before it is read again (the bound, documented in
 /// docs/quotas.md, for a change made through another gateway process to take effect).
@@ -61,17 +61,13 @@ impl UpstreamCache {
         let mut out: Vec<Upstream> = all
             .iter()
             .filter(|u| u.enabled && u.platform == route.platform)
-            // The v1internal envelope carries Gemini requests only.
-            .filter(|u| u.protocol == UpstreamProtocol::Native || is_gemini(route.endpoint))
+            // The v1internal envelope carries Gemini generation and token counting only.
+            .filter(|u| u.protocol == UpstreamProtocol::Native || route.endpoint.v1internal_method().is_some())
             .cloned()
             .collect();
         out.sort_by_key(|u| (u.priority, u.id));
         Ok(out)
     }
-}
-
-fn is_gemini(e: Endpoint) -> bool {
-    matches!(e, Endpoint::GeminiGenerate | Endpoint::GeminiStream | Endpoint::GeminiCountTokens)
 }
 
 /// A response from the account that answered.
@@ -170,12 +166,7 @@ fn build(
 ) -> Result<reqwest::RequestBuilder, GatewayError> {
     let base = upstream.base_url.trim_end_matches('/');
     let v1internal = upstream.protocol == UpstreamProtocol::V1Internal;
-    let url = if v1internal {
-        let method_name = match route.endpoint {
-            Endpoint::GeminiStream => "streamGenerateContent?alt=sse",
-            Endpoint::GeminiCountTokens => "countTokens",
-            _ => "generateContent",
-        };
+    let url = if let (true, Some(method_name)) = (v1internal, route.endpoint.v1internal_method()) {
         format!("{base}/v1internal:{method_name}")
     } else {
         match &route.upstream_query {

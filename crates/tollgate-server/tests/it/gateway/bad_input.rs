@@ -79,3 +79,45 @@ async fn unknown_models_use_the_fallback_price_or_are_refused() {
     let known = format!(r#"{{"model":"{MODEL}","max_tokens":8,"messages":[]}}"#);
     assert_eq!(app.post_json("/v1/messages", &[("x-api-key", &c.secret)], &known).await.status, 200);
 }
+
+#[tokio::test]
+async fn unknown_paths_get_native_404s_and_the_console_keeps_its_pages() {
+    let app = TestApp::sqlite().await;
+    let r = app.post_json("/v1/embeddings", &[], "{}").await;
+    assert_eq!((r.status.as_u16(), r.json()["error"]["code"].as_str()), (404, Some("not_found")));
+    let r = app.post_json("/v1/messages/batches", &[], "{}").await;
+    assert_eq!((r.status.as_u16(), r.json()["error"]["type"].as_str()), (404, Some("not_found_error")));
+    let r = app.get("/v1beta/tunedModels").await;
+    assert_eq!((r.status.as_u16(), r.json()["error"]["status"].as_str()), (404, Some("NOT_FOUND")));
+    let r = app.get("/v1/messages").await;
+    assert_eq!((r.status.as_u16(), r.json()["error"]["type"].as_str()), (405, Some("invalid_request_error")));
+    let r = app.post_json("/api/v1/nope", &[], "{}").await;
+    assert_eq!((r.status.as_u16(), r.json()["error"]["code"].as_str()), (404, Some("not_found")));
+    let r = app.get("/admin/settings").await;
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("<!doctype html"));
+}
+
+#[tokio::test]
+async fn model_listings_follow_the_sdk_credential_header_and_are_free() {
+    let app = TestApp::sqlite().await.with_mocks(false).await;
+    let c = app.caller("models@example.com", &[]).await;
+    let get = |uri: &str, h: (&str, String)| {
+        http::Request::get(uri).header(h.0, h.1).body(axum::body::Body::empty()).unwrap()
+    };
+    let r = app.send(get("/v1/models", ("authorization", format!("Bearer {}", c.secret)))).await;
+    assert_eq!(r.json()["object"], "list");
+    let r = app.send(get("/v1/models", ("x-api-key", c.secret.clone()))).await;
+    assert_eq!(r.json()["has_more"], false);
+    let r = app.send(get("/v1/models", ("x-goog-api-key", c.secret.clone()))).await;
+    assert!(r.json()["models"].is_array(), "{}", r.text());
+    let r = app.send(get("/v1beta/models/gemini-2.5-pro", ("x-goog-api-key", c.secret.clone()))).await;
+    assert_eq!(r.json()["name"], "models/gemini-2.5-pro");
+    let r = app.send(get("/v1/models/gpt-5", ("authorization", format!("Bearer {}", c.secret)))).await;
+    assert_eq!(r.json()["id"], "gpt-5");
+    let r = app.send(get("/antigravity/v1beta/models", ("x-goog-api-key", c.secret.clone()))).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    for p in Platform::ALL {
+        assert_eq!(app.spent(c.user_id, *p).await, 0);
+    }
+}

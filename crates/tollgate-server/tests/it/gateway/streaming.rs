@@ -92,3 +92,27 @@ async fn a_failing_account_is_skipped_before_the_first_byte() {
     }
     assert_eq!(app.spent(c.user_id, Platform::Anthropic).await, 2 * ANTHROPIC_COST_NANOS);
 }
+
+/// A client that gives up on a non-streaming request is still charged: the handler runs to the end
+/// (the upstream did the work), and no write is abandoned half-way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_gives_up_on_a_whole_answer_is_still_charged() {
+    let app = TestApp::sqlite().await.with_mocks(false).await;
+    let base = app.listen().await;
+    let c = app.caller("impatient@example.com", &[]).await;
+    let body = format!(r#"{{"model":"{MODEL}","max_tokens":64,"messages":[]}}"#);
+    let sent = reqwest::Client::new()
+        .post(format!("{base}/v1/messages"))
+        .header("x-api-key", &c.secret)
+        .header("x-mock", "slow")
+        .header("content-type", "application/json")
+        .timeout(Duration::from_millis(100))
+        .body(body.clone())
+        .send()
+        .await;
+    assert!(sent.is_err(), "the client should have timed out");
+    assert_eq!(wait_for_charge(&app, c.user_id, Platform::Anthropic).await, ANTHROPIC_COST_NANOS);
+    // The gateway keeps working for everyone.
+    let r = app.post_json("/v1/messages", &[("x-api-key", &c.secret)], &body).await;
+    assert_eq!(r.status, 200);
+}

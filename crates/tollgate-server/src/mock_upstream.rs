@@ -320,16 +320,54 @@ async fn openai_responses(State(mock): State<Mock>, headers: HeaderMap, body: By
     created["status"] = json!("in_progress");
     created["output"] = json!([]);
     created["usage"] = Value::Null;
-    let mut events = vec![event(
-        Some("response.created"),
-        &json!({"type":"response.created","sequence_number":0,"response":created}),
-    )];
-    for (i, p) in pieces().into_iter().enumerate() {
-        events.push(event(Some("response.output_text.delta"), &json!({"type":"response.output_text.delta","sequence_number":i+1,"item_id":"msg_mock","output_index":0,"content_index":0,"delta":p})));
+    // The full event sequence: the SDKs' stream helpers need the item and part events around the
+    // text deltas.
+    let mut seq = 0;
+    let mut next = || {
+        seq += 1;
+        seq
+    };
+    let item = |status: &str, text: &str| {
+        let content =
+            if text.is_empty() { json!([]) } else { json!([{"type":"output_text","text":text,"annotations":[]}]) };
+        json!({"type":"message","id":"msg_mock","status":status,"role":"assistant","content":content})
+    };
+    let part = |text: &str| json!({"type":"output_text","text":text,"annotations":[]});
+    let mut events = vec![
+        event(
+            Some("response.created"),
+            &json!({"type":"response.created","sequence_number":next(),"response":created}),
+        ),
+        event(
+            Some("response.output_item.added"),
+            &json!({"type":"response.output_item.added","sequence_number":next(),"output_index":0,"item":item("in_progress","")}),
+        ),
+        event(
+            Some("response.content_part.added"),
+            &json!({"type":"response.content_part.added","sequence_number":next(),"item_id":"msg_mock","output_index":0,"content_index":0,"part":part("")}),
+        ),
+    ];
+    for p in pieces() {
+        events.push(event(
+            Some("response.output_text.delta"),
+            &json!({"type":"response.output_text.delta","sequence_number":next(),"item_id":"msg_mock","output_index":0,"content_index":0,"delta":p,"logprobs":[]}),
+        ));
     }
     events.push(event(
+        Some("response.output_text.done"),
+        &json!({"type":"response.output_text.done","sequence_number":next(),"item_id":"msg_mock","output_index":0,"content_index":0,"text":MOCK_TEXT,"logprobs":[]}),
+    ));
+    events.push(event(
+        Some("response.content_part.done"),
+        &json!({"type":"response.content_part.done","sequence_number":next(),"item_id":"msg_mock","output_index":0,"content_index":0,"part":part(MOCK_TEXT)}),
+    ));
+    events.push(event(
+        Some("response.output_item.done"),
+        &json!({"type":"response.output_item.done","sequence_number":next(),"output_index":0,"item":item("completed",MOCK_TEXT)}),
+    ));
+    events.push(event(
         Some("response.completed"),
-        &json!({"type":"response.completed","sequence_number":99,"response":response}),
+        &json!({"type":"response.completed","sequence_number":next(),"response":response}),
     ));
     sse(&mock, events, &headers)
 }

@@ -309,11 +309,6 @@ describe('@anthropic-ai/sdk', () => {
 
   test(
     'models.list speaks Anthropic',
-    {
-      todo:
-        'GW-MODELS-ROUTE: GET /v1/models with x-api-key + anthropic-version is answered by the OpenAI route ' +
-        'with the OpenAI model list',
-    },
     async () => {
       try {
         for await (const m of anthropicClient(base).models.list()) {
@@ -328,7 +323,6 @@ describe('@anthropic-ai/sdk', () => {
 
   test(
     'unsupported endpoint -> NotFoundError',
-    { todo: 'GW-SPA-FALLBACK: POST /v1/messages/batches is answered 200 text/html by the console SPA fallback' },
     async () => {
       const request = { custom_id: 'a', params: { model: CLAUDE, max_tokens: 16, messages: HELLO } };
       await assert.rejects(anthropicClient(base).messages.batches.create({ requests: [request] }), Anthropic.NotFoundError);
@@ -400,11 +394,6 @@ describe('openai', () => {
 
   test(
     'responses.stream helper',
-    {
-      todo:
-        'MOCK-RESPONSES-EVENTS: the mock /v1/responses stream lacks response.output_item.added / ' +
-        'response.content_part.added, the helper throws "missing output at index 0"',
-    },
     async () => {
       const stream = openaiClient(scratchBase).responses.stream({ model: GPT, input: 'Hello' });
       const final = await stream.finalResponse();
@@ -462,7 +451,6 @@ describe('openai', () => {
 
   test(
     'unsupported endpoint -> NotFoundError',
-    { todo: 'GW-SPA-FALLBACK: POST /v1/embeddings is answered 200 text/html by the console SPA fallback' },
     async () => {
       await assert.rejects(
         openaiClient(base).embeddings.create({ model: 'text-embedding-3-small', input: 'Hello' }),
@@ -541,11 +529,6 @@ describe('@google/genai', () => {
 
   test(
     'models.list speaks Gemini',
-    {
-      todo:
-        'GW-MODELS-ROUTE: Gemini list-models is not routed: GET /v1beta/models (this SDK\'s default) is ' +
-        'answered 200 text/html by the SPA fallback, GET /v1/models is the OpenAI route (OpenAI-shaped 401)',
-    },
     async () => {
       try {
         const pager = await genaiClient(base).models.list();

@@ -409,12 +409,6 @@ def test_openai_responses_stream(gateway):
     assert_responses_usage(final.usage)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MOCK-RESPONSES-EVENTS: the demo's mock /v1/responses stream sends only response.created, "
-    "response.output_text.delta and response.completed; the SDK's stream helper needs "
-    "response.output_item.added / response.content_part.added first",
-)
 def test_openai_responses_stream_helper(scratch_gateway):
     with openai_client(scratch_gateway).responses.stream(model=GPT, input="Hello") as stream:
         deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
@@ -558,31 +552,17 @@ def test_gemini_quota_exhausted(quota_gateway):
 # Endpoints Tollgate does not serve: the SDK must get an error it understands, in its own shape.
 # ------------------------------------------------------------------------------------------------
 
-SPA_FALLBACK = (
-    "GW-SPA-FALLBACK: unknown API paths (POST /v1/embeddings, POST /v1/messages/batches, "
-    "GET /v1beta/models) are answered 200 text/html by the console's SPA fallback"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=SPA_FALLBACK)
 def test_openai_unsupported_endpoint_is_an_api_error(gateway):
     with pytest.raises(openai.NotFoundError):
         openai_client(gateway).embeddings.create(model="text-embedding-3-small", input="Hello")
 
 
-@pytest.mark.xfail(strict=True, reason=SPA_FALLBACK)
 def test_anthropic_unsupported_endpoint_is_an_api_error(gateway):
     request = {"custom_id": "a", "params": {"model": CLAUDE, "max_tokens": 16, "messages": HELLO}}
     with pytest.raises(anthropic.NotFoundError):
         anthropic_client(gateway).messages.batches.create(requests=[request])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GW-MODELS-ROUTE: Gemini list-models is not routed: GET /v1/models (this SDK's default api_version) "
-    "is the OpenAI route, x-goog-api-key is refused with an OpenAI-shaped 401 'send it in the Authorization: "
-    "Bearer header'; GET /v1beta/models is answered 200 text/html by the SPA fallback",
-)
 def test_gemini_models_list_speaks_gemini(gateway):
     try:
         client = genai_client(gateway)
@@ -594,12 +574,6 @@ def test_gemini_models_list_speaks_gemini(gateway):
         assert all(m.name for m in models)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GW-MODELS-ROUTE: GET /v1/models with x-api-key + anthropic-version (Anthropic models.list) is "
-    "answered by the OpenAI route with the OpenAI model list ({object:'model', owned_by}), not Anthropic's "
-    "({type:'model', display_name, created_at}, has_more, first_id, last_id)",
-)
 def test_anthropic_models_list_speaks_anthropic(gateway):
     try:
         page = anthropic_client(gateway).models.list()
@@ -611,11 +585,6 @@ def test_anthropic_models_list_speaks_anthropic(gateway):
         assert model.display_name, model
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GW-UNROUTED-405: GET /v1/models/{id} (OpenAI models.retrieve) is answered 405 with an empty "
-    "body; the SDK raises a bare APIStatusError(405)",
-)
 def test_openai_models_retrieve(gateway):
     try:
         model = openai_client(gateway).models.retrieve("gpt-5")

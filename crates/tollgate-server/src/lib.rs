@@ -21,8 +21,21 @@ use crate::state::AppState;
 
 /// Re-reads what other gateway processes on the same database may have changed: settings and price
 /// overrides (quota limits and usage are read per request, and keys and upstreams have their own
-/// short caches).
+/// short caches). Also runs the database's housekeeping once a second.
 pub fn spawn_refresher(state: &AppState, every: Duration) {
+    let st = state.clone();
+    state.tasks.spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = st.shutdown.cancelled() => break,
+            }
+            if let Err(e) = st.store.maintain().await {
+                tracing::warn!(error = %e, "database maintenance failed");
+            }
+        }
+    });
     let st = state.clone();
     state.tasks.spawn(async move {
         let mut tick = tokio::time::interval(every);

@@ -273,6 +273,11 @@ pub trait Health: Send + Sync {
 
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
+
+    /// Periodic housekeeping, run about once a second by the server (SQLite: WAL checkpoints).
+    async fn maintain(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// The whole storage port.

@@ -117,11 +117,14 @@ impl StreamSettler {
         self.settled
     }
 
-    /// Settles now with what the meter has seen.
+    /// Settles now with what the meter has seen. If that fails (after its own retries), the stream
+    /// is cut by the caller and the drop guard tries once more in the background: settlement is
+    /// idempotent per request id, so a charge that did commit is never doubled.
     pub async fn settle(&mut self, status: &str) -> Result<Money, GatewayError> {
-        self.settled = true;
         let report = self.meter.report();
-        settle(&self.state, &self.charge, &report, status).await
+        let result = settle(&self.state, &self.charge, &report, status).await;
+        self.settled = result.is_ok();
+        result
     }
 }
 

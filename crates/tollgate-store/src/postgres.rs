@@ -19,6 +19,8 @@ pub struct PgStore {
 impl PgStore {
     /// Serializes read-then-write transactions on the row they read.
     pub(crate) const LOCK_ROW: &'static str = " FOR UPDATE";
+    /// PostgreSQL only knows `$N` placeholders.
+    pub(crate) const NUMBERED_PARAMS: bool = true;
 
     /// Connects and migrates.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {

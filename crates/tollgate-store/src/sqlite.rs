@@ -25,6 +25,8 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// SQLite has no row locks; `BEGIN IMMEDIATE` already holds the database's write lock.
     pub(crate) const LOCK_ROW: &'static str = "";
+    /// Large generated statements use positional `?` here (see `sql::billing::insert_records`).
+    pub(crate) const NUMBERED_PARAMS: bool = false;
 
     /// Opens (creating the file and its folder if missing) and migrates.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {

@@ -8,7 +8,11 @@ pub(crate) const RECORDS_PER_INSERT: usize = 64;
 /// A multi-row insert of `n` usage records that skips request ids already settled and returns the
 /// ids it inserted. The `usage_records_charge` trigger (migration 0002) charges each inserted record:
 /// the quota increment and the release of its hold happen inside this one statement.
-pub(crate) fn insert_records(n: usize) -> String {
+///
+/// `numbered`: `$N` placeholders (PostgreSQL) or plain `?` (SQLite). sqlx resolves every `$N` on
+/// SQLite through `sqlite3_bind_parameter_name`, a linear scan, which makes a statement of a thousand
+/// parameters quadratic; `?` binds by position.
+pub(crate) fn insert_records(n: usize, numbered: bool) -> String {
     let mut sql = String::from(
         "INSERT INTO usage_records (request_id, user_id, api_key_id, platform, model, input_tokens, output_tokens, \
          cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cost_nanos, status, http_status, \
@@ -16,7 +20,9 @@ pub(crate) fn insert_records(n: usize) -> String {
          weekly_start_ms, monthly_from_ms, monthly_start_ms, held) VALUES ",
     );
     for row in 0..n {
-        let params: Vec<String> = (1..=RECORD_COLUMNS).map(|c| format!("${}", row * RECORD_COLUMNS + c)).collect();
+        let params: Vec<String> = (1..=RECORD_COLUMNS)
+            .map(|c| if numbered { format!("${}", row * RECORD_COLUMNS + c) } else { "?".to_owned() })
+            .collect();
         if row > 0 {
             sql.push_str(", ");
         }
@@ -80,7 +86,7 @@ macro_rules! impl_billing_repo {
                 // no transaction is needed: every record is charged exactly once whatever happens.
                 let mut inserted = Vec::with_capacity(records.len());
                 for chunk in records.chunks($crate::sql::billing::RECORDS_PER_INSERT) {
-                    let sql = $crate::sql::billing::insert_records(chunk.len());
+                    let sql = $crate::sql::billing::insert_records(chunk.len(), Self::NUMBERED_PARAMS);
                     let mut q = sqlx::query(&sql).persistent(chunk.len() == 1);
                     for r in chunk {
                         q = q

@@ -6,6 +6,10 @@ use clap::{Parser, Subcommand};
 use tollgate_server::config::{DbArgs, ServeArgs};
 use tollgate_server::state::AppState;
 
+// Measured in docs/benchmarks.md: glibc malloc was ~7 % of the gateway's CPU under load.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "tollgate", version, about = "AI API gateway with per-user, per-platform USD quotas")]
 struct Cli {

@@ -77,7 +77,7 @@ pub async fn seed(db_url: &str, mock_url: &str) -> anyhow::Result<Seeded> {
         platform: Platform::Anthropic,
         name: "bench-mock".into(),
         base_url: mock_url.to_owned(),
-        api_key: MOCK_KEY.to_owned(),
+        api_key: MOCK_KEY.into(),
         enabled: true,
         priority: 0,
         protocol: UpstreamProtocol::Native,

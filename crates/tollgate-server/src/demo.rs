@@ -105,7 +105,7 @@ async fn point_upstreams_at(store: &dyn Store, base_url: &str) -> anyhow::Result
                 format!("{MOCK_PREFIX}-{platform}")
             },
             base_url: base_url.to_owned(),
-            api_key: MOCK_KEY.to_owned(),
+            api_key: tollgate_store::Secret::new(MOCK_KEY),
             enabled: true,
             priority: if v1 { 0 } else { 1 },
             protocol,

@@ -216,86 +216,76 @@ impl UpstreamProtocol {
     }
 }
 
-/// An upstream account the gateway forwards to. `Debug` never prints the credential.
+/// A credential: its `Debug` never prints it, so it cannot leak into a log by accident.
 #[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The credential itself, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Self::new(value)
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// An upstream account the gateway forwards to.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upstream {
     pub id: i64,
     pub platform: Platform,
     pub name: String,
     pub base_url: String,
     /// The credential sent upstream. Never logged, never returned by the API.
-    pub api_key: String,
+    pub api_key: Secret,
     pub enabled: bool,
     /// Lower is tried first.
     pub priority: i64,
     pub protocol: UpstreamProtocol,
 }
 
-impl std::fmt::Debug for Upstream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Upstream")
-            .field("id", &self.id)
-            .field("platform", &self.platform)
-            .field("name", &self.name)
-            .field("base_url", &self.base_url)
-            .field("api_key", &"<redacted>")
-            .field("enabled", &self.enabled)
-            .field("priority", &self.priority)
-            .field("protocol", &self.protocol)
-            .finish()
-    }
-}
-
 /// An upstream to create.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewUpstream {
     pub platform: Platform,
     pub name: String,
     pub base_url: String,
-    pub api_key: String,
+    pub api_key: Secret,
     pub enabled: bool,
     pub priority: i64,
     pub protocol: UpstreamProtocol,
 }
 
-impl std::fmt::Debug for NewUpstream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewUpstream")
-            .field("platform", &self.platform)
-            .field("name", &self.name)
-            .field("base_url", &self.base_url)
-            .field("api_key", &"<redacted>")
-            .field("enabled", &self.enabled)
-            .field("priority", &self.priority)
-            .field("protocol", &self.protocol)
-            .finish()
-    }
-}
-
 /// Changes to an upstream; `None` keeps a field.
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UpstreamPatch {
     pub platform: Option<Platform>,
     pub name: Option<String>,
     pub base_url: Option<String>,
-    pub api_key: Option<String>,
+    pub api_key: Option<Secret>,
     pub enabled: Option<bool>,
     pub priority: Option<i64>,
     pub protocol: Option<UpstreamProtocol>,
-}
-
-impl std::fmt::Debug for UpstreamPatch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UpstreamPatch")
-            .field("platform", &self.platform)
-            .field("name", &self.name)
-            .field("base_url", &self.base_url)
-            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
-            .field("enabled", &self.enabled)
-            .field("priority", &self.priority)
-            .field("protocol", &self.protocol)
-            .finish()
-    }
 }
 
 /// A console session to create. The token itself is never stored, only its SHA-256.

@@ -181,7 +181,7 @@ fn build(
         }
     }
     headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
-    let secret = HeaderValue::from_str(&upstream.api_key)
+    let secret = HeaderValue::from_str(upstream.api_key.expose())
         .map_err(|_| GatewayError::Upstream(format!("{}: credential is not a valid header value", upstream.name)))?;
     let (name, value) = credential_header(route, v1internal, secret)?;
     headers.insert(name, value);

@@ -38,7 +38,7 @@ pub(crate) fn decode(r: &impl RowExt) -> Result<Option<Upstream>, StoreError> {
         platform,
         name: r.string("name")?,
         base_url: r.string("base_url")?,
-        api_key: r.string("api_key")?,
+        api_key: crate::models::Secret::new(r.string("api_key")?),
         enabled: r.bool("enabled")?,
         priority: r.i64("priority")?,
         protocol,
@@ -84,7 +84,7 @@ macro_rules! impl_upstream_repo {
                     .bind(new.platform.as_str())
                     .bind(&new.name)
                     .bind(&new.base_url)
-                    .bind(&new.api_key)
+                    .bind(new.api_key.expose())
                     .bind(new.enabled)
                     .bind(new.priority)
                     .bind(new.protocol.as_str())
@@ -134,7 +134,7 @@ macro_rules! impl_upstream_repo {
                     .bind(u.platform.as_str())
                     .bind(&u.name)
                     .bind(&u.base_url)
-                    .bind(&u.api_key)
+                    .bind(u.api_key.expose())
                     .bind(u.enabled)
                     .bind(u.priority)
                     .bind(u.protocol.as_str())

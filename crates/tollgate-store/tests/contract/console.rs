@@ -72,7 +72,8 @@ pub async fn upstreams_crud_and_order(db: &TestDb) {
     };
     let changed = s.update_upstream(a2.id, &patch, now).await.unwrap();
     assert_eq!((changed.enabled, changed.priority, changed.protocol), (false, 0, UpstreamProtocol::V1Internal));
-    assert_eq!(changed.api_key, "sk-secret-1234");
+    assert_eq!(changed.api_key.expose(), "sk-secret-1234");
+    assert!(!format!("{changed:?}").contains("sk-secret"), "Debug must not print the credential");
     assert_eq!(s.list_upstreams().await.unwrap()[0].id, a2.id);
     s.delete_upstream(g.id).await.unwrap();
     assert!(matches!(s.delete_upstream(g.id).await, Err(StoreError::NotFound)));

@@ -31,7 +31,7 @@ async fn crud(app: TestApp) {
         (Some(false), Some(-1), Some("sk-…abcd"))
     );
     let stored = app.state.store.list_upstreams().await.unwrap();
-    assert_eq!(stored.iter().find(|u| u.id == id).unwrap().api_key, "sk-ant-secret-abcd");
+    assert_eq!(stored.iter().find(|u| u.id == id).unwrap().api_key.expose(), "sk-ant-secret-abcd");
     let r = app.call("DELETE", &format!("/api/v1/admin/upstreams/{id}"), t, None).await;
     assert_eq!((r.status, r.body.len()), (StatusCode::NO_CONTENT, 0));
     assert_error(

@@ -59,7 +59,7 @@ impl TestApp {
             platform,
             name: format!("mock-{platform}-{priority}@test-project"),
             base_url: base_url.to_owned(),
-            api_key: MOCK_KEY.to_owned(),
+            api_key: MOCK_KEY.into(),
             enabled: true,
             priority,
             protocol,

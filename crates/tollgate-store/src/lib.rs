@@ -6,6 +6,7 @@
 //! options, migrations, how a write transaction begins, row locking — lives in `sqlite.rs` and
 //! `postgres.rs`.
 
+mod checkpoint;
 mod error;
 pub mod models;
 mod ports;

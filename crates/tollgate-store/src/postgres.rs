@@ -3,8 +3,9 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{Pool, Postgres, Transaction};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions, PgRow};
+use sqlx::{Connection, Pool, Postgres, Transaction};
 
 use crate::StoreError;
 
@@ -47,6 +48,10 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
+            // The default pings each connection before handing it out: one more round trip to the
+            // server per query. A connection that broke while idle fails its query instead (the
+            // caller's retry gets a fresh one).
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
@@ -54,12 +59,12 @@ impl PgStore {
     }
 
     /// Writes share the pool: PostgreSQL locks rows, not the database.
-    pub(crate) fn writer(&self) -> &Pool<Postgres> {
-        &self.pool
+    pub(crate) async fn write_conn(&self) -> Result<PoolConnection<Postgres>, StoreError> {
+        Ok(self.pool.acquire().await?)
     }
 
-    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
-        Ok(self.pool.begin().await?)
+    pub(crate) async fn begin_on(conn: &mut PgConnection) -> Result<Transaction<'_, Postgres>, StoreError> {
+        Ok(conn.begin().await?)
     }
 }
 

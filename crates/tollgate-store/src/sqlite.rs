@@ -2,10 +2,14 @@
 //! transaction that reads then writes.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
-use sqlx::{Pool, Sqlite, Transaction};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{ConnectOptions, Connection, Pool, Sqlite, Transaction};
+use tokio::sync::{Mutex, MutexGuard};
 
 use crate::StoreError;
 
@@ -15,11 +19,15 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 ///
 /// Reads use a pool of connections; every write goes through one dedicated writer connection, so
 /// writers in this process queue on it (asynchronously) instead of colliding on SQLite's file lock
-/// and sleeping in its busy handler.
+/// and sleeping in its busy handler. The writer is a plain connection behind a mutex, not a pool
+/// of one: sqlx's pool pings a connection each time it is returned, which doubled the work of
+/// every write on this hot path (settlement) and held the writer while it did.
 #[derive(Clone)]
 pub struct SqliteStore {
     pub(crate) pool: Pool<Sqlite>,
-    writer: Pool<Sqlite>,
+    writer: Arc<Mutex<SqliteConnection>>,
+    /// Runs the WAL checkpoints (see `checkpoint`).
+    checkpointer: Arc<Mutex<SqliteConnection>>,
 }
 
 impl SqliteStore {
@@ -41,30 +49,36 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            // Checkpoints fsync the database file; run them from `maintain` (off the commit path),
-            // not inside whichever commit crosses the WAL size threshold.
-            .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
+        // Checkpoints run from `maintain` (off the commit path), not inside whichever commit crosses
+        // the WAL size threshold. When the WAL starts over, its file is cut back to 64 MiB.
+        let mut writer = options
+            .clone()
+            .pragma("wal_autocheckpoint", "0")
+            .pragma("journal_size_limit", (crate::checkpoint::WAL_RESTART_FRAMES * 4096).to_string())
+            .connect()
             .await?;
-        MIGRATOR.run(&writer).await?;
+        MIGRATOR.run(&mut writer).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
+            // The default pings a connection before each use: a round trip to its worker thread
+            // per read, for a file that cannot go away under us.
+            .test_before_acquire(false)
+            .connect_with(options.clone())
             .await?;
-        Ok(Self { pool, writer })
+        let checkpointer = options.connect().await?;
+        Ok(Self { pool, writer: Arc::new(Mutex::new(writer)), checkpointer: Arc::new(Mutex::new(checkpointer)) })
     }
 
-    /// The connection every write uses.
-    pub(crate) fn writer(&self) -> &Pool<Sqlite> {
-        &self.writer
+    /// The connection every write uses, held until the guard drops. A transaction dropped without
+    /// commit queues its rollback on the connection first, so the next holder starts clean.
+    pub(crate) async fn write_conn(&self) -> Result<MutexGuard<'_, SqliteConnection>, StoreError> {
+        Ok(self.writer.lock().await)
     }
 
-    /// A write transaction that takes the write lock up front.
-    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    /// A write transaction on `conn` that takes the write lock up front.
+    pub(crate) async fn begin_on(conn: &mut SqliteConnection) -> Result<Transaction<'_, Sqlite>, StoreError> {
+        Ok(conn.begin_with("BEGIN IMMEDIATE").await?)
     }
 }
 
@@ -82,8 +96,10 @@ impl crate::Health for SqliteStore {
     }
 
     async fn maintain(&self) -> Result<(), StoreError> {
-        // PASSIVE never blocks writers or readers; it copies what it can.
-        sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&self.pool).await?;
+        let frames = crate::checkpoint::passive(&mut *self.checkpointer.lock().await).await?;
+        if frames >= crate::checkpoint::WAL_RESTART_FRAMES {
+            crate::checkpoint::passive(&mut *self.writer.lock().await).await?;
+        }
         Ok(())
     }
 }

@@ -62,7 +62,8 @@ macro_rules! impl_api_key_repo {
                 now: jiff::Timestamp,
             ) -> Result<$crate::ApiKey, $crate::StoreError> {
                 use $crate::sql::RowExt as _;
-                let mut tx = self.begin_write().await?;
+                let mut conn = self.write_conn().await?;
+                let mut tx = Self::begin_on(&mut conn).await?;
                 let id = sqlx::query($crate::sql::api_keys::INSERT)
                     .bind(new.user_id)
                     .bind(&new.name)
@@ -94,7 +95,7 @@ macro_rules! impl_api_key_repo {
                     .bind(user_id)
                     .bind(id)
                     .bind($crate::sql::ms(now))
-                    .execute(self.writer())
+                    .execute(&mut *self.write_conn().await?)
                     .await?;
                 if done.rows_affected() == 0 { Err($crate::StoreError::NotFound) } else { Ok(()) }
             }
@@ -109,7 +110,7 @@ macro_rules! impl_api_key_repo {
                 sqlx::query($crate::sql::api_keys::TOUCH)
                     .bind(id)
                     .bind($crate::sql::ms(now))
-                    .execute(self.writer())
+                    .execute(&mut *self.write_conn().await?)
                     .await?;
                 Ok(())
             }

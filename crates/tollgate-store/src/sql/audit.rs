@@ -57,7 +57,7 @@ macro_rules! impl_audit_repo {
         #[async_trait::async_trait]
         impl $crate::AuditRepo for $store {
             async fn append_audit(&self, e: &$crate::NewAuditEntry) -> Result<(), $crate::StoreError> {
-                Self::insert_audit(self.writer(), e).await
+                Self::insert_audit(&mut *self.write_conn().await?, e).await
             }
 
             async fn list_audit(

@@ -76,12 +76,10 @@ macro_rules! impl_billing_repo {
                 now: jiff::Timestamp,
                 clock: &tollgate_core::window::WindowClock,
             ) -> Result<Vec<$crate::SettleOutcome>, $crate::StoreError> {
-                use tollgate_core::window::QuotaWindow;
                 use $crate::sql::RowExt as _;
                 use $crate::sql::billing::tokens;
                 use $crate::sql::ms;
-                let roll = |w| clock.rollover(w, now).map_err(|e| $crate::StoreError::Invalid(e.to_string()));
-                let (d, w, m) = (roll(QuotaWindow::Daily)?, roll(QuotaWindow::Weekly)?, roll(QuotaWindow::Monthly)?);
+                let [d, w, m] = clock.rollovers(now).map_err(|e| $crate::StoreError::Invalid(e.to_string()))?;
                 // One statement per chunk, each atomic on its own (the trigger runs inside it), so
                 // no transaction is needed: every record is charged exactly once whatever happens.
                 let mut inserted = Vec::with_capacity(records.len());
@@ -115,7 +113,7 @@ macro_rules! impl_billing_repo {
                             .bind(ms(m.new_start))
                             .bind(r.held);
                     }
-                    for row in q.fetch_all(self.writer()).await? {
+                    for row in q.fetch_all(&mut *self.write_conn().await?).await? {
                         inserted.push(row.string("request_id")?);
                     }
                 }
@@ -130,7 +128,8 @@ macro_rules! impl_billing_repo {
             ) -> Result<tollgate_core::quota::Admission, $crate::StoreError> {
                 use $crate::sql::RowExt as _;
                 let now_ms = $crate::sql::ms(now);
-                let mut tx = self.begin_write().await?;
+                let mut conn = self.write_conn().await?;
+                let mut tx = Self::begin_on(&mut conn).await?;
                 // Lock the quota row first: every reserve and settle of this (user, platform) queues here.
                 let row = sqlx::query(&format!("{}{}", $crate::sql::quotas::select_one(), Self::LOCK_ROW))
                     .bind(r.user_id)
@@ -174,7 +173,10 @@ macro_rules! impl_billing_repo {
             }
 
             async fn release(&self, request_id: &str) -> Result<(), $crate::StoreError> {
-                sqlx::query($crate::sql::billing::DELETE_RESERVATION).bind(request_id).execute(self.writer()).await?;
+                sqlx::query($crate::sql::billing::DELETE_RESERVATION)
+                    .bind(request_id)
+                    .execute(&mut *self.write_conn().await?)
+                    .await?;
                 Ok(())
             }
         }

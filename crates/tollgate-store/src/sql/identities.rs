@@ -35,7 +35,8 @@ macro_rules! impl_identity_repo {
                 initial_quotas: &[(tollgate_core::platform::Platform, tollgate_core::quota::WindowLimits)],
                 now: jiff::Timestamp,
             ) -> Result<$crate::User, $crate::StoreError> {
-                let mut tx = self.begin_write().await?;
+                let mut conn = self.write_conn().await?;
+                let mut tx = Self::begin_on(&mut conn).await?;
                 let created = Self::insert_user(&mut tx, user, initial_quotas, now).await?;
                 sqlx::query($crate::sql::identities::INSERT)
                     .bind(source.as_str())

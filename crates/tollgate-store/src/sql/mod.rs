@@ -2,9 +2,9 @@
 //!
 //! The statements use `$N` placeholders, which sqlx binds by number on SQLite and PostgreSQL alike.
 //! The `impl_*_repo!` macros expand the same method bodies for each backend's concrete pool type;
-//! each backend supplies `begin_write()` (SQLite: `BEGIN IMMEDIATE`, so a read-then-write cannot
-//! deadlock on lock upgrade) and `LOCK_ROW` (PostgreSQL: `FOR UPDATE`; SQLite: nothing, the
-//! transaction already holds the write lock).
+//! each backend supplies `write_conn()` (the connection writes go through), `begin_on()` (SQLite:
+//! `BEGIN IMMEDIATE`, so a read-then-write cannot deadlock on lock upgrade) and `LOCK_ROW`
+//! (PostgreSQL: `FOR UPDATE`; SQLite: nothing, the transaction already holds the write lock).
 
 pub(crate) mod api_keys;
 pub(crate) mod audit;

@@ -90,13 +90,16 @@ macro_rules! impl_price_repo {
                     .bind(nanos(price.cache_write_1h_per_mtok))
                     .bind($crate::sql::prices::encode_long_context(price)?)
                     .bind($crate::sql::ms(now))
-                    .execute(self.writer())
+                    .execute(&mut *self.write_conn().await?)
                     .await?;
                 Ok(())
             }
 
             async fn delete_price_override(&self, model: &str) -> Result<(), $crate::StoreError> {
-                let done = sqlx::query($crate::sql::prices::DELETE).bind(model).execute(self.writer()).await?;
+                let done = sqlx::query($crate::sql::prices::DELETE)
+                    .bind(model)
+                    .execute(&mut *self.write_conn().await?)
+                    .await?;
                 if done.rows_affected() == 0 { Err($crate::StoreError::NotFound) } else { Ok(()) }
             }
         }

@@ -136,7 +136,8 @@ macro_rules! impl_quota_repo {
 
             async fn bulk_insert_initial(&self, records: &[$crate::NewQuota]) -> Result<(), $crate::StoreError> {
                 let now = $crate::sql::ms(jiff::Timestamp::now());
-                let mut tx = self.begin_write().await?;
+                let mut conn = self.write_conn().await?;
+                let mut tx = Self::begin_on(&mut conn).await?;
                 for r in records {
                     sqlx::query($crate::sql::quotas::INSERT_INITIAL)
                         .bind(r.user_id)
@@ -160,7 +161,7 @@ macro_rules! impl_quota_repo {
                 now: jiff::Timestamp,
                 clock: &tollgate_core::window::WindowClock,
             ) -> Result<(), $crate::StoreError> {
-                Self::increment(self.writer(), user_id, platform, cost, now, clock).await
+                Self::increment(&mut *self.write_conn().await?, user_id, platform, cost, now, clock).await
             }
 
             async fn list_by_user(
@@ -186,7 +187,8 @@ macro_rules! impl_quota_repo {
                 use $crate::sql::RowExt as _;
                 $crate::sql::quotas::check_unique(records)?;
                 let now = $crate::sql::ms(jiff::Timestamp::now());
-                let mut tx = self.begin_write().await?;
+                let mut conn = self.write_conn().await?;
+                let mut tx = Self::begin_on(&mut conn).await?;
                 sqlx::query($crate::sql::quotas::USER_EXISTS)
                     .bind(user_id)
                     .fetch_optional(&mut *tx)
@@ -231,7 +233,8 @@ macro_rules! impl_quota_repo {
                 now: jiff::Timestamp,
                 audit: Option<&$crate::NewAuditEntry>,
             ) -> Result<(), $crate::StoreError> {
-                let mut tx = self.begin_write().await?;
+                let mut conn = self.write_conn().await?;
+                let mut tx = Self::begin_on(&mut conn).await?;
                 let done = sqlx::query($crate::sql::quotas::reset(window))
                     .bind(user_id)
                     .bind(platform.as_str())

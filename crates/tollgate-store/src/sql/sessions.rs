@@ -37,7 +37,8 @@ macro_rules! impl_session_repo {
                 now: jiff::Timestamp,
             ) -> Result<(), $crate::StoreError> {
                 let now_ms = $crate::sql::ms(now);
-                let mut tx = self.begin_write().await?;
+                let mut conn = self.write_conn().await?;
+                let mut tx = Self::begin_on(&mut conn).await?;
                 sqlx::query($crate::sql::sessions::PURGE_EXPIRED).bind(now_ms).execute(&mut *tx).await?;
                 sqlx::query($crate::sql::sessions::INSERT)
                     .bind(&new.token_hash)
@@ -65,12 +66,18 @@ macro_rules! impl_session_repo {
             }
 
             async fn delete_session(&self, token_hash: &str) -> Result<(), $crate::StoreError> {
-                sqlx::query($crate::sql::sessions::DELETE).bind(token_hash).execute(self.writer()).await?;
+                sqlx::query($crate::sql::sessions::DELETE)
+                    .bind(token_hash)
+                    .execute(&mut *self.write_conn().await?)
+                    .await?;
                 Ok(())
             }
 
             async fn delete_user_sessions(&self, user_id: i64) -> Result<(), $crate::StoreError> {
-                sqlx::query($crate::sql::sessions::DELETE_USER).bind(user_id).execute(self.writer()).await?;
+                sqlx::query($crate::sql::sessions::DELETE_USER)
+                    .bind(user_id)
+                    .execute(&mut *self.write_conn().await?)
+                    .await?;
                 Ok(())
             }
         }

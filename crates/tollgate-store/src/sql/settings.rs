@@ -20,7 +20,8 @@ macro_rules! impl_settings_repo {
                 now: jiff::Timestamp,
                 audit: Option<&$crate::NewAuditEntry>,
             ) -> Result<(), $crate::StoreError> {
-                let mut tx = self.begin_write().await?;
+                let mut conn = self.write_conn().await?;
+                let mut tx = Self::begin_on(&mut conn).await?;
                 for (key, value) in values {
                     sqlx::query($crate::sql::settings::UPSERT)
                         .bind(key)

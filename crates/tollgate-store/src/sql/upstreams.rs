@@ -89,7 +89,7 @@ macro_rules! impl_upstream_repo {
                     .bind(new.priority)
                     .bind(new.protocol.as_str())
                     .bind($crate::sql::ms(now))
-                    .fetch_one(self.writer())
+                    .fetch_one(&mut *self.write_conn().await?)
                     .await?
                     .i64("id")?;
                 Ok($crate::Upstream {
@@ -121,7 +121,8 @@ macro_rules! impl_upstream_repo {
                 patch: &$crate::UpstreamPatch,
                 now: jiff::Timestamp,
             ) -> Result<$crate::Upstream, $crate::StoreError> {
-                let mut tx = self.begin_write().await?;
+                let mut conn = self.write_conn().await?;
+                let mut tx = Self::begin_on(&mut conn).await?;
                 let row = sqlx::query(&format!("{}{}", $crate::sql::upstreams::by_id(), Self::LOCK_ROW))
                     .bind(id)
                     .fetch_optional(&mut *tx)
@@ -146,7 +147,10 @@ macro_rules! impl_upstream_repo {
             }
 
             async fn delete_upstream(&self, id: i64) -> Result<(), $crate::StoreError> {
-                let done = sqlx::query($crate::sql::upstreams::DELETE).bind(id).execute(self.writer()).await?;
+                let done = sqlx::query($crate::sql::upstreams::DELETE)
+                    .bind(id)
+                    .execute(&mut *self.write_conn().await?)
+                    .await?;
                 if done.rows_affected() == 0 { Err($crate::StoreError::NotFound) } else { Ok(()) }
             }
         }

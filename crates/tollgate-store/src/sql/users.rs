@@ -105,7 +105,8 @@ macro_rules! impl_user_repo {
                 initial_quotas: &[(tollgate_core::platform::Platform, tollgate_core::quota::WindowLimits)],
                 now: jiff::Timestamp,
             ) -> Result<$crate::User, $crate::StoreError> {
-                let mut tx = self.begin_write().await?;
+                let mut conn = self.write_conn().await?;
+                let mut tx = Self::begin_on(&mut conn).await?;
                 let created = Self::insert_user(&mut tx, user, initial_quotas, now).await?;
                 tx.commit().await?;
                 Ok(created)
@@ -155,7 +156,8 @@ macro_rules! impl_user_repo {
                 patch: &$crate::UserPatch,
                 now: jiff::Timestamp,
             ) -> Result<$crate::User, $crate::StoreError> {
-                let mut tx = self.begin_write().await?;
+                let mut conn = self.write_conn().await?;
+                let mut tx = Self::begin_on(&mut conn).await?;
                 let row = sqlx::query(&format!("{}{}", $crate::sql::users::by_id(), Self::LOCK_ROW))
                     .bind(id)
                     .fetch_optional(&mut *tx)
@@ -184,7 +186,7 @@ macro_rules! impl_user_repo {
         impl $store {
             /// Inserts a user and its initial quota rows inside `tx`.
             pub(crate) async fn insert_user(
-                tx: &mut sqlx::Transaction<'static, $db>,
+                tx: &mut sqlx::Transaction<'_, $db>,
                 user: &$crate::NewUser,
                 initial_quotas: &[(tollgate_core::platform::Platform, tollgate_core::quota::WindowLimits)],
                 now: jiff::Timestamp,

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::money::Money;
 use crate::platform::Platform;
-use crate::window::{QuotaWindow, WindowClock, WindowError};
+use crate::window::{QuotaWindow, Rollover, WindowClock, WindowError};
 
 /// A limit as stored: `None` = unlimited, `Some(0)` = disabled, `Some(n)` = a cap of n nano-USD.
 pub type LimitValue = Option<Money>;
@@ -86,6 +86,25 @@ impl QuotaRow {
     /// The limits in force: none for a soft-deleted row.
     pub fn effective_limits(&self) -> WindowLimits {
         if self.active { self.limits } else { WindowLimits::default() }
+    }
+
+    /// Adds a settled charge exactly as the database's settlement trigger does (migration 0002): a
+    /// window whose stored start is current is added to; any other restarts at this cost under the
+    /// new window's start, kept at the millisecond as stored. `rollovers` come from
+    /// [`WindowClock::rollovers`] at the settlement's time. Keeps an in-process copy of a row equal to
+    /// the stored one.
+    pub fn charge(&mut self, cost: Money, rollovers: &[Rollover; 3]) -> Result<(), WindowError> {
+        for w in QuotaWindow::ALL {
+            let roll = rollovers[w.index()];
+            let slot = &mut self.usage[w.index()];
+            if roll.is_current(slot.start) {
+                slot.usage = slot.usage.saturating_add(cost);
+            } else {
+                slot.usage = cost;
+                slot.start = Some(Timestamp::from_millisecond(roll.new_start.as_millisecond())?);
+            }
+        }
+        Ok(())
     }
 
     /// The usage that counts in the current window (0 when the stored window has expired).

@@ -164,6 +164,15 @@ impl WindowClock {
         Ok(Rollover { current_from: start, new_start: start })
     }
 
+    /// [`Self::rollover`] for every window, indexed by [`QuotaWindow::index`].
+    pub fn rollovers(&self, now: Timestamp) -> Result<[Rollover; 3], WindowError> {
+        Ok([
+            self.rollover(QuotaWindow::Daily, now)?,
+            self.rollover(QuotaWindow::Weekly, now)?,
+            self.rollover(QuotaWindow::Monthly, now)?,
+        ])
+    }
+
     /// The window that a charge at `now` is counted in, given the row's stored start.
     pub fn current(
         &self,

@@ -51,6 +51,10 @@ pub struct GatewayConfig {
     /// Seconds between reloads of settings written by other gateway processes.
     #[arg(long, env = "TOLLGATE_SETTINGS_REFRESH_SECS", default_value_t = 5)]
     pub settings_refresh_secs: u64,
+    /// Milliseconds a soft-mode admission may use this process's copy of a quota row before reading
+    /// it again (changes made through other processes are seen within this; 0 reads every time).
+    #[arg(long, env = "TOLLGATE_QUOTA_REFRESH_MS", default_value_t = 1000)]
+    pub quota_refresh_ms: u64,
 }
 
 impl Default for GatewayConfig {
@@ -60,6 +64,7 @@ impl Default for GatewayConfig {
             connect_timeout_secs: 10,
             read_timeout_secs: 300,
             settings_refresh_secs: 5,
+            quota_refresh_ms: 1000,
         }
     }
 }

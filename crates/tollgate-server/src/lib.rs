@@ -20,8 +20,8 @@ use tokio::net::TcpListener;
 use crate::state::AppState;
 
 /// Re-reads what other gateway processes on the same database may have changed: settings and price
-/// overrides (quota limits and usage are read per request, and keys and upstreams have their own
-/// short caches). Also runs the database's housekeeping once a second.
+/// overrides (quota rows, keys and upstreams have their own short caches). Also runs the database's
+/// housekeeping and drops idle quota copies once a second.
 pub fn spawn_refresher(state: &AppState, every: Duration) {
     let st = state.clone();
     state.tasks.spawn(async move {
@@ -34,6 +34,7 @@ pub fn spawn_refresher(state: &AppState, every: Duration) {
             if let Err(e) = st.store.maintain().await {
                 tracing::warn!(error = %e, "database maintenance failed");
             }
+            st.quotas.prune();
         }
     });
     let st = state.clone();

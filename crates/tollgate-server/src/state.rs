@@ -12,6 +12,7 @@ use tollgate_store::{Store, StoreError};
 
 use crate::config::GatewayConfig;
 use crate::gateway::auth::KeyCache;
+use crate::gateway::quota_cache::QuotaCache;
 use crate::gateway::settle_queue::SettleQueue;
 use crate::gateway::upstream::UpstreamCache;
 use crate::prices::PriceBook;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Group commit of settlements.
     pub settle_queue: SettleQueue,
+    /// This process's copies of hot quota rows (soft-mode admission).
+    pub quotas: QuotaCache,
     /// Console-only state: login throttling, the OAuth HTTP client.
     pub console: Arc<crate::console::ConsoleState>,
 }
@@ -54,7 +57,9 @@ impl AppState {
             .map_err(|e| StoreError::Other(format!("HTTP client: {e}")))?;
         let tasks = TaskTracker::new();
         let shutdown = CancellationToken::new();
-        let settle_queue = SettleQueue::start(store.clone(), settings.clone(), &tasks, shutdown.clone());
+        let quotas = QuotaCache::new(Duration::from_millis(config.quota_refresh_ms));
+        let settle_queue =
+            SettleQueue::start(store.clone(), settings.clone(), quotas.clone(), &tasks, shutdown.clone());
         Ok(Self {
             keys: KeyCache::new(store.clone()),
             upstreams: UpstreamCache::new(store.clone()),
@@ -66,6 +71,7 @@ impl AppState {
             tasks,
             shutdown,
             settle_queue,
+            quotas,
             console: Arc::new(crate::console::ConsoleState::default()),
         })
     }

@@ -43,13 +43,19 @@ pub async fn admit_request(
     {
         return Err(GatewayError::UnknownModel(inspected.model.clone()));
     }
-    let row = state.store.get_by_user_platform(caller.user.id, route.platform).await?;
+    // Soft mode checks this process's copy of the row (exact for its own charges, at most
+    // `quota_refresh_ms` behind other processes); strict mode reads the database, then reserves.
+    let strict = state.settings.get().enforcement == Enforcement::Strict;
+    let row = if strict {
+        state.store.get_by_user_platform(caller.user.id, route.platform).await?
+    } else {
+        state.quotas.row(&*state.store, caller.user.id, route.platform).await?
+    };
     let window_error = |e: tollgate_core::window::WindowError| GatewayError::Store(StoreError::Invalid(e.to_string()));
     if let Admission::Reject(r) = admit(row.as_ref(), &clock, now, Money::ZERO).map_err(window_error)? {
         return Err(reject(r, &clock));
     }
     let limited = row.as_ref().is_some_and(|r| !r.effective_limits().is_all_unlimited());
-    let strict = state.settings.get().enforcement == Enforcement::Strict;
     if !(strict && limited && route.endpoint.family().is_some()) {
         return Ok(Admitted { row, reserved: false });
     }

@@ -8,6 +8,7 @@ pub mod admission;
 pub mod auth;
 pub mod error;
 pub mod family;
+pub mod quota_cache;
 pub mod settle_queue;
 pub mod settlement;
 pub mod tee;
@@ -68,7 +69,10 @@ async fn run(
     let body = read_body(body, state.config.max_body_bytes).await?;
     let body_len = body.len();
     let inspected = family::inspect(route, body)?;
-    let request_id = uuid::Uuid::new_v4().to_string();
+    // Time-ordered (UUIDv7): the unique index on usage_records.request_id then grows at its right
+    // edge instead of touching a random page per settlement, which kept SQLite checkpoints (and
+    // PostgreSQL's WAL) small.
+    let request_id = uuid::Uuid::now_v7().to_string();
     let admitted = admission::admit_request(state, &caller, route, &inspected, &request_id, body_len).await?;
     let release = || async {
         if admitted.reserved

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tollgate_store::{NewUsageRecord, SettleOutcome, Store, StoreError};
 
+use super::quota_cache::QuotaCache;
 use crate::state::SettingsCache;
 
 /// Most settlements written in one transaction.
@@ -32,6 +33,7 @@ impl SettleQueue {
     pub fn start(
         store: Arc<dyn Store>,
         settings: SettingsCache,
+        quotas: QuotaCache,
         tasks: &TaskTracker,
         shutdown: CancellationToken,
     ) -> Self {
@@ -50,7 +52,7 @@ impl SettleQueue {
                         Err(_) => break,
                     }
                 }
-                write(&*store, &settings, jobs).await;
+                write(&*store, &settings, &quotas, jobs).await;
             }
         });
         Self { tx }
@@ -68,14 +70,27 @@ impl SettleQueue {
 }
 
 /// Writes a batch; if the batch fails as a whole, each settlement is tried on its own so one bad
-/// record cannot fail the others.
-async fn write(store: &dyn Store, settings: &SettingsCache, jobs: Vec<Job>) {
+/// record cannot fail the others. Each committed charge is applied to this process's quota copies
+/// before its caller hears of it, so the caller's next admission already counts it.
+async fn write(store: &dyn Store, settings: &SettingsCache, quotas: &QuotaCache, jobs: Vec<Job>) {
     let clock = settings.clock();
+    let now = Timestamp::now();
+    let rollovers = clock.rollovers(now).ok();
+    let charged = |record: &NewUsageRecord, outcome: &Result<SettleOutcome, StoreError>| {
+        if let Ok(SettleOutcome::Charged) = outcome {
+            match &rollovers {
+                Some(r) => quotas.charged(record.user_id, record.platform, record.cost, r),
+                None => quotas.invalidate_user(record.user_id),
+            }
+        }
+    };
     let (records, senders): (Vec<NewUsageRecord>, Vec<_>) = jobs.into_iter().map(|j| (j.record, j.done)).unzip();
-    match store.settle_batch(&records, Timestamp::now(), &clock).await {
+    match store.settle_batch(&records, now, &clock).await {
         Ok(outcomes) => {
-            for (done, outcome) in senders.into_iter().zip(outcomes) {
-                let _ = done.send(Ok(outcome));
+            for ((record, done), outcome) in records.iter().zip(senders).zip(outcomes) {
+                let outcome = Ok(outcome);
+                charged(record, &outcome);
+                let _ = done.send(outcome);
             }
         }
         Err(e) if records.len() == 1 => {
@@ -85,8 +100,9 @@ async fn write(store: &dyn Store, settings: &SettingsCache, jobs: Vec<Job>) {
         }
         Err(e) => {
             tracing::warn!(error = %e, size = records.len(), "settlement batch failed; settling one by one");
-            for (record, done) in records.into_iter().zip(senders) {
-                let one = store.settle(&record, Timestamp::now(), &clock).await;
+            for (record, done) in records.iter().zip(senders) {
+                let one = store.settle(record, now, &clock).await;
+                charged(record, &one);
                 let _ = done.send(one);
             }
         }

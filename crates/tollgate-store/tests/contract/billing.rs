@@ -6,7 +6,7 @@ use tollgate_core::usage::Usage;
 use tollgate_store::testing::TestDb;
 use tollgate_store::{NewReservation, NewUsageRecord, SettleOutcome};
 
-use crate::util::{clock, usd, user};
+use crate::util::{clock, ts, usd, user};
 
 fn record(request_id: &str, user_id: i64, cost: Money) -> NewUsageRecord {
     NewUsageRecord {
@@ -111,4 +111,40 @@ pub async fn strict_reservations_never_pass_the_limit(db: &TestDb) {
     assert_eq!(a.reserve(&fits("x3", "0.5", now), now, &c).await.unwrap(), Admission::Allow);
     let later = now.checked_add(SignedDuration::from_mins(11)).unwrap();
     assert_eq!(a.reserve(&fits("x4", "0.5", later), later, &c).await.unwrap(), Admission::Allow);
+}
+
+/// The gateway keeps an in-process copy of hot quota rows by applying each committed charge with
+/// `QuotaRow::charge`; that copy must equal what the settlement trigger stored, across every kind
+/// of rollover, in both monthly modes.
+pub async fn settlement_matches_the_in_memory_charge(db: &TestDb) {
+    use tollgate_core::window::{MonthlyMode, WindowClock};
+    let s = db.open().await.unwrap();
+    let zone = jiff::tz::TimeZone::get("America/New_York").unwrap();
+    for (n, monthly) in [MonthlyMode::Calendar, MonthlyMode::Rolling30d].into_iter().enumerate() {
+        let c = WindowClock::new(zone.clone(), monthly);
+        let uid = user(&*s, &format!("copy{n}@example.com")).await;
+        let limits = WindowLimits { daily: Some(usd("100")), weekly: None, monthly: Some(usd("1000")) };
+        s.upsert_for_user(uid, &[(Platform::Anthropic, limits)]).await.unwrap();
+        let mut copy = s.get_by_user_platform(uid, Platform::Anthropic).await.unwrap().unwrap();
+        // Same day; next day (DST ends 2026-11-01 in New York); next week; next month; 40 days on
+        // (the rolling month restarts); sub-millisecond instants (stored at the millisecond).
+        let times = [
+            "2026-10-31T12:00:00.123456789Z",
+            "2026-10-31T13:00:00Z",
+            "2026-11-01T05:30:00Z",
+            "2026-11-02T04:59:59.999999Z",
+            "2026-11-02T05:00:00Z",
+            "2026-12-01T05:00:00.000001Z",
+            "2027-01-10T17:00:00.5Z",
+        ];
+        for (i, t) in times.iter().enumerate() {
+            let now = ts(t);
+            let mut r = record(&format!("copy{n}-{i}"), uid, usd(&format!("0.{}", i + 1)));
+            r.held = false;
+            assert_eq!(s.settle_batch(&[r.clone()], now, &c).await.unwrap(), [SettleOutcome::Charged]);
+            copy.charge(r.cost, &c.rollovers(now).unwrap()).unwrap();
+            let stored = s.get_by_user_platform(uid, Platform::Anthropic).await.unwrap().unwrap();
+            assert_eq!(stored, copy, "{monthly:?} after a charge at {t}");
+        }
+    }
 }

@@ -37,6 +37,7 @@ macro_rules! contract {
 contract!(
     billing::settle_is_idempotent_per_request_id,
     billing::strict_reservations_never_pass_the_limit,
+    billing::settlement_matches_the_in_memory_charge,
     quotas::get_returns_active_row_or_none,
     quotas::bulk_insert_is_idempotent_and_never_overwrites,
     quotas::increment_creates_a_row_without_limits,

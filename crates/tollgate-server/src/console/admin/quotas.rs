@@ -82,6 +82,7 @@ pub async fn put_quotas(
         StoreError::NotFound => ConsoleError::not_found(format!("no user with id {}", user.id)),
         other => other.into(),
     })?;
+    state.quotas.invalidate_user(user.id);
     let rows = state.store.list_by_user(user.id).await?;
     Ok(Json(quota_views(&rows, &state.settings.clock(), Timestamp::now(), true)?))
 }
@@ -123,5 +124,6 @@ pub async fn reset_quota(
         StoreError::NotFound => ConsoleError::not_found(format!("user {} has no {platform} quota row", user.id)),
         other => other.into(),
     })?;
+    state.quotas.invalidate_user(user.id);
     Ok(Json(admin_views(&state, user.id).await?))
 }

@@ -5,7 +5,7 @@ use tollgate_core::money::Money;
 use tollgate_core::platform::Platform;
 use tollgate_core::quota::WindowLimits;
 
-use crate::util::gateway::{MODEL, OTHER_COST_NANOS, daily};
+use crate::util::gateway::{ANTHROPIC_COST_NANOS, MODEL, OTHER_COST_NANOS, daily};
 use crate::util::test_app::TestApp;
 
 async fn limits_are_enforced_in_native_shapes(app: TestApp) {
@@ -111,3 +111,48 @@ async fn keys_users_and_platform_restrictions() {
     let r = app.post_json("/v1/messages", &[("x-api-key", &c.secret)], &msg).await;
     assert_eq!((r.status.as_u16(), r.json()["error"]["code"].as_str()), (403, Some("account_disabled")));
 }
+
+/// Soft mode admits from this process's copy of the quota row (docs/quotas.md): its own charges
+/// count at once (the 429 above), a change through its own console at once, and a change made by
+/// another process on the same database within `quota_refresh_ms` (1 s by default).
+async fn quota_copy_follows_changes_within_its_bound(app: TestApp) {
+    let app = app.with_mocks(false).await;
+    let admin = app.admin().await;
+    let msg = format!(r#"{{"model":"{MODEL}","max_tokens":8,"messages":[]}}"#);
+    let c = app.caller("copy@example.com", &daily(Platform::Anthropic, "100")).await;
+    let headers = [("x-api-key", c.secret.as_str())];
+    let send = || app.post_json("/v1/messages", &headers, &msg);
+    assert_eq!(send().await.status, 200);
+    let mut answered = 1;
+
+    // Through this process's console: the next request already sees it.
+    let path = format!("/api/v1/admin/users/{}/platform-quotas", c.user_id);
+    let off = r#"{"quotas":[{"platform":"anthropic","daily_limit_usd":0}]}"#;
+    assert_eq!(app.call("PUT", &path, Some(&admin.token), Some(off)).await.status, 200);
+    assert_eq!(send().await.status, 403);
+    let on = r#"{"quotas":[{"platform":"anthropic","daily_limit_usd":100}]}"#;
+    assert_eq!(app.call("PUT", &path, Some(&admin.token), Some(on)).await.status, 200);
+    assert_eq!(send().await.status, 200);
+    answered += 1;
+
+    // Written straight into the database, as another gateway process would: seen within the bound.
+    let bound = std::time::Duration::from_millis(app.state.config.quota_refresh_ms);
+    app.state.store.upsert_for_user(c.user_id, &daily(Platform::Anthropic, "0")).await.unwrap();
+    let written = std::time::Instant::now();
+    loop {
+        let status = send().await.status;
+        if status == 403 {
+            break;
+        }
+        assert_eq!(status, 200);
+        answered += 1;
+        assert!(written.elapsed() < bound * 2, "the change was not seen within {bound:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Every answered request was charged exactly once, refused ones not at all.
+    assert_eq!(app.spent(c.user_id, Platform::Anthropic).await, answered * ANTHROPIC_COST_NANOS);
+}
+crate::both_backends!(
+    quota_copy_follows_changes_within_its_bound_on_both_backends,
+    super::quota_copy_follows_changes_within_its_bound
+);

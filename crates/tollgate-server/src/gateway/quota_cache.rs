@@ -1,0 +1,123 @@
+//! An in-process copy of each hot quota row, so soft-mode admission (SPEC 2.3) does not read the
+//! database on every request.
+//!
+//! Why it stays exact for this process: the settlement worker applies every charge it commits to the
+//! copy (with [`QuotaRow::charge`], the trigger's own rule) before the request's answer is released,
+//! and a quota change made through this process's console invalidates the user's copies. What other
+//! processes on the same database do (their settlements, their console writes) is seen when a copy is
+//! reloaded, at most `ttl` later: the bound `docs/quotas.md` states. Strict mode does not use the
+//! copy: its reservation reads the row under lock.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tollgate_core::money::Money;
+use tollgate_core::platform::Platform;
+use tollgate_core::quota::QuotaRow;
+use tollgate_core::window::Rollover;
+use tollgate_store::{Store, StoreError};
+
+type Key = (i64, Platform);
+
+struct Entry {
+    row: Option<QuotaRow>,
+    /// Until when `row` may be used without a reload; `None`: reload first.
+    fresh_until: Option<Instant>,
+    /// Bumped by every local change of this row. A reload that raced one (the read may or may not
+    /// include it) is not kept.
+    version: u64,
+    /// Last use, for [`QuotaCache::prune`].
+    touched: Instant,
+}
+
+impl Entry {
+    fn new() -> Self {
+        Self { row: None, fresh_until: None, version: 0, touched: Instant::now() }
+    }
+}
+
+/// Cheap to clone; all clones share one map.
+#[derive(Clone)]
+pub struct QuotaCache {
+    ttl: Duration,
+    map: Arc<Mutex<HashMap<Key, Entry>>>,
+}
+
+impl QuotaCache {
+    /// `ttl` zero turns the copy off: every admission reads the database.
+    pub fn new(ttl: Duration) -> Self {
+        Self { ttl, map: Arc::default() }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<Key, Entry>> {
+        // The map holds no invariant a panicking holder could break half-way.
+        self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The row for admission: the copy while it is fresh, else read from the database.
+    pub async fn row(
+        &self,
+        store: &dyn Store,
+        user_id: i64,
+        platform: Platform,
+    ) -> Result<Option<QuotaRow>, StoreError> {
+        if self.ttl.is_zero() {
+            return store.get_by_user_platform(user_id, platform).await;
+        }
+        let key = (user_id, platform);
+        let version = {
+            let mut map = self.lock();
+            let entry = map.entry(key).or_insert_with(Entry::new);
+            let now = Instant::now();
+            entry.touched = now;
+            if entry.fresh_until.is_some_and(|t| now < t) {
+                return Ok(entry.row.clone());
+            }
+            entry.version
+        };
+        let row = store.get_by_user_platform(user_id, platform).await?;
+        let mut map = self.lock();
+        let entry = map.entry(key).or_insert_with(Entry::new);
+        if entry.version == version {
+            entry.row = row.clone();
+            entry.fresh_until = Some(Instant::now() + self.ttl);
+        }
+        Ok(row)
+    }
+
+    /// Applies a committed charge (called by the settlement worker with the rollovers it charged
+    /// under). A copy that cannot take it exactly is dropped instead.
+    pub fn charged(&self, user_id: i64, platform: Platform, cost: Money, rollovers: &[Rollover; 3]) {
+        let mut map = self.lock();
+        let entry = map.entry((user_id, platform)).or_insert_with(Entry::new);
+        entry.version += 1;
+        entry.touched = Instant::now();
+        let applied = match entry.row.as_mut() {
+            Some(row) => row.charge(cost, rollovers).is_ok(),
+            // No row: the trigger has just created one with this usage and no limits, which admits
+            // exactly as no row does; the next reload brings it in.
+            None => true,
+        };
+        if !applied {
+            entry.fresh_until = None;
+        }
+    }
+
+    /// Forgets a user's copies (their quotas were changed through this process).
+    pub fn invalidate_user(&self, user_id: i64) {
+        for (key, entry) in self.lock().iter_mut() {
+            if key.0 == user_id {
+                entry.version += 1;
+                entry.fresh_until = None;
+            }
+        }
+    }
+
+    /// Drops copies unused for a minute, so the map holds only active callers. (A reload in flight
+    /// is far younger than that, so its version check is never lost.)
+    pub fn prune(&self) {
+        let idle = Duration::from_secs(60);
+        self.lock().retain(|_, e| e.touched.elapsed() < idle);
+    }
+}

@@ -52,7 +52,7 @@ impl PgStore {
             // server per query. A connection that broke while idle fails its query instead (the
             // caller's retry gets a fresh one).
             .test_before_acquire(false)
-            .connect_with(options)
+            .connect_with(options.statement_cache_capacity(crate::sql::billing::STATEMENT_CACHE))
             .await?;
         MIGRATOR.run(&pool).await?;
         Ok(Self { pool })

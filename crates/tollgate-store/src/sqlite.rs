@@ -45,6 +45,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .page_size(1024)
+            .statement_cache_capacity(crate::sql::billing::STATEMENT_CACHE)
             .foreign_keys(true);
         if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)

@@ -3,7 +3,10 @@
 //!
 //! Why it stays exact for this process: the settlement worker applies every charge it commits to the
 //! copy (with [`QuotaRow::charge`], the trigger's own rule) before the request's answer is released,
-//! and a quota change made through this process's console invalidates the user's copies. What other
+//! and a quota change made through this process's console invalidates the user's copies. A reload
+//! never overlaps a commit of this process (the worker holds [`QuotaCache::settling`] from its write
+//! to the copy's update), so a row read from the database is never missing, nor double-counting, a
+//! charge that the copy applies. What other
 //! processes on the same database do (their settlements, their console writes) is seen when a copy is
 //! reloaded, at most `ttl` later: the bound `docs/quotas.md` states. Strict mode does not use the
 //! copy: its reservation reads the row under lock.
@@ -29,11 +32,13 @@ struct Entry {
     version: u64,
     /// Last use, for [`QuotaCache::prune`].
     touched: Instant,
+    /// A request is rereading this row.
+    loading: bool,
 }
 
 impl Entry {
     fn new() -> Self {
-        Self { row: None, fresh_until: None, version: 0, touched: Instant::now() }
+        Self { row: None, fresh_until: None, version: 0, touched: Instant::now(), loading: false }
     }
 }
 
@@ -42,12 +47,15 @@ impl Entry {
 pub struct QuotaCache {
     ttl: Duration,
     map: Arc<Mutex<HashMap<Key, Entry>>>,
+    /// Held for writing while this process's settlements commit and are applied; reloads read
+    /// under it.
+    gate: Arc<tokio::sync::RwLock<()>>,
 }
 
 impl QuotaCache {
     /// `ttl` zero turns the copy off: every admission reads the database.
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, map: Arc::default() }
+        Self { ttl, map: Arc::default(), gate: Arc::default() }
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<Key, Entry>> {
@@ -55,7 +63,9 @@ impl QuotaCache {
         self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The row for admission: the copy while it is fresh, else read from the database.
+    /// The row for admission. A fresh copy is used as is. A stale one (older than `ttl`, but still
+    /// exact for this process's own charges) is reread by one request while the others keep using it;
+    /// a copy that was never loaded or was invalidated is read first.
     pub async fn row(
         &self,
         store: &dyn Store,
@@ -66,24 +76,50 @@ impl QuotaCache {
             return store.get_by_user_platform(user_id, platform).await;
         }
         let key = (user_id, platform);
-        let version = {
-            let mut map = self.lock();
-            let entry = map.entry(key).or_insert_with(Entry::new);
-            let now = Instant::now();
-            entry.touched = now;
-            if entry.fresh_until.is_some_and(|t| now < t) {
-                return Ok(entry.row.clone());
-            }
-            entry.version
-        };
-        let row = store.get_by_user_platform(user_id, platform).await?;
+        if let Some(row) = self.usable(key, false) {
+            return Ok(row);
+        }
+        let _no_commit_in_flight = self.gate.read().await;
+        // Check again: another request may have reloaded while this one waited.
+        if let Some(row) = self.usable(key, true) {
+            return Ok(row);
+        }
+        let version = self.lock().get(&key).map_or(0, |e| e.version);
+        let result = store.get_by_user_platform(user_id, platform).await;
         let mut map = self.lock();
         let entry = map.entry(key).or_insert_with(Entry::new);
+        entry.loading = false;
+        let row = result?;
+        // Under the gate no charge was applied meanwhile; only an invalidation moves the version.
         if entry.version == version {
             entry.row = row.clone();
             entry.fresh_until = Some(Instant::now() + self.ttl);
         }
         Ok(row)
+    }
+
+    /// The copy if this request may use it without reading; otherwise marks it as being reloaded
+    /// (when `claim`) and returns `None`.
+    fn usable(&self, key: Key, claim: bool) -> Option<Option<QuotaRow>> {
+        let mut map = self.lock();
+        let entry = map.entry(key).or_insert_with(Entry::new);
+        let now = Instant::now();
+        entry.touched = now;
+        match entry.fresh_until {
+            Some(t) if now < t => Some(entry.row.clone()),
+            Some(_) if entry.loading => Some(entry.row.clone()),
+            _ => {
+                if claim {
+                    entry.loading = true;
+                }
+                None
+            }
+        }
+    }
+
+    /// Held by the settlement worker from writing a batch until its charges are applied here.
+    pub async fn settling(&self) -> tokio::sync::RwLockWriteGuard<'_, ()> {
+        self.gate.write().await
     }
 
     /// Applies a committed charge (called by the settlement worker with the rollovers it charged

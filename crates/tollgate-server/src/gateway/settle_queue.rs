@@ -73,6 +73,7 @@ impl SettleQueue {
 /// record cannot fail the others. Each committed charge is applied to this process's quota copies
 /// before its caller hears of it, so the caller's next admission already counts it.
 async fn write(store: &dyn Store, settings: &SettingsCache, quotas: &QuotaCache, jobs: Vec<Job>) {
+    let _gate = quotas.settling().await;
     let clock = settings.clock();
     let now = Timestamp::now();
     let rollovers = clock.rollovers(now).ok();

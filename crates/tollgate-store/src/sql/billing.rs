@@ -4,6 +4,9 @@ const RECORD_COLUMNS: usize = 24;
 /// Records per INSERT statement (24 parameters each keeps a statement far below both backends'
 /// parameter limits).
 pub(crate) const RECORDS_PER_INSERT: usize = 64;
+/// Prepared statements kept per connection: every batch size of the settlement insert plus the
+/// other queries.
+pub(crate) const STATEMENT_CACHE: usize = RECORDS_PER_INSERT + 192;
 
 /// A multi-row insert of `n` usage records that skips request ids already settled and returns the
 /// ids it inserted. The `usage_records_charge` trigger (migration 0002) charges each inserted record:
@@ -85,7 +88,10 @@ macro_rules! impl_billing_repo {
                 let mut inserted = Vec::with_capacity(records.len());
                 for chunk in records.chunks($crate::sql::billing::RECORDS_PER_INSERT) {
                     let sql = $crate::sql::billing::insert_records(chunk.len(), Self::NUMBERED_PARAMS);
-                    let mut q = sqlx::query(&sql).persistent(chunk.len() == 1);
+                    // Prepared once per connection and size (up to `RECORDS_PER_INSERT` of them, see
+                    // `STATEMENT_CACHE`): planning a 64-row insert on every batch cost PostgreSQL
+                    // a fifth of its settlement throughput.
+                    let mut q = sqlx::query(&sql);
                     for r in chunk {
                         q = q
                             .bind(&r.request_id)

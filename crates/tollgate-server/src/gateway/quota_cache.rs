@@ -27,8 +27,8 @@ struct Entry {
     row: Option<QuotaRow>,
     /// Until when `row` may be used without a reload; `None`: reload first.
     fresh_until: Option<Instant>,
-    /// Bumped by every local change of this row. A reload that raced one (the read may or may not
-    /// include it) is not kept.
+    /// Bumped when the copy is invalidated: a reload that raced an invalidation (its read may
+    /// predate the change) is not kept. Charges cannot race a reload (see `gate`).
     version: u64,
     /// Last use, for [`QuotaCache::prune`].
     touched: Instant,
@@ -90,7 +90,6 @@ impl QuotaCache {
         let entry = map.entry(key).or_insert_with(Entry::new);
         entry.loading = false;
         let row = result?;
-        // Under the gate no charge was applied meanwhile; only an invalidation moves the version.
         if entry.version == version {
             entry.row = row.clone();
             entry.fresh_until = Some(Instant::now() + self.ttl);
@@ -127,7 +126,6 @@ impl QuotaCache {
     pub fn charged(&self, user_id: i64, platform: Platform, cost: Money, rollovers: &[Rollover; 3]) {
         let mut map = self.lock();
         let entry = map.entry((user_id, platform)).or_insert_with(Entry::new);
-        entry.version += 1;
         entry.touched = Instant::now();
         let applied = match entry.row.as_mut() {
             Some(row) => row.charge(cost, rollovers).is_ok(),

@@ -10,7 +10,14 @@ DROP TRIGGER usage_records_charge ON usage_records;
 DROP FUNCTION usage_records_charge();
 
 CREATE FUNCTION usage_records_charge() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    -- The statement's window rule (the same on each of its records).
+    d_from BIGINT;
+    w_from BIGINT;
+    m_from BIGINT;
 BEGIN
+    SELECT MAX(daily_from_ms), MAX(weekly_from_ms), MAX(monthly_from_ms) INTO d_from, w_from, m_from
+    FROM inserted;
     INSERT INTO user_platform_quotas AS q
         (user_id, platform, daily_usage_nanos, weekly_usage_nanos, monthly_usage_nanos,
          daily_window_start_ms, weekly_window_start_ms, monthly_window_start_ms, created_at_ms, updated_at_ms)
@@ -18,19 +25,18 @@ BEGIN
            MAX(daily_start_ms), MAX(weekly_start_ms), MAX(monthly_start_ms), MAX(created_at_ms), MAX(created_at_ms)
     FROM inserted
     GROUP BY user_id, platform
-    -- `(SELECT MAX(..._from_ms) FROM inserted)`: the statement's window rule, the same on each record.
     ON CONFLICT (user_id, platform) DO UPDATE SET
-        daily_usage_nanos = CASE WHEN q.daily_window_start_ms >= (SELECT MAX(daily_from_ms) FROM inserted)
+        daily_usage_nanos = CASE WHEN q.daily_window_start_ms >= d_from
             THEN q.daily_usage_nanos + EXCLUDED.daily_usage_nanos ELSE EXCLUDED.daily_usage_nanos END,
-        daily_window_start_ms = CASE WHEN q.daily_window_start_ms >= (SELECT MAX(daily_from_ms) FROM inserted)
+        daily_window_start_ms = CASE WHEN q.daily_window_start_ms >= d_from
             THEN q.daily_window_start_ms ELSE EXCLUDED.daily_window_start_ms END,
-        weekly_usage_nanos = CASE WHEN q.weekly_window_start_ms >= (SELECT MAX(weekly_from_ms) FROM inserted)
+        weekly_usage_nanos = CASE WHEN q.weekly_window_start_ms >= w_from
             THEN q.weekly_usage_nanos + EXCLUDED.weekly_usage_nanos ELSE EXCLUDED.weekly_usage_nanos END,
-        weekly_window_start_ms = CASE WHEN q.weekly_window_start_ms >= (SELECT MAX(weekly_from_ms) FROM inserted)
+        weekly_window_start_ms = CASE WHEN q.weekly_window_start_ms >= w_from
             THEN q.weekly_window_start_ms ELSE EXCLUDED.weekly_window_start_ms END,
-        monthly_usage_nanos = CASE WHEN q.monthly_window_start_ms >= (SELECT MAX(monthly_from_ms) FROM inserted)
+        monthly_usage_nanos = CASE WHEN q.monthly_window_start_ms >= m_from
             THEN q.monthly_usage_nanos + EXCLUDED.monthly_usage_nanos ELSE EXCLUDED.monthly_usage_nanos END,
-        monthly_window_start_ms = CASE WHEN q.monthly_window_start_ms >= (SELECT MAX(monthly_from_ms) FROM inserted)
+        monthly_window_start_ms = CASE WHEN q.monthly_window_start_ms >= m_from
             THEN q.monthly_window_start_ms ELSE EXCLUDED.monthly_window_start_ms END,
         updated_at_ms = EXCLUDED.updated_at_ms;
     DELETE FROM quota_reservations WHERE request_id IN (SELECT request_id FROM inserted WHERE held);

@@ -132,3 +132,14 @@ pub async fn max_throughput(target: &Target, concurrency: usize, duration: Durat
     let secs = start.elapsed().as_secs_f64();
     Ok(Throughput { rps: done.load(Ordering::Relaxed) as f64 / secs, errors: errors.load(Ordering::Relaxed) })
 }
+
+/// Tollgate's own `tollgate_settlement_seconds` quantiles (p50, p99) in ms, from its `/metrics`
+/// summary of recent requests: how much of the added latency is the wait for the commit.
+pub async fn settlement_quantiles(gateway: &str) -> Option<(f64, f64)> {
+    let text = reqwest::get(format!("{gateway}/metrics")).await.ok()?.text().await.ok()?;
+    let quantile = |q: &str| {
+        let prefix = format!("tollgate_settlement_seconds{{quantile=\"{q}\"}} ");
+        text.lines().find_map(|l| l.strip_prefix(prefix.as_str())).and_then(|v| v.trim().parse::<f64>().ok())
+    };
+    Some((quantile("0.5")? * 1000.0, quantile("0.99")? * 1000.0))
+}

@@ -56,6 +56,12 @@ pub struct RunArgs {
     /// Backends to measure.
     #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
     backends: Vec<String>,
+    /// Measurements to run: `latency`, `throughput` (both by default; one alone is for profiling).
+    #[arg(long, value_delimiter = ',', default_value = "latency,throughput")]
+    measure: Vec<String>,
+    /// Request kinds: `non-streaming`, `streaming`.
+    #[arg(long, value_delimiter = ',', default_value = "non-streaming,streaming")]
+    kinds: Vec<String>,
     /// PostgreSQL for the postgres backend.
     #[arg(long, env = "TOLLGATE_BENCH_PG_URL", default_value = "postgres://postgres@127.0.0.1:5432/test")]
     pg_url: String,
@@ -146,34 +152,47 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         );
         for stream in [false, true] {
             let kind = if stream { "streaming" } else { "non-streaming" };
+            if !args.kinds.iter().any(|k| k == kind) {
+                continue;
+            }
             let direct = load::Target::new(&mock_url, tollgate_server::mock_upstream::MOCK_KEY, stream);
             let bare = load::Target::new(&proxy_url, tollgate_server::mock_upstream::MOCK_KEY, stream);
             let gate = load::Target::new(&gateway_url, &seeded.secret, stream);
             load::warm_up(&[&direct, &bare, &gate]).await?;
-            let l_direct = load::fixed_rate(&direct, args.rate, duration).await?;
-            let l_gate = load::fixed_rate(&gate, args.rate, duration).await?;
-            let t_bare = load::max_throughput(&bare, args.concurrency, duration).await?;
-            let t_gate = load::max_throughput(&gate, args.concurrency, duration).await?;
-            let added = |a: f64, b: f64| b - a;
             println!("  {kind}:");
-            println!(
-                "    latency at {} req/s   direct p50 {:.3} ms p99 {:.3} ms | via tollgate p50 {:.3} ms p99 {:.3} ms | added p50 {:.3} ms p99 {:.3} ms  (errors {})",
-                args.rate,
-                l_direct.p50_ms,
-                l_direct.p99_ms,
-                l_gate.p50_ms,
-                l_gate.p99_ms,
-                added(l_direct.p50_ms, l_gate.p50_ms),
-                added(l_direct.p99_ms, l_gate.p99_ms),
-                l_direct.errors + l_gate.errors,
-            );
-            println!(
-                "    max throughput        bare proxy {:.0} req/s | tollgate {:.0} req/s | ratio {:.2}  (errors {})",
-                t_bare.rps,
-                t_gate.rps,
-                t_gate.rps / t_bare.rps.max(1.0),
-                t_bare.errors + t_gate.errors,
-            );
+            if args.measure.iter().any(|m| m == "latency") {
+                let l_direct = load::fixed_rate(&direct, args.rate, duration).await?;
+                let l_gate = load::fixed_rate(&gate, args.rate, duration).await?;
+                let settle = load::settlement_quantiles(&gateway_url).await;
+                let added = |a: f64, b: f64| b - a;
+                println!(
+                    "    latency at {} req/s   direct p50 {:.3} ms p99 {:.3} ms | via tollgate p50 {:.3} ms p99 {:.3} ms | added p50 {:.3} ms p99 {:.3} ms  (errors {})",
+                    args.rate,
+                    l_direct.p50_ms,
+                    l_direct.p99_ms,
+                    l_gate.p50_ms,
+                    l_gate.p99_ms,
+                    added(l_direct.p50_ms, l_gate.p50_ms),
+                    added(l_direct.p99_ms, l_gate.p99_ms),
+                    l_direct.errors + l_gate.errors,
+                );
+                if let Some((p50, p99)) = settle {
+                    println!(
+                        "      of which settlement (queue + commit, tollgate's own metric): p50 {p50:.3} ms p99 {p99:.3} ms"
+                    );
+                }
+            }
+            if args.measure.iter().any(|m| m == "throughput") {
+                let t_bare = load::max_throughput(&bare, args.concurrency, duration).await?;
+                let t_gate = load::max_throughput(&gate, args.concurrency, duration).await?;
+                println!(
+                    "    max throughput        bare proxy {:.0} req/s | tollgate {:.0} req/s | ratio {:.2}  (errors {})",
+                    t_bare.rps,
+                    t_gate.rps,
+                    t_gate.rps / t_bare.rps.max(1.0),
+                    t_bare.errors + t_gate.errors,
+                );
+            }
         }
         let charged = setup::charged_today(&db_url, seeded.user_id).await?;
         println!("  charged to the caller today on this backend: {charged} USD (every answered request settled)\n");

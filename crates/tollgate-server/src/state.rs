@@ -53,6 +53,10 @@ impl AppState {
             .read_timeout(Duration::from_secs(config.read_timeout_secs))
             .tcp_nodelay(true)
             .pool_idle_timeout(Duration::from_secs(90))
+            // An upstream's redirect is passed to the client, never followed: following it would
+            // resend the body (and our credential) somewhere else, and the redirect layer was a
+            // measurable share of each request's CPU.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| StoreError::Other(format!("HTTP client: {e}")))?;
         let tasks = TaskTracker::new();

@@ -1,27 +1,36 @@
 //! The PostgreSQL adapter, for several gateway processes sharing one database.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions, PgRow};
-use sqlx::{Connection, Pool, Postgres, Transaction};
+use sqlx::{ConnectOptions, Connection, Pool, Postgres, Transaction};
+use tokio::sync::Mutex;
 
 use crate::StoreError;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// The settlement connection's `application_name` (visible in `pg_stat_activity`).
+pub const SETTLER_NAME: &str = "tollgate-settle";
+
 /// A store on a PostgreSQL database (or one schema of it).
 #[derive(Clone)]
 pub struct PgStore {
     pub(crate) pool: Pool<Postgres>,
+    /// The settlement worker's own connection, outside the pool: sqlx pings a pooled connection
+    /// each time it goes back, one more round trip per settlement batch (docs/benchmarks.md).
+    /// Empty until first used, and again after a failed statement, so a broken connection is
+    /// replaced by the next batch.
+    settler: Arc<Mutex<Option<PgConnection>>>,
+    options: PgConnectOptions,
 }
 
 impl PgStore {
     /// Serializes read-then-write transactions on the row they read.
     pub(crate) const LOCK_ROW: &'static str = " FOR UPDATE";
-    /// PostgreSQL only knows `$N` placeholders.
-    pub(crate) const NUMBERED_PARAMS: bool = true;
 
     /// Connects and migrates.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
@@ -45,6 +54,7 @@ impl PgStore {
     }
 
     async fn connect_with(options: PgConnectOptions) -> Result<Self, StoreError> {
+        let options = options.statement_cache_capacity(crate::sql::billing::STATEMENT_CACHE);
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
@@ -52,10 +62,10 @@ impl PgStore {
             // server per query. A connection that broke while idle fails its query instead (the
             // caller's retry gets a fresh one).
             .test_before_acquire(false)
-            .connect_with(options.statement_cache_capacity(crate::sql::billing::STATEMENT_CACHE))
+            .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, settler: Arc::default(), options })
     }
 
     /// Writes share the pool: PostgreSQL locks rows, not the database.
@@ -65,6 +75,24 @@ impl PgStore {
 
     pub(crate) async fn begin_on(conn: &mut PgConnection) -> Result<Transaction<'_, Postgres>, StoreError> {
         Ok(conn.begin().await?)
+    }
+    /// Inserts settlements; the statement's trigger charges them (see `sql::billing`).
+    pub(crate) async fn insert_settlements(
+        &self,
+        records: &[crate::NewUsageRecord],
+        now: jiff::Timestamp,
+        rollovers: &[tollgate_core::window::Rollover; 3],
+    ) -> Result<Vec<String>, StoreError> {
+        let mut slot = self.settler.lock().await;
+        // Taken out while in use: if this future is dropped mid-statement, the connection (in an
+        // unknown protocol state) goes with it.
+        let mut conn = match slot.take() {
+            Some(conn) => conn,
+            None => self.options.clone().application_name(SETTLER_NAME).connect().await?,
+        };
+        let inserted = crate::sql::billing::insert_postgres(&mut conn, records, now, rollovers).await?;
+        *slot = Some(conn);
+        Ok(inserted)
     }
 }
 

@@ -33,8 +33,6 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// SQLite has no row locks; `BEGIN IMMEDIATE` already holds the database's write lock.
     pub(crate) const LOCK_ROW: &'static str = "";
-    /// Large generated statements use positional `?` here (see `sql::billing::insert_records`).
-    pub(crate) const NUMBERED_PARAMS: bool = false;
 
     /// Opens (creating the file and its folder if missing) and migrates.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
@@ -81,6 +79,15 @@ impl SqliteStore {
     /// A write transaction on `conn` that takes the write lock up front.
     pub(crate) async fn begin_on(conn: &mut SqliteConnection) -> Result<Transaction<'_, Sqlite>, StoreError> {
         Ok(conn.begin_with("BEGIN IMMEDIATE").await?)
+    }
+    /// Inserts settlements; the statement's trigger charges them (see `sql::billing`).
+    pub(crate) async fn insert_settlements(
+        &self,
+        records: &[crate::NewUsageRecord],
+        now: jiff::Timestamp,
+        rollovers: &[tollgate_core::window::Rollover; 3],
+    ) -> Result<Vec<String>, StoreError> {
+        crate::sql::billing::insert_sqlite(&mut *self.write_conn().await?, records, now, rollovers).await
     }
 }
 

@@ -90,6 +90,48 @@ fn reject(r: tollgate_core::quota::Rejection, clock: &WindowClock) -> GatewayErr
     GatewayError::quota(r, clock)
 }
 
+/// The quota header names, by window (`QuotaWindow::index`) then figure (limit, remaining, reset).
+const QUOTA_HEADERS: [[HeaderName; 3]; 3] = [
+    [
+        HeaderName::from_static("x-tollgate-quota-daily-limit-usd"),
+        HeaderName::from_static("x-tollgate-quota-daily-remaining-usd"),
+        HeaderName::from_static("x-tollgate-quota-daily-reset"),
+    ],
+    [
+        HeaderName::from_static("x-tollgate-quota-weekly-limit-usd"),
+        HeaderName::from_static("x-tollgate-quota-weekly-remaining-usd"),
+        HeaderName::from_static("x-tollgate-quota-weekly-reset"),
+    ],
+    [
+        HeaderName::from_static("x-tollgate-quota-monthly-limit-usd"),
+        HeaderName::from_static("x-tollgate-quota-monthly-remaining-usd"),
+        HeaderName::from_static("x-tollgate-quota-monthly-reset"),
+    ],
+];
+
+thread_local! {
+    /// Formatted window ends: every request of a window shares its end, and formatting it in the
+    /// configured zone was a measurable share of a request's CPU (docs/benchmarks.md).
+    static RESETS: std::cell::RefCell<Vec<(Timestamp, jiff::tz::TimeZone, HeaderValue)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `end` as an RFC 3339 local time in `zone` (e.g. `2026-11-26T00:00:00+08:00`).
+fn reset_value(end: Timestamp, zone: &jiff::tz::TimeZone) -> Option<HeaderValue> {
+    RESETS.with_borrow_mut(|cache| {
+        if let Some((_, _, v)) = cache.iter().find(|(t, z, _)| *t == end && z == zone) {
+            return Some(v.clone());
+        }
+        let text = end.to_zoned(zone.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
+        let value = HeaderValue::from_str(&text).ok()?;
+        if cache.len() >= 16 {
+            cache.remove(0);
+        }
+        cache.push((end, zone.clone(), value.clone()));
+        Some(value)
+    })
+}
+
 /// `x-tollgate-quota-<window>-{limit,remaining}-usd` and `-reset` for each limited window, as of
 /// admission (a streamed answer's own cost is not in them yet).
 pub fn quota_headers(headers: &mut HeaderMap, row: Option<&QuotaRow>, clock: &WindowClock) {
@@ -100,17 +142,14 @@ pub fn quota_headers(headers: &mut HeaderMap, row: Option<&QuotaRow>, clock: &Wi
         let Some(limit) = limits.get(w) else { continue };
         let Ok(usage) = row.current_usage(clock, w, now) else { continue };
         let Ok(span) = clock.current(w, row.usage[w.index()].start, now) else { continue };
-        let reset = span.end.to_zoned(clock.zone.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
-        let values = [
-            ("limit-usd", limit.to_string()),
-            ("remaining-usd", limit.saturating_sub(usage).to_string()),
-            ("reset", reset),
-        ];
-        for (suffix, value) in values {
-            let name = format!("x-tollgate-quota-{w}-{suffix}");
-            if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::from_str(&value)) {
-                headers.insert(n, v);
+        let [limit_name, remaining_name, reset_name] = &QUOTA_HEADERS[w.index()];
+        for (name, value) in [(limit_name, limit), (remaining_name, limit.saturating_sub(usage))] {
+            if let Ok(v) = HeaderValue::try_from(value.to_string()) {
+                headers.insert(name.clone(), v);
             }
+        }
+        if let Some(v) = reset_value(span.end, &clock.zone) {
+            headers.insert(reset_name.clone(), v);
         }
     }
 }

@@ -1,40 +1,148 @@
 //! Settlement and strict-mode reservations.
 
+use std::sync::LazyLock;
+
+use sqlx::postgres::PgConnection;
+use sqlx::sqlite::SqliteConnection;
+use tollgate_core::window::Rollover;
+
+use super::{RowExt as _, ms};
+use crate::{NewUsageRecord, StoreError};
+
 const RECORD_COLUMNS: usize = 24;
-/// Records per INSERT statement (24 parameters each keeps a statement far below both backends'
-/// parameter limits).
+/// Records per INSERT statement on SQLite (24 parameters each keeps a statement far below its
+/// parameter limit).
 pub(crate) const RECORDS_PER_INSERT: usize = 64;
-/// Prepared statements kept per connection: every batch size of the settlement insert plus the
-/// other queries.
+/// Prepared statements kept per connection: every batch size of the SQLite settlement insert plus
+/// the other queries.
 pub(crate) const STATEMENT_CACHE: usize = RECORDS_PER_INSERT + 192;
 
-/// A multi-row insert of `n` usage records that skips request ids already settled and returns the
-/// ids it inserted. The `usage_records_charge` trigger (migration 0002) charges each inserted record:
-/// the quota increment and the release of its hold happen inside this one statement.
-///
-/// `numbered`: `$N` placeholders (PostgreSQL) or plain `?` (SQLite). sqlx resolves every `$N` on
-/// SQLite through `sqlite3_bind_parameter_name`, a linear scan, which makes a statement of a thousand
-/// parameters quadratic; `?` binds by position.
-pub(crate) fn insert_records(n: usize, numbered: bool) -> String {
-    let mut sql = String::from(
-        "INSERT INTO usage_records (request_id, user_id, api_key_id, platform, model, input_tokens, output_tokens, \
-         cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cost_nanos, status, http_status, \
-         latency_ms, upstream_id, output_estimated, created_at_ms, daily_from_ms, daily_start_ms, weekly_from_ms, \
-         weekly_start_ms, monthly_from_ms, monthly_start_ms, held) VALUES ",
-    );
-    for row in 0..n {
-        let params: Vec<String> = (1..=RECORD_COLUMNS)
-            .map(|c| if numbered { format!("${}", row * RECORD_COLUMNS + c) } else { "?".to_owned() })
-            .collect();
-        if row > 0 {
-            sql.push_str(", ");
+const INSERT_COLUMNS: &str = "INSERT INTO usage_records (request_id, user_id, api_key_id, platform, model, \
+     input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cost_nanos, \
+     status, http_status, latency_ms, upstream_id, output_estimated, held, created_at_ms, daily_from_ms, \
+     daily_start_ms, weekly_from_ms, weekly_start_ms, monthly_from_ms, monthly_start_ms)";
+
+/// The SQLite insert of `n` records (index `n - 1`), built once: a multi-row VALUES with plain `?`.
+/// sqlx resolves every `$N` on SQLite through `sqlite3_bind_parameter_name`, a linear scan, which
+/// makes a statement of a thousand parameters quadratic; `?` binds by position.
+static SQLITE_INSERTS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    let row = format!("({})", vec!["?"; RECORD_COLUMNS].join(", "));
+    (1..=RECORDS_PER_INSERT)
+        .map(|n| format!("{INSERT_COLUMNS} VALUES {} {RETURNING}", vec![row.as_str(); n].join(", ")))
+        .collect()
+});
+
+/// Skips request ids already settled and returns the ids inserted. The `usage_records_charge`
+/// trigger (migrations 0002/0003) charges the inserted records inside the same statement: quota
+/// increment and the release of strict-mode holds.
+const RETURNING: &str = "ON CONFLICT (request_id) DO NOTHING RETURNING request_id";
+
+/// The PostgreSQL insert of any number of records: one array per column, so one prepared statement
+/// serves every batch size and a batch binds 24 values instead of 24 per record.
+static POSTGRES_INSERT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{INSERT_COLUMNS} SELECT r.*, $18, $19, $20, $21, $22, $23, $24 FROM UNNEST($1::text[], $2::bigint[], \
+         $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], \
+         $11::bigint[], $12::text[], $13::bigint[], $14::bigint[], $15::bigint[], $16::boolean[], $17::boolean[]) AS r \
+         {RETURNING}"
+    )
+});
+
+/// Token counts are u64 in the domain and BIGINT in storage.
+pub(crate) fn tokens(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// The batch's own columns: when it was settled and its window rule (the same for every record).
+fn batch_columns(now: jiff::Timestamp, [d, w, m]: &[Rollover; 3]) -> [i64; 7] {
+    [
+        ms(now),
+        ms(d.current_from),
+        ms(d.new_start),
+        ms(w.current_from),
+        ms(w.new_start),
+        ms(m.current_from),
+        ms(m.new_start),
+    ]
+}
+
+/// Inserts (and so charges) `records` on SQLite, 64 per statement. Each statement is atomic on its
+/// own (the trigger runs inside it), so no transaction is needed: every record is charged exactly
+/// once whatever happens.
+pub(crate) async fn insert_sqlite(
+    conn: &mut SqliteConnection,
+    records: &[NewUsageRecord],
+    now: jiff::Timestamp,
+    rollovers: &[Rollover; 3],
+) -> Result<Vec<String>, StoreError> {
+    let batch = batch_columns(now, rollovers);
+    let mut inserted = Vec::with_capacity(records.len());
+    for chunk in records.chunks(RECORDS_PER_INSERT) {
+        // Prepared once per connection and size (see `STATEMENT_CACHE`).
+        let mut q = sqlx::query(&SQLITE_INSERTS[chunk.len() - 1]);
+        for r in chunk {
+            q = q
+                .bind(&r.request_id)
+                .bind(r.user_id)
+                .bind(r.api_key_id)
+                .bind(r.platform.as_str())
+                .bind(&r.model)
+                .bind(tokens(r.usage.input_tokens))
+                .bind(tokens(r.usage.output_tokens))
+                .bind(tokens(r.usage.cache_read_tokens))
+                .bind(tokens(r.usage.cache_write_5m_tokens))
+                .bind(tokens(r.usage.cache_write_1h_tokens))
+                .bind(r.cost.nanos())
+                .bind(&r.status)
+                .bind(r.http_status)
+                .bind(r.latency_ms)
+                .bind(r.upstream_id)
+                .bind(r.output_estimated)
+                .bind(r.held);
+            for v in batch {
+                q = q.bind(v);
+            }
         }
-        sql.push('(');
-        sql.push_str(&params.join(", "));
-        sql.push(')');
+        for row in q.fetch_all(&mut *conn).await? {
+            inserted.push(row.string("request_id")?);
+        }
     }
-    sql.push_str(" ON CONFLICT (request_id) DO NOTHING RETURNING request_id");
-    sql
+    Ok(inserted)
+}
+
+/// Inserts (and so charges) `records` on PostgreSQL in one statement.
+pub(crate) async fn insert_postgres(
+    conn: &mut PgConnection,
+    records: &[NewUsageRecord],
+    now: jiff::Timestamp,
+    rollovers: &[Rollover; 3],
+) -> Result<Vec<String>, StoreError> {
+    fn column<T>(records: &[NewUsageRecord], f: impl Fn(&NewUsageRecord) -> T) -> Vec<T> {
+        records.iter().map(f).collect()
+    }
+    let mut q = sqlx::query(&POSTGRES_INSERT)
+        .bind(column(records, |r| r.request_id.clone()))
+        .bind(column(records, |r| r.user_id))
+        .bind(column(records, |r| r.api_key_id))
+        .bind(column(records, |r| r.platform.as_str()))
+        .bind(column(records, |r| r.model.clone()))
+        .bind(column(records, |r| tokens(r.usage.input_tokens)))
+        .bind(column(records, |r| tokens(r.usage.output_tokens)))
+        .bind(column(records, |r| tokens(r.usage.cache_read_tokens)))
+        .bind(column(records, |r| tokens(r.usage.cache_write_5m_tokens)))
+        .bind(column(records, |r| tokens(r.usage.cache_write_1h_tokens)))
+        .bind(column(records, |r| r.cost.nanos()))
+        .bind(column(records, |r| r.status.clone()))
+        .bind(column(records, |r| r.http_status))
+        .bind(column(records, |r| r.latency_ms))
+        .bind(column(records, |r| r.upstream_id))
+        .bind(column(records, |r| r.output_estimated))
+        .bind(column(records, |r| r.held));
+    for v in batch_columns(now, rollovers) {
+        q = q.bind(v);
+    }
+    let rows = q.fetch_all(conn).await?;
+    rows.iter().map(|row| row.string("request_id")).collect()
 }
 
 /// Which records of a batch were charged: the first occurrence of each id the insert returned.
@@ -64,11 +172,6 @@ pub(crate) const RESERVED: &str = "SELECT CAST(COALESCE(SUM(amount_nanos), 0) AS
 pub(crate) const INSERT_RESERVATION: &str = "INSERT INTO quota_reservations \
      (request_id, user_id, platform, amount_nanos, expires_at_ms) VALUES ($1, $2, $3, $4, $5)";
 
-/// Token counts are u64 in the domain and BIGINT in storage.
-pub(crate) fn tokens(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
 macro_rules! impl_billing_repo {
     ($store:ty, $db:ty) => {
         #[async_trait::async_trait]
@@ -79,50 +182,8 @@ macro_rules! impl_billing_repo {
                 now: jiff::Timestamp,
                 clock: &tollgate_core::window::WindowClock,
             ) -> Result<Vec<$crate::SettleOutcome>, $crate::StoreError> {
-                use $crate::sql::RowExt as _;
-                use $crate::sql::billing::tokens;
-                use $crate::sql::ms;
-                let [d, w, m] = clock.rollovers(now).map_err(|e| $crate::StoreError::Invalid(e.to_string()))?;
-                // One statement per chunk, each atomic on its own (the trigger runs inside it), so
-                // no transaction is needed: every record is charged exactly once whatever happens.
-                let mut inserted = Vec::with_capacity(records.len());
-                for chunk in records.chunks($crate::sql::billing::RECORDS_PER_INSERT) {
-                    let sql = $crate::sql::billing::insert_records(chunk.len(), Self::NUMBERED_PARAMS);
-                    // Prepared once per connection and size (up to `RECORDS_PER_INSERT` of them, see
-                    // `STATEMENT_CACHE`): planning a 64-row insert on every batch cost PostgreSQL
-                    // a fifth of its settlement throughput.
-                    let mut q = sqlx::query(&sql);
-                    for r in chunk {
-                        q = q
-                            .bind(&r.request_id)
-                            .bind(r.user_id)
-                            .bind(r.api_key_id)
-                            .bind(r.platform.as_str())
-                            .bind(&r.model)
-                            .bind(tokens(r.usage.input_tokens))
-                            .bind(tokens(r.usage.output_tokens))
-                            .bind(tokens(r.usage.cache_read_tokens))
-                            .bind(tokens(r.usage.cache_write_5m_tokens))
-                            .bind(tokens(r.usage.cache_write_1h_tokens))
-                            .bind(r.cost.nanos())
-                            .bind(&r.status)
-                            .bind(r.http_status)
-                            .bind(r.latency_ms)
-                            .bind(r.upstream_id)
-                            .bind(r.output_estimated)
-                            .bind(ms(now))
-                            .bind(ms(d.current_from))
-                            .bind(ms(d.new_start))
-                            .bind(ms(w.current_from))
-                            .bind(ms(w.new_start))
-                            .bind(ms(m.current_from))
-                            .bind(ms(m.new_start))
-                            .bind(r.held);
-                    }
-                    for row in q.fetch_all(&mut *self.write_conn().await?).await? {
-                        inserted.push(row.string("request_id")?);
-                    }
-                }
+                let rollovers = clock.rollovers(now).map_err(|e| $crate::StoreError::Invalid(e.to_string()))?;
+                let inserted = self.insert_settlements(records, now, &rollovers).await?;
                 Ok($crate::sql::billing::outcomes(records, &inserted))
             }
 

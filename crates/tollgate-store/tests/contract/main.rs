@@ -4,6 +4,7 @@
 
 mod billing;
 mod console;
+mod postgres_only;
 mod quotas;
 mod settings;
 mod users;

@@ -133,13 +133,32 @@ pub async fn max_throughput(target: &Target, concurrency: usize, duration: Durat
     Ok(Throughput { rps: done.load(Ordering::Relaxed) as f64 / secs, errors: errors.load(Ordering::Relaxed) })
 }
 
-/// Tollgate's own `tollgate_settlement_seconds` quantiles (p50, p99) in ms, from its `/metrics`
-/// summary of recent requests: how much of the added latency is the wait for the commit.
-pub async fn settlement_quantiles(gateway: &str) -> Option<(f64, f64)> {
+/// Tollgate's own `tollgate_settlement_seconds` histogram: (upper bound in seconds, cumulative
+/// count) per bucket, from its `/metrics`.
+pub async fn settlement_histogram(gateway: &str) -> Option<Vec<(f64, u64)>> {
     let text = reqwest::get(format!("{gateway}/metrics")).await.ok()?.text().await.ok()?;
-    let quantile = |q: &str| {
-        let prefix = format!("tollgate_settlement_seconds{{quantile=\"{q}\"}} ");
-        text.lines().find_map(|l| l.strip_prefix(prefix.as_str())).and_then(|v| v.trim().parse::<f64>().ok())
+    let buckets: Vec<(f64, u64)> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("tollgate_settlement_seconds_bucket{le=\""))
+        .filter_map(|rest| {
+            let (le, count) = rest.split_once("\"} ")?;
+            let le = if le == "+Inf" { f64::INFINITY } else { le.parse().ok()? };
+            Some((le, count.trim().parse().ok()?))
+        })
+        .collect();
+    Some(buckets)
+}
+
+/// p50 and p99 (ms, as the upper bound of the bucket holding them) of the settlements between two
+/// scrapes of [`settlement_histogram`].
+pub fn settlement_quantiles(before: &[(f64, u64)], after: &[(f64, u64)]) -> Option<(f64, f64)> {
+    let delta: Vec<(f64, u64)> =
+        after.iter().map(|&(le, n)| (le, n - before.iter().find(|b| b.0 == le).map_or(0, |b| b.1.min(n)))).collect();
+    let total = delta.last()?.1;
+    let at = |q: f64| {
+        let want = (total as f64 * q).ceil() as u64;
+        delta.iter().find(|(_, n)| *n >= want).map(|(le, _)| le * 1000.0)
     };
-    Some((quantile("0.5")? * 1000.0, quantile("0.99")? * 1000.0))
+    (total > 0).then_some(())?;
+    Some((at(0.50)?, at(0.99)?))
 }

@@ -76,6 +76,7 @@ impl PgStore {
     pub(crate) async fn begin_on(conn: &mut PgConnection) -> Result<Transaction<'_, Postgres>, StoreError> {
         Ok(conn.begin().await?)
     }
+
     /// Inserts settlements; the statement's trigger charges them (see `sql::billing`).
     pub(crate) async fn insert_settlements(
         &self,

@@ -80,6 +80,7 @@ impl SqliteStore {
     pub(crate) async fn begin_on(conn: &mut SqliteConnection) -> Result<Transaction<'_, Sqlite>, StoreError> {
         Ok(conn.begin_with("BEGIN IMMEDIATE").await?)
     }
+
     /// Inserts settlements; the statement's trigger charges them (see `sql::billing`).
     pub(crate) async fn insert_settlements(
         &self,

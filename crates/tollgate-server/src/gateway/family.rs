@@ -61,12 +61,12 @@ impl Endpoint {
         !matches!(self, Endpoint::OpenAiModels | Endpoint::AnthropicModels | Endpoint::GeminiModels)
     }
 
-    /// The Cloud Code `v1internal` method serving this endpoint, if one does.
-    pub fn v1internal_method(self) -> Option<&'static str> {
+    /// The Cloud Code `v1internal` method serving this endpoint and its query, if one does.
+    pub fn v1internal_method(self) -> Option<(&'static str, Option<&'static str>)> {
         match self {
-            Endpoint::GeminiGenerate => Some("generateContent"),
-            Endpoint::GeminiStream => Some("streamGenerateContent?alt=sse"),
-            Endpoint::GeminiCountTokens => Some("countTokens"),
+            Endpoint::GeminiGenerate => Some(("generateContent", None)),
+            Endpoint::GeminiStream => Some(("streamGenerateContent", Some("alt=sse"))),
+            Endpoint::GeminiCountTokens => Some(("countTokens", None)),
             _ => None,
         }
     }

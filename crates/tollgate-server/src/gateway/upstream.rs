@@ -165,8 +165,7 @@ fn build(
     model: &str,
 ) -> Result<reqwest::RequestBuilder, GatewayError> {
     let v1internal = upstream.protocol == UpstreamProtocol::V1Internal;
-    let url = if let (true, Some(method_name)) = (v1internal, route.endpoint.v1internal_method()) {
-        let (method_name, query) = method_name.split_once('?').map_or((method_name, None), |(m, q)| (m, Some(q)));
+    let url = if let (true, Some((method_name, query))) = (v1internal, route.endpoint.v1internal_method()) {
         upstream_url(&upstream.base_url, &format!("/v1internal:{method_name}"), query)
     } else {
         upstream_url(&upstream.base_url, &route.upstream_path, route.upstream_query.as_deref())

@@ -117,22 +117,22 @@ pub(crate) async fn insert_postgres(
     now: jiff::Timestamp,
     rollovers: &[Rollover; 3],
 ) -> Result<Vec<String>, StoreError> {
-    fn column<T>(records: &[NewUsageRecord], f: impl Fn(&NewUsageRecord) -> T) -> Vec<T> {
+    fn column<'a, T>(records: &'a [NewUsageRecord], f: impl Fn(&'a NewUsageRecord) -> T) -> Vec<T> {
         records.iter().map(f).collect()
     }
     let mut q = sqlx::query(&POSTGRES_INSERT)
-        .bind(column(records, |r| r.request_id.clone()))
+        .bind(column(records, |r| r.request_id.as_str()))
         .bind(column(records, |r| r.user_id))
         .bind(column(records, |r| r.api_key_id))
         .bind(column(records, |r| r.platform.as_str()))
-        .bind(column(records, |r| r.model.clone()))
+        .bind(column(records, |r| r.model.as_str()))
         .bind(column(records, |r| tokens(r.usage.input_tokens)))
         .bind(column(records, |r| tokens(r.usage.output_tokens)))
         .bind(column(records, |r| tokens(r.usage.cache_read_tokens)))
         .bind(column(records, |r| tokens(r.usage.cache_write_5m_tokens)))
         .bind(column(records, |r| tokens(r.usage.cache_write_1h_tokens)))
         .bind(column(records, |r| r.cost.nanos()))
-        .bind(column(records, |r| r.status.clone()))
+        .bind(column(records, |r| r.status.as_str()))
         .bind(column(records, |r| r.http_status))
         .bind(column(records, |r| r.latency_ms))
         .bind(column(records, |r| r.upstream_id))

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+#[derive(Clone)]
 pub struct Target {
     url: String,
     key: String,
@@ -46,6 +47,8 @@ impl Target {
 pub struct Latency {
     pub p50_ms: f64,
     pub p99_ms: f64,
+    /// How late requests started after they were due (the load generator's own share).
+    pub start_p99_ms: f64,
     pub errors: u64,
 }
 
@@ -73,47 +76,82 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1000.0
 }
 
-/// `rate` requests a second for `duration`, open loop.
-pub async fn fixed_rate(target: &Target, rate: u32, duration: Duration) -> anyhow::Result<Latency> {
-    let target = Arc::new(Target {
-        url: target.url.clone(),
-        key: target.key.clone(),
-        body: target.body.clone(),
-        http: target.http.clone(),
-    });
+/// Samples of one or more fixed-rate runs against one target.
+#[derive(Default)]
+pub struct Samples {
+    /// Due time to the end of the response, of each answered request.
+    times: Vec<Duration>,
+    /// Due time to the start of the request task, of every request.
+    starts: Vec<Duration>,
+    errors: u64,
+}
+
+impl Samples {
+    pub fn latency(mut self) -> Latency {
+        self.times.sort_unstable();
+        self.starts.sort_unstable();
+        Latency {
+            p50_ms: percentile(&self.times, 0.50),
+            p99_ms: percentile(&self.times, 0.99),
+            start_p99_ms: percentile(&self.starts, 0.99),
+            errors: self.errors,
+        }
+    }
+}
+
+/// Latency of each target at `rate` requests a second for `duration` each, measured in one-second
+/// slices taken in turn (direct, then each proxy, again and again), so that a machine that slows
+/// down for a moment slows every target's figures alike instead of one run's.
+pub async fn interleaved(targets: &[&Target], rate: u32, duration: Duration) -> anyhow::Result<Vec<Latency>> {
+    let slices = duration.as_secs().max(1);
+    let mut samples: Vec<Samples> = targets.iter().map(|_| Samples::default()).collect();
+    for _ in 0..slices {
+        for (t, s) in targets.iter().zip(samples.iter_mut()) {
+            fixed_rate(t, rate, Duration::from_secs(1), s).await?;
+        }
+    }
+    Ok(samples.into_iter().map(Samples::latency).collect())
+}
+
+/// `rate` requests a second for `duration`, open loop, added to `samples`. The pace is kept by an
+/// OS thread sleeping to each due time (tokio's timer has a 1 ms grain, which released requests in
+/// bursts and added up to a millisecond to every measurement); each request is still timed from
+/// when it was due, so a late start counts against the run, and the starts are reported.
+async fn fixed_rate(target: &Target, rate: u32, duration: Duration, samples: &mut Samples) -> anyhow::Result<()> {
+    let target = Arc::new(target.clone());
     let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
     let total = (duration.as_secs_f64() * f64::from(rate)) as u64;
-    let start = Instant::now();
-    let mut set = tokio::task::JoinSet::new();
-    for i in 0..total {
-        let due = start + interval.mul_f64(i as f64);
-        tokio::time::sleep_until(due.into()).await;
-        let t = target.clone();
-        set.spawn(async move {
-            let ok = t.call().await;
-            (ok, due.elapsed())
-        });
+    let runtime = tokio::runtime::Handle::current();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let pacer = std::thread::spawn(move || {
+        let start = Instant::now();
+        for i in 0..total {
+            let due = start + interval.mul_f64(i as f64);
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+            let (t, tx) = (target.clone(), tx.clone());
+            runtime.spawn(async move {
+                let started = due.elapsed();
+                let ok = t.call().await;
+                let _ = tx.send((ok, due.elapsed(), started));
+            });
+        }
+    });
+    while let Some((ok, took, started)) = rx.recv().await {
+        samples.starts.push(started);
+        if ok { samples.times.push(took) } else { samples.errors += 1 }
     }
-    let mut times = Vec::with_capacity(total as usize);
-    let mut errors = 0;
-    while let Some(r) = set.join_next().await {
-        let (ok, took) = r?;
-        if ok { times.push(took) } else { errors += 1 }
-    }
-    times.sort_unstable();
-    Ok(Latency { p50_ms: percentile(&times, 0.50), p99_ms: percentile(&times, 0.99), errors })
+    pacer.join().map_err(|_| anyhow::anyhow!("the pacing thread panicked"))?;
+    Ok(())
 }
 
 /// `concurrency` connections sending back to back for `duration`.
 pub async fn max_throughput(target: &Target, concurrency: usize, duration: Duration) -> anyhow::Result<Throughput> {
     let done = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
-    let target = Arc::new(Target {
-        url: target.url.clone(),
-        key: target.key.clone(),
-        body: target.body.clone(),
-        http: target.http.clone(),
-    });
+    let target = Arc::new(target.clone());
     let start = Instant::now();
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..concurrency {

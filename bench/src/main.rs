@@ -62,6 +62,10 @@ pub struct RunArgs {
     /// Request kinds: `non-streaming`, `streaming`.
     #[arg(long, value_delimiter = ',', default_value = "non-streaming,streaming")]
     kinds: Vec<String>,
+    /// Settlement modes to measure (`journal`, the default; `direct`: each answer waits for the
+    /// database's commit).
+    #[arg(long, value_delimiter = ',', default_value = "journal")]
+    settlement: Vec<String>,
     /// PostgreSQL for the postgres backend.
     #[arg(long, env = "TOLLGATE_BENCH_PG_URL", default_value = "postgres://postgres@127.0.0.1:5432/test")]
     pg_url: String,
@@ -69,6 +73,18 @@ pub struct RunArgs {
 
 /// A child process killed on drop.
 pub struct Proc(Child);
+
+impl Proc {
+    /// Stops the process as an operator would (SIGTERM) and waits for it to exit: a gateway writes
+    /// every journaled settlement before it exits.
+    pub fn stop(mut self) -> anyhow::Result<()> {
+        let term = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status()?;
+        anyhow::ensure!(term.success(), "could not signal the gateway");
+        let status = self.0.wait()?;
+        anyhow::ensure!(status.success(), "the gateway exited with {status}");
+        Ok(())
+    }
+}
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -136,19 +152,33 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     let duration = Duration::from_secs(args.seconds);
-    for backend in &args.backends {
+    let runs = args.backends.iter().flat_map(|b| args.settlement.iter().map(move |m| (b, m)));
+    for (backend, settlement) in runs {
         let db_url = setup::database(backend, &args.pg_url).await?;
         let seeded = setup::seed(&db_url, &mock_url).await?;
         let port = free_port()?;
         let gateway_url = format!("http://127.0.0.1:{port}");
-        let _gateway = spawn(
+        let journal = std::env::temp_dir().join(format!("tollgate-bench-journal-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&journal);
+        let journal_arg = journal.to_string_lossy();
+        let gateway = spawn(
             &args.tollgate,
-            &["serve", "--listen", &format!("127.0.0.1:{port}"), "--database-url", &db_url],
+            &[
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--database-url",
+                &db_url,
+                "--settlement",
+                settlement,
+                "--journal-dir",
+                &journal_arg,
+            ],
             &format!("{gateway_url}/readyz"),
         )
         .await?;
         println!(
-            "== backend: {backend} (quotas enforced: daily/weekly/monthly limits on the caller, every request settled)"
+            "== backend: {backend}, settlement: {settlement} (quotas enforced: daily/weekly/monthly limits on the caller, every request settled)"
         );
         for stream in [false, true] {
             let kind = if stream { "streaming" } else { "non-streaming" };
@@ -161,26 +191,31 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             load::warm_up(&[&direct, &bare, &gate]).await?;
             println!("  {kind}:");
             if args.measure.iter().any(|m| m == "latency") {
-                let l_direct = load::fixed_rate(&direct, args.rate, duration).await?;
                 let before = load::settlement_histogram(&gateway_url).await;
-                let l_gate = load::fixed_rate(&gate, args.rate, duration).await?;
+                let mut l = load::interleaved(&[&direct, &bare, &gate], args.rate, duration).await?.into_iter();
                 let after = load::settlement_histogram(&gateway_url).await;
+                let (Some(l_direct), Some(l_bare), Some(l_gate)) = (l.next(), l.next(), l.next()) else {
+                    anyhow::bail!("a latency run returned no figures");
+                };
                 let settle = before.zip(after).and_then(|(b, a)| load::settlement_quantiles(&b, &a));
-                let added = |a: f64, b: f64| b - a;
                 println!(
-                    "    latency at {} req/s   direct p50 {:.3} ms p99 {:.3} ms | via tollgate p50 {:.3} ms p99 {:.3} ms | added p50 {:.3} ms p99 {:.3} ms  (errors {})",
-                    args.rate,
-                    l_direct.p50_ms,
-                    l_direct.p99_ms,
-                    l_gate.p50_ms,
-                    l_gate.p99_ms,
-                    added(l_direct.p50_ms, l_gate.p50_ms),
-                    added(l_direct.p99_ms, l_gate.p99_ms),
-                    l_direct.errors + l_gate.errors,
+                    "    latency at {} req/s   direct p50 {:.3} ms p99 {:.3} ms  (the load generator started requests up to {:.3} ms late at p99)",
+                    args.rate, l_direct.p50_ms, l_direct.p99_ms, l_direct.start_p99_ms
                 );
+                for (name, l) in [("bare proxy", &l_bare), ("tollgate", &l_gate)] {
+                    println!(
+                        "      via {name:<10}  p50 {:.3} ms p99 {:.3} ms | added p50 {:.3} ms p99 {:.3} ms  (late starts p99 {:.3} ms, errors {})",
+                        l.p50_ms,
+                        l.p99_ms,
+                        l.p50_ms - l_direct.p50_ms,
+                        l.p99_ms - l_direct.p99_ms,
+                        l.start_p99_ms,
+                        l.errors + l_direct.errors,
+                    );
+                }
                 if let Some((p50, p99)) = settle {
                     println!(
-                        "      of which settlement (queue + commit, from tollgate's histogram: bucket bounds) p50 <= {p50:.3} ms p99 <= {p99:.3} ms"
+                        "      of which committing the charge (journal append, or queue + database commit in direct mode; tollgate's histogram, bucket bounds) p50 <= {p50:.3} ms p99 <= {p99:.3} ms"
                     );
                 }
             }
@@ -196,6 +231,8 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
                 );
             }
         }
+        gateway.stop()?;
+        let _ = std::fs::remove_dir_all(&journal);
         let charged = setup::charged_today(&db_url, seeded.user_id).await?;
         println!("  charged to the caller today on this backend: {charged} USD (every answered request settled)\n");
         setup::drop_database(backend, &db_url, &args.pg_url).await?;

@@ -55,6 +55,31 @@ pub struct GatewayConfig {
     /// it again (changes made through other processes are seen within this; 0 reads every time).
     #[arg(long, env = "TOLLGATE_QUOTA_REFRESH_MS", default_value_t = 1000)]
     pub quota_refresh_ms: u64,
+    /// How a charge is committed before its answer is released: `journal` appends it to a local
+    /// journal that is written to the database a moment later; `direct` waits for the database's
+    /// own commit (docs/quotas.md, "Settlement").
+    #[arg(long, env = "TOLLGATE_SETTLEMENT", value_enum, default_value_t = SettlementMode::Journal)]
+    pub settlement: SettlementMode,
+    /// Folder of the settlement journal, one per process. Default: `journal` in the data directory.
+    #[arg(long, env = "TOLLGATE_JOURNAL_DIR")]
+    pub journal_dir: Option<PathBuf>,
+}
+
+/// See [`GatewayConfig::settlement`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SettlementMode {
+    Journal,
+    Direct,
+}
+
+impl GatewayConfig {
+    /// The journal folder in force: the one given, else `journal` under `data_dir`.
+    pub fn with_journal_under(mut self, data_dir: &std::path::Path) -> Self {
+        if self.journal_dir.is_none() {
+            self.journal_dir = Some(data_dir.join("journal"));
+        }
+        self
+    }
 }
 
 impl Default for GatewayConfig {
@@ -65,6 +90,8 @@ impl Default for GatewayConfig {
             read_timeout_secs: 300,
             settings_refresh_secs: 5,
             quota_refresh_ms: 1000,
+            settlement: SettlementMode::Journal,
+            journal_dir: None,
         }
     }
 }

@@ -11,7 +11,9 @@ use tollgate_core::window::WindowClock;
 use tollgate_store::{Store, StoreError};
 
 use crate::config::GatewayConfig;
+use crate::config::SettlementMode;
 use crate::gateway::auth::KeyCache;
+use crate::gateway::journal::Journal;
 use crate::gateway::quota_cache::QuotaCache;
 use crate::gateway::settle_queue::SettleQueue;
 use crate::gateway::upstream::UpstreamCache;
@@ -62,8 +64,19 @@ impl AppState {
         let tasks = TaskTracker::new();
         let shutdown = CancellationToken::new();
         let quotas = QuotaCache::new(Duration::from_millis(config.quota_refresh_ms));
+        let journal = match (config.settlement, &config.journal_dir) {
+            (SettlementMode::Direct, _) => None,
+            (SettlementMode::Journal, Some(dir)) => Some(
+                Journal::open(dir)
+                    .map_err(|e| StoreError::Unavailable(format!("settlement journal {}: {e}", dir.display())))?,
+            ),
+            (SettlementMode::Journal, None) => {
+                return Err(StoreError::Invalid("journal settlement needs a journal directory".into()));
+            }
+        };
         let settle_queue =
-            SettleQueue::start(store.clone(), settings.clone(), quotas.clone(), &tasks, shutdown.clone());
+            SettleQueue::start(store.clone(), settings.clone(), quotas.clone(), journal, &tasks, shutdown.clone())
+                .await?;
         Ok(Self {
             keys: KeyCache::new(store.clone()),
             upstreams: UpstreamCache::new(store.clone()),

@@ -1,12 +1,13 @@
 //! An in-process copy of each hot quota row, so soft-mode admission (SPEC 2.3) does not read the
 //! database on every request.
 //!
-//! Why it stays exact for this process: the settlement worker applies every charge it commits to the
-//! copy (with [`QuotaRow::charge`], the trigger's own rule) before the request's answer is released,
-//! and a quota change made through this process's console invalidates the user's copies. A reload
-//! never overlaps a commit of this process (the worker holds [`QuotaCache::settling`] from its write
-//! to the copy's update), so a row read from the database is never missing, nor double-counting, a
-//! charge that the copy applies. What other
+//! Why it stays exact for this process: every charge of this process is applied to the copy (with
+//! [`QuotaRow::charge`], the trigger's own rule) before the request's answer is released, and is
+//! kept as *pending* until the settlement worker has written it to the database; a reload adds the
+//! pending charges to the row it reads. A quota change made through this process's console
+//! invalidates the user's copies. A reload never overlaps a commit of this process (the worker holds
+//! [`QuotaCache::settling`] from its write until the charges are no longer pending), so a row read
+//! from the database is never missing, nor double-counting, a charge that the copy applies. What other
 //! processes on the same database do (their settlements, their console writes) is seen when a copy is
 //! reloaded, at most `ttl` later: the bound `docs/quotas.md` states. Strict mode does not use the
 //! copy: its reservation reads the row under lock.
@@ -34,11 +35,32 @@ struct Entry {
     touched: Instant,
     /// A request is rereading this row.
     loading: bool,
+    /// Charges applied to `row` that the database does not hold yet, by settlement sequence number.
+    pending: Vec<Pending>,
+}
+
+struct Pending {
+    seq: u64,
+    cost: Money,
+    rollovers: [Rollover; 3],
 }
 
 impl Entry {
     fn new() -> Self {
-        Self { row: None, fresh_until: None, version: 0, touched: Instant::now(), loading: false }
+        Self { row: None, fresh_until: None, version: 0, touched: Instant::now(), loading: false, pending: Vec::new() }
+    }
+
+    /// A row read from the database, with the charges it does not hold yet. (A pending charge made
+    /// just before a window rolled over is added to the new window: for the milliseconds until it is
+    /// written, the copy errs high, never low.)
+    fn with_pending(&self, mut row: Option<QuotaRow>) -> (Option<QuotaRow>, bool) {
+        let mut exact = true;
+        if let Some(r) = row.as_mut() {
+            for p in &self.pending {
+                exact &= r.charge(p.cost, &p.rollovers).is_ok();
+            }
+        }
+        (row, exact)
     }
 }
 
@@ -89,8 +111,8 @@ impl QuotaCache {
         let mut map = self.lock();
         let entry = map.entry(key).or_insert_with(Entry::new);
         entry.loading = false;
-        let row = result?;
-        if entry.version == version {
+        let (row, exact) = entry.with_pending(result?);
+        if entry.version == version && exact {
             entry.row = row.clone();
             entry.fresh_until = Some(Instant::now() + self.ttl);
         }
@@ -116,24 +138,43 @@ impl QuotaCache {
         }
     }
 
-    /// Held by the settlement worker from writing a batch until its charges are applied here.
+    /// Held by the settlement worker from writing a batch until its charges are no longer pending.
     pub async fn settling(&self) -> tokio::sync::RwLockWriteGuard<'_, ()> {
         self.gate.write().await
     }
 
-    /// Applies a committed charge (called by the settlement worker with the rollovers it charged
-    /// under). A copy that cannot take it exactly is dropped instead.
-    pub fn charged(&self, user_id: i64, platform: Platform, cost: Money, rollovers: &[Rollover; 3]) {
+    /// Applies a charge of this process, committed (to the journal) or about to be (to the
+    /// database), under the rollovers it is charged under; it stays pending until [`Self::written`]
+    /// or [`Self::dropped`]. A copy that cannot take it exactly is dropped instead.
+    pub fn charged(&self, seq: u64, user_id: i64, platform: Platform, cost: Money, rollovers: &[Rollover; 3]) {
         let mut map = self.lock();
         let entry = map.entry((user_id, platform)).or_insert_with(Entry::new);
         entry.touched = Instant::now();
+        entry.pending.push(Pending { seq, cost, rollovers: *rollovers });
         let applied = match entry.row.as_mut() {
             Some(row) => row.charge(cost, rollovers).is_ok(),
-            // No row: the trigger has just created one with this usage and no limits, which admits
+            // No row: the trigger will create one with this usage and no limits, which admits
             // exactly as no row does; the next reload brings it in.
             None => true,
         };
         if !applied {
+            entry.fresh_until = None;
+        }
+    }
+
+    /// The database now holds charge `seq` (called under [`Self::settling`]).
+    pub fn written(&self, seq: u64, user_id: i64, platform: Platform) {
+        if let Some(entry) = self.lock().get_mut(&(user_id, platform)) {
+            entry.pending.retain(|p| p.seq != seq);
+        }
+    }
+
+    /// Charge `seq` will not be written (the database refused it): the copy, which counts it, is
+    /// reread.
+    pub fn dropped(&self, seq: u64, user_id: i64, platform: Platform) {
+        if let Some(entry) = self.lock().get_mut(&(user_id, platform)) {
+            entry.pending.retain(|p| p.seq != seq);
+            entry.version += 1;
             entry.fresh_until = None;
         }
     }
@@ -149,9 +190,10 @@ impl QuotaCache {
     }
 
     /// Drops copies unused for a minute, so the map holds only active callers. (A reload in flight
-    /// is far younger than that, so its version check is never lost.)
+    /// is far younger than that, so its version check is never lost; a copy with pending charges is
+    /// kept until they are written.)
     pub fn prune(&self) {
         let idle = Duration::from_secs(60);
-        self.lock().retain(|_, e| e.touched.elapsed() < idle);
+        self.lock().retain(|_, e| e.touched.elapsed() < idle || !e.pending.is_empty());
     }
 }

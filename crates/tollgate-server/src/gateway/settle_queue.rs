@@ -1,48 +1,94 @@
-//! Group commit for settlements: one worker per process takes every settlement waiting and writes
-//! them in one transaction. Under load this turns N commits into one; alone, a settlement waits for
-//! nothing but its own commit. Each caller still gets its own outcome, and its answer is released
-//! only after the transaction holding its charge has committed.
+//! Settlement commit and group write. A request's charge is committed in one of two ways (setting
+//! `--settlement`, docs/quotas.md):
+//! - `journal` (default): a line appended to this process's [`Journal`]; the answer is released
+//!   at once and the worker writes the line to the database moments later;
+//! - `direct`: the answer waits until the worker's database transaction holding the charge has
+//!   committed.
+//!
+//! Either way one worker per process takes every settlement waiting and writes them in one
+//! transaction (under load N commits become one), and each charge is applied to this process's
+//! quota copies before its answer is released, so the caller's next admission already counts it.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use jiff::Timestamp;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tollgate_core::window::Rollover;
 use tollgate_store::{NewUsageRecord, SettleOutcome, Store, StoreError};
 
+use super::journal::{Journal, Leftover, Line};
 use super::quota_cache::QuotaCache;
 use crate::state::SettingsCache;
 
 /// Most settlements written in one transaction.
 const MAX_BATCH: usize = 256;
+/// Settlements queued for the worker before a committing request waits for room.
+const QUEUE: usize = 64 * 1024;
+/// Longest a read waits for this process's journaled charges to be written.
+const CATCH_UP_WAIT: Duration = Duration::from_secs(2);
 
 struct Job {
+    seq: u64,
+    at: Timestamp,
+    /// The windows the charge counts in (`None` when the clock could not say; the copy is reread).
+    rollovers: Option<[Rollover; 3]>,
     record: NewUsageRecord,
-    done: oneshot::Sender<Result<SettleOutcome, StoreError>>,
+    commit: Commit,
+}
+
+enum Commit {
+    /// In the journal, in this segment; the worker must not give up on it.
+    Journal(u64),
+    /// A caller waiting for the database.
+    Direct(oneshot::Sender<Result<(), StoreError>>),
 }
 
 /// The queue in front of the settlement worker.
 #[derive(Clone)]
 pub struct SettleQueue {
     tx: mpsc::Sender<Job>,
+    journal: Option<Arc<Journal>>,
+    quotas: QuotaCache,
+    settings: SettingsCache,
+    seq: Arc<AtomicU64>,
+    /// Jobs handed to the worker, and (watched) jobs it has finished: FIFO, so a reader that saw
+    /// `sent = n` is caught up once `done >= n`.
+    sent: Arc<AtomicU64>,
+    done: watch::Receiver<u64>,
 }
 
 impl SettleQueue {
-    /// Starts the worker on `tasks`; it stops once `shutdown` is cancelled and the queue is empty.
-    pub fn start(
+    /// Applies what an earlier process left in `journal` (if any), then starts the worker on
+    /// `tasks`; it stops once `shutdown` is cancelled and the queue is empty.
+    pub async fn start(
         store: Arc<dyn Store>,
         settings: SettingsCache,
         quotas: QuotaCache,
+        journal: Option<(Journal, Vec<Leftover>)>,
         tasks: &TaskTracker,
         shutdown: CancellationToken,
-    ) -> Self {
-        let (tx, mut rx) = mpsc::channel::<Job>(4 * MAX_BATCH);
+    ) -> Result<Self, StoreError> {
+        let journal = match journal {
+            Some((journal, leftovers)) => {
+                replay(&*store, &settings, &journal, leftovers).await?;
+                Some(Arc::new(journal))
+            }
+            None => None,
+        };
+        let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
+        let (done_tx, done) = watch::channel(0u64);
+        let worker = Worker { store, settings: settings.clone(), quotas: quotas.clone(), journal: journal.clone() };
+        let stop = shutdown.clone();
         tasks.spawn(async move {
+            let mut finished = 0u64;
             loop {
                 let first = tokio::select! {
                     job = rx.recv() => job,
-                    () = shutdown.cancelled() => { rx.close(); rx.recv().await }
+                    () = stop.cancelled() => { rx.close(); rx.recv().await }
                 };
                 let Some(first) = first else { break };
                 let mut jobs = vec![first];
@@ -52,59 +98,206 @@ impl SettleQueue {
                         Err(_) => break,
                     }
                 }
-                write(&*store, &settings, &quotas, jobs).await;
+                finished += jobs.len() as u64;
+                worker.write(jobs, &stop).await;
+                let _ = done_tx.send(finished);
+            }
+            if let Some(j) = &worker.journal {
+                j.close();
             }
         });
-        Self { tx }
+        Ok(Self { tx, journal, quotas, settings, seq: Arc::default(), sent: Arc::default(), done })
     }
 
-    /// Settles one request; resolves once its transaction has committed (or failed).
-    pub async fn settle(&self, record: NewUsageRecord) -> Result<SettleOutcome, StoreError> {
-        let (done, wait) = oneshot::channel();
-        self.tx
-            .send(Job { record, done })
-            .await
-            .map_err(|_| StoreError::Unavailable("the settlement queue is closed".into()))?;
-        wait.await.map_err(|_| StoreError::Unavailable("the settlement worker stopped".into()))?
+    /// Commits one request's charge (see the module comment for the two modes) and applies it to
+    /// this process's quota copy.
+    pub async fn settle(&self, record: NewUsageRecord) -> Result<(), StoreError> {
+        let at = Timestamp::now();
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let rollovers = self.settings.clock().rollovers(at).ok();
+        let (commit, wait) = match &self.journal {
+            Some(journal) => {
+                // A few microseconds of blocking write: cheaper than a hop to a blocking thread.
+                let segment = journal
+                    .append(&Line::new(at, &record))
+                    .map_err(|e| StoreError::Unavailable(format!("settlement journal: {e}")))?;
+                (Commit::Journal(segment), None)
+            }
+            None => {
+                let (done, wait) = oneshot::channel();
+                (Commit::Direct(done), Some(wait))
+            }
+        };
+        let (user_id, platform) = (record.user_id, record.platform);
+        match &rollovers {
+            Some(r) => self.quotas.charged(seq, user_id, platform, record.cost, r),
+            None => self.quotas.invalidate_user(user_id),
+        }
+        let job = Job { seq, at, rollovers, record, commit };
+        if self.tx.send(job).await.is_err() {
+            self.quotas.dropped(seq, user_id, platform);
+            return match wait {
+                // Shutting down: the line is in the journal, and the next start applies it.
+                None => Ok(()),
+                Some(_) => Err(StoreError::Unavailable("the settlement queue is closed".into())),
+            };
+        }
+        self.sent.fetch_add(1, Ordering::Release);
+        match wait {
+            None => Ok(()),
+            Some(wait) => wait.await.map_err(|_| StoreError::Unavailable("the settlement worker stopped".into()))?,
+        }
+    }
+
+    /// Waits until every settlement handed to the worker before this call is in the database, so
+    /// that a read made after an answer sees that answer's charge (in `journal` mode the write is
+    /// a moment behind the answer).
+    pub async fn caught_up(&self) {
+        let target = self.sent.load(Ordering::Acquire);
+        let mut done = self.done.clone();
+        // An error means the worker has stopped: nothing more will be written by this process. A
+        // database that cannot take the writes (the worker retries) does not hold a read for long.
+        let _ = tokio::time::timeout(CATCH_UP_WAIT, done.wait_for(|d| *d >= target)).await;
     }
 }
 
-/// Writes a batch; if the batch fails as a whole, each settlement is tried on its own so one bad
-/// record cannot fail the others. Each committed charge is applied to this process's quota copies
-/// before its caller hears of it, so the caller's next admission already counts it.
-async fn write(store: &dyn Store, settings: &SettingsCache, quotas: &QuotaCache, jobs: Vec<Job>) {
-    let _gate = quotas.settling().await;
+/// Applies the lines an earlier process left in the journal, oldest first, before this process
+/// serves (idempotent: lines it had already written are skipped by request id).
+async fn replay(
+    store: &dyn Store,
+    settings: &SettingsCache,
+    journal: &Journal,
+    leftovers: Vec<Leftover>,
+) -> Result<(), StoreError> {
     let clock = settings.clock();
-    let now = Timestamp::now();
-    let rollovers = clock.rollovers(now).ok();
-    let charged = |record: &NewUsageRecord, outcome: &Result<SettleOutcome, StoreError>| {
-        if let Ok(SettleOutcome::Charged) = outcome {
-            match &rollovers {
-                Some(r) => quotas.charged(record.user_id, record.platform, record.cost, r),
-                None => quotas.invalidate_user(record.user_id),
+    for leftover in leftovers {
+        let count = leftover.lines.len();
+        for (at, record) in leftover.lines {
+            match store.settle(&record, at, &clock).await {
+                Ok(_) => {}
+                Err(StoreError::Invalid(e)) => journal.reject(&Line::new(at, &record), &e),
+                Err(e) => return Err(e),
             }
         }
-    };
-    let (records, senders): (Vec<NewUsageRecord>, Vec<_>) = jobs.into_iter().map(|j| (j.record, j.done)).unzip();
-    match store.settle_batch(&records, now, &clock).await {
-        Ok(outcomes) => {
-            for ((record, done), outcome) in records.iter().zip(senders).zip(outcomes) {
-                let outcome = Ok(outcome);
-                charged(record, &outcome);
-                let _ = done.send(outcome);
+        tracing::info!(
+            segment = leftover.segment,
+            settlements = count,
+            "applied a settlement journal segment left by an earlier process"
+        );
+        journal.remove_segment(leftover.segment);
+    }
+    Ok(())
+}
+
+struct Worker {
+    store: Arc<dyn Store>,
+    settings: SettingsCache,
+    quotas: QuotaCache,
+    journal: Option<Arc<Journal>>,
+}
+
+impl Worker {
+    /// Writes `jobs` in runs that share their quota windows (a run crossing midnight would charge
+    /// all of it to one day).
+    async fn write(&self, jobs: Vec<Job>, stop: &CancellationToken) {
+        let mut jobs = jobs.into_iter().peekable();
+        while let Some(first) = jobs.next() {
+            let mut run = vec![first];
+            while let Some(next) = jobs.next_if(|j| j.rollovers == run[0].rollovers) {
+                run.push(next);
+            }
+            self.write_run(run, stop).await;
+        }
+    }
+
+    async fn write_run(&self, run: Vec<Job>, stop: &CancellationToken) {
+        let clock = self.settings.clock();
+        let at = run[0].at;
+        let records: Vec<NewUsageRecord> = run.iter().map(|j| j.record.clone()).collect();
+        let batch = {
+            let _gate = self.quotas.settling().await;
+            let result = self.store.settle_batch(&records, at, &clock).await;
+            if let Ok(outcomes) = &result {
+                for (job, outcome) in run.iter().zip(outcomes) {
+                    self.written(job, *outcome);
+                }
+            }
+            result
+        };
+        match batch {
+            Ok(_) => run.into_iter().for_each(|job| self.finish(job, Ok(()))),
+            Err(e) => {
+                if run.len() > 1 {
+                    tracing::warn!(error = %e, size = run.len(), "settlement batch failed; settling one by one");
+                }
+                for job in run {
+                    self.write_one(job, stop).await;
+                }
             }
         }
-        Err(e) if records.len() == 1 => {
-            if let Some(done) = senders.into_iter().next() {
-                let _ = done.send(Err(e));
+    }
+
+    /// One settlement on its own, so that one bad record cannot fail the others. A journal line is
+    /// retried until the database takes it (or shutdown leaves it for the next start).
+    async fn write_one(&self, job: Job, stop: &CancellationToken) {
+        let clock = self.settings.clock();
+        let mut delay = Duration::from_millis(50);
+        loop {
+            let result = {
+                let _gate = self.quotas.settling().await;
+                let result = self.store.settle(&job.record, job.at, &clock).await;
+                if let Ok(outcome) = result {
+                    self.written(&job, outcome);
+                }
+                result
+            };
+            match (result, &job.commit) {
+                (Ok(_), _) => return self.finish(job, Ok(())),
+                (Err(StoreError::Invalid(e)), Commit::Journal(_)) => {
+                    tracing::error!(request_id = %job.record.request_id, error = %e, "settlement refused by the database; kept in rejected.jsonl");
+                    if let Some(j) = &self.journal {
+                        j.reject(&Line::new(job.at, &job.record), &e);
+                    }
+                    self.quotas.dropped(job.seq, job.record.user_id, job.record.platform);
+                    return self.finish(job, Ok(()));
+                }
+                (Err(e), Commit::Journal(_)) if !stop.is_cancelled() => {
+                    tracing::warn!(request_id = %job.record.request_id, error = %e, "writing a journaled settlement failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                // Shutting down with the database unreachable: the line stays in the journal.
+                (Err(_), Commit::Journal(_)) => return,
+                (Err(e), Commit::Direct(_)) => {
+                    self.quotas.dropped(job.seq, job.record.user_id, job.record.platform);
+                    return self.finish(job, Err(e));
+                }
             }
         }
-        Err(e) => {
-            tracing::warn!(error = %e, size = records.len(), "settlement batch failed; settling one by one");
-            for (record, done) in records.iter().zip(senders) {
-                let one = store.settle(record, now, &clock).await;
-                charged(record, &one);
-                let _ = done.send(one);
+    }
+
+    /// The database holds the charge (or already held it: a retried request id, which the copy
+    /// counted twice and rereads).
+    fn written(&self, job: &Job, outcome: SettleOutcome) {
+        let (user, platform) = (job.record.user_id, job.record.platform);
+        match outcome {
+            SettleOutcome::Charged => self.quotas.written(job.seq, user, platform),
+            _ => self.quotas.dropped(job.seq, user, platform),
+        }
+        metrics::histogram!("tollgate_settlement_write_lag_seconds")
+            .record(Timestamp::now().duration_since(job.at).as_secs_f64().max(0.0));
+    }
+
+    /// Tells the job's committer how it ended: a journal line is applied, a direct caller answered.
+    fn finish(&self, job: Job, result: Result<(), StoreError>) {
+        match job.commit {
+            Commit::Journal(segment) => {
+                if let Some(j) = &self.journal {
+                    j.applied(segment);
+                }
+            }
+            Commit::Direct(done) => {
+                let _ = done.send(result);
             }
         }
     }

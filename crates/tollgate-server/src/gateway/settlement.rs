@@ -83,7 +83,7 @@ pub async fn settle(
     let mut attempt = 1;
     loop {
         match state.settle_queue.settle(record.clone()).await {
-            Ok(_) => break,
+            Ok(()) => break,
             Err(e) if attempt < ATTEMPTS && !matches!(e, StoreError::Invalid(_)) => {
                 tracing::warn!(request_id = %record.request_id, attempt, error = %e, "settlement failed; retrying");
                 tokio::time::sleep(delay).await;

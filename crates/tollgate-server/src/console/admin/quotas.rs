@@ -19,6 +19,8 @@ use crate::state::AppState;
 
 /// The admin view of a user's rows.
 async fn admin_views(state: &AppState, user_id: i64) -> ConsoleResult<QuotaViews> {
+    // Reads after an answer see its charge (the journal's database write trails the answer).
+    state.settle_queue.caught_up().await;
     let rows = state.store.list_by_user(user_id).await?;
     quota_views(&rows, &state.settings.clock(), Timestamp::now(), true)
 }
@@ -106,6 +108,8 @@ pub async fn reset_quota(
     let window: QuotaWindow = body.obj.name("window")?;
     let now = Timestamp::now();
     let clock = state.settings.clock();
+    // A reset clears the charges made before it, including those still being written.
+    state.settle_queue.caught_up().await;
     let row = state.store.list_by_user(user.id).await?.into_iter().find(|r| r.platform == platform);
     let usage_before = match &row {
         Some(r) => r.current_usage(&clock, window, now).map_err(|e| ConsoleError::Internal(e.to_string()))?,

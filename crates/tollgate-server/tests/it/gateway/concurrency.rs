@@ -1,5 +1,5 @@
 //! 200 parallel requests against a small limit. Strict: the charged total never exceeds the limit.
-//! Soft: every request that was answered is charged exactly once.
+//! Soft: every request that was answered is charged exactly once. Both settlement modes.
 
 use std::sync::Arc;
 
@@ -7,6 +7,8 @@ use tollgate_core::platform::Platform;
 use tollgate_core::settings::validate_changes;
 
 use crate::util::gateway::{ANTHROPIC_COST_NANOS, MODEL, daily};
+use tollgate_server::config::{GatewayConfig, SettlementMode};
+
 use crate::util::test_app::TestApp;
 
 const PARALLEL: usize = 200;
@@ -53,3 +55,9 @@ async fn strict_never_exceeds_and_soft_charges_once(app: TestApp) {
     assert!(ok >= 18, "soft mode admitted only {ok}");
 }
 crate::both_backends!(strict_and_soft_under_200_parallel_requests, super::strict_never_exceeds_and_soft_charges_once);
+
+async fn in_direct_settlement_mode(app: TestApp) {
+    let config = GatewayConfig { settlement: SettlementMode::Direct, ..GatewayConfig::default() };
+    strict_never_exceeds_and_soft_charges_once(TestApp::with_config(app.db.clone(), config).await).await;
+}
+crate::both_backends!(strict_and_soft_with_direct_settlement, super::in_direct_settlement_mode);

@@ -1,6 +1,7 @@
 mod admission;
 mod bad_input;
 mod concurrency;
+mod journal;
 mod multiprocess;
 mod passthrough;
 mod streaming;

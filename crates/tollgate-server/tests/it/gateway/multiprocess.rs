@@ -1,6 +1,7 @@
 //! Two `tollgate serve` processes on one PostgreSQL database, load split across them: strict mode
-//! never exceeds a limit, no charge is lost, and a limit changed through one process is enforced by
-//! the other on its next request (limits are read per request; see docs/quotas.md).
+//! never exceeds a limit, no charge is lost (one process is killed outright and restarted on its
+//! settlement journal), and a limit changed through one process is enforced by the other on its
+//! next request (limits are read per request in strict mode; see docs/quotas.md).
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -10,7 +11,7 @@ use tollgate_core::settings::validate_changes;
 use tollgate_store::testing::TestDb;
 
 use crate::util::gateway::{ANTHROPIC_COST_NANOS, MODEL, daily};
-use crate::util::test_app::TestApp;
+use crate::util::test_app::{TestApp, journal_dir};
 
 struct Server(Child);
 
@@ -25,10 +26,12 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-async fn start(db: &TestDb) -> (Server, String) {
+async fn start(db: &TestDb, journal: &std::path::Path) -> (Server, String) {
     let port = free_port();
+    let journal = journal.to_string_lossy();
     let child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database-url", &db.url()])
+        .args(["--journal-dir", &journal])
         .env("TOLLGATE_SETTINGS_REFRESH_SECS", "1")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -58,8 +61,9 @@ async fn two_processes_share_one_quota() {
     let strict = validate_changes(r#"{"quota_enforcement":"strict"}"#).unwrap();
     app.state.store.save_settings(&strict, jiff::Timestamp::now()).await.unwrap();
     let c = app.caller("two@example.com", &daily(Platform::Anthropic, "0.05")).await;
-    let (_a, a) = start(&db).await;
-    let (_b, b) = start(&db).await;
+    let (journal_a, journal_b) = (journal_dir(), journal_dir());
+    let (server_a, a) = start(&db, &journal_a).await;
+    let (server_b, b) = start(&db, &journal_b).await;
 
     let http = reqwest::Client::new();
     let body = format!(r#"{{"model":"{MODEL}","max_tokens":50,"messages":[]}}"#);
@@ -80,6 +84,15 @@ async fn two_processes_share_one_quota() {
             other => panic!("unexpected status {other}"),
         }
     }
+    // Process a is killed outright (its last charges may exist only in its journal) and started
+    // again on its journal; process b stops gracefully (it writes everything before exiting).
+    drop(server_a);
+    let status = Command::new("kill").args(["-TERM", &server_b.0.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let mut server_b = server_b;
+    assert!(server_b.0.wait().unwrap().success(), "b did not stop cleanly");
+    let (_a, a) = start(&db, &journal_a).await;
+    let (_b, b) = start(&db, &journal_b).await;
     let spent = app.spent(c.user_id, Platform::Anthropic).await;
     assert!(ok >= 1);
     assert!(spent <= 50_000_000, "spent {spent} exceeds the 0.05 USD limit");

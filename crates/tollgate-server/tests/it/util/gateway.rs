@@ -90,6 +90,7 @@ impl TestApp {
 
     /// The user's current daily usage on `platform`, in nano-USD.
     pub async fn spent(&self, user_id: i64, platform: Platform) -> i64 {
+        self.state.settle_queue.caught_up().await;
         let rows = self.state.store.list_by_user(user_id).await.unwrap();
         rows.iter().find(|r| r.platform == platform).map_or(0, |r| r.usage[0].usage.nanos())
     }

@@ -9,10 +9,28 @@ use tollgate_server::state::AppState;
 use tollgate_store::testing::TestDb;
 use tower::ServiceExt;
 
+/// A fresh journal folder for one app (left in the temp dir; a few empty files).
+pub fn journal_dir() -> std::path::PathBuf {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("tollgate-it-journal-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
 pub struct TestApp {
     pub state: AppState,
     pub router: Router,
     pub db: TestDb,
+    journal: Option<std::path::PathBuf>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.journal {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
 }
 
 /// A response with its body read.
@@ -32,11 +50,25 @@ impl Reply {
 }
 
 impl TestApp {
+    /// Settlement through a journal of its own (the default mode).
     pub async fn on(db: TestDb) -> Self {
+        Self::with_config(db, GatewayConfig { journal_dir: Some(journal_dir()), ..GatewayConfig::default() }).await
+    }
+
+    pub async fn with_config(db: TestDb, config: GatewayConfig) -> Self {
         let store = db.open().await.unwrap();
-        let state = AppState::new(store, GatewayConfig::default()).await.unwrap();
+        let journal = config.journal_dir.clone();
+        let state = AppState::new(store, config).await.unwrap();
         let router = tollgate_server::router::app(state.clone());
-        Self { state, router, db }
+        Self { state, router, db, journal }
+    }
+
+    /// Stops the app as a shutdown does: its settlement worker writes what is queued and lets go
+    /// of its journal.
+    pub async fn stop(self) {
+        self.state.shutdown.cancel();
+        self.state.tasks.close();
+        self.state.tasks.wait().await;
     }
 
     pub async fn sqlite() -> Self {

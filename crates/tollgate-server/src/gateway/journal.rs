@@ -1,0 +1,336 @@
+//! The settlement journal: where a charge is committed before its answer is released, so that the
+//! database write is off the request's path (SPEC 2.4, docs/quotas.md "Settlement journal").
+//!
+//! A settlement is one JSON line appended to the active segment file with a single `write`. Once
+//! that returns, the line is in the operating system's page cache: a gateway process killed at any
+//! moment afterwards loses nothing, because the next start applies every line still on disk. (An
+//! operating-system crash can lose the last moments of lines, exactly as SQLite's
+//! `synchronous=NORMAL` can lose its last commits; `--settlement direct` is the mode for operators
+//! who need each charge flushed by the database before the answer.) The settlement worker applies
+//! the lines to the database idempotently (the usage record's request id), and a segment file is
+//! deleted once every line in it is applied. Lines the database refuses as invalid are kept in
+//! `rejected.jsonl` for an operator, never dropped silently.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use tollgate_core::money::Money;
+use tollgate_core::platform::Platform;
+use tollgate_core::usage::Usage;
+use tollgate_store::NewUsageRecord;
+
+/// Lines per segment file before the next one is started (a few MB).
+const SEGMENT_LINES: u64 = 8192;
+const LOCK_FILE: &str = "journal.lock";
+const REJECTED_FILE: &str = "rejected.jsonl";
+
+/// One settlement as written to the journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Line {
+    /// When the charge was committed here: its quota windows are the ones current at this moment.
+    pub at: Timestamp,
+    pub request_id: String,
+    pub user_id: i64,
+    pub api_key_id: Option<i64>,
+    pub platform: Platform,
+    pub model: String,
+    pub usage: Usage,
+    pub cost_nanos: i64,
+    pub status: String,
+    pub http_status: Option<i64>,
+    pub latency_ms: i64,
+    pub upstream_id: Option<i64>,
+    pub output_estimated: bool,
+    pub held: bool,
+}
+
+impl Line {
+    pub fn new(at: Timestamp, r: &NewUsageRecord) -> Self {
+        Self {
+            at,
+            request_id: r.request_id.clone(),
+            user_id: r.user_id,
+            api_key_id: r.api_key_id,
+            platform: r.platform,
+            model: r.model.clone(),
+            usage: r.usage,
+            cost_nanos: r.cost.nanos(),
+            status: r.status.clone(),
+            http_status: r.http_status,
+            latency_ms: r.latency_ms,
+            upstream_id: r.upstream_id,
+            output_estimated: r.output_estimated,
+            held: r.held,
+        }
+    }
+
+    /// The record to settle; `None` for a line whose amount is not a valid money value.
+    pub fn record(self) -> Option<NewUsageRecord> {
+        Some(NewUsageRecord {
+            request_id: self.request_id,
+            user_id: self.user_id,
+            api_key_id: self.api_key_id,
+            platform: self.platform,
+            model: self.model,
+            usage: self.usage,
+            cost: Money::from_nanos(self.cost_nanos).ok()?,
+            status: self.status,
+            http_status: self.http_status,
+            latency_ms: self.latency_ms,
+            upstream_id: self.upstream_id,
+            output_estimated: self.output_estimated,
+            held: self.held,
+        })
+    }
+}
+
+/// A segment left on disk by an earlier process, with its lines to apply.
+pub struct Leftover {
+    pub segment: u64,
+    pub lines: Vec<(Timestamp, NewUsageRecord)>,
+}
+
+#[derive(Default)]
+struct Count {
+    written: u64,
+    applied: u64,
+}
+
+struct Active {
+    file: File,
+    segment: u64,
+    /// Lines written to each segment still on disk, and how many of them are applied.
+    counts: BTreeMap<u64, Count>,
+}
+
+/// The journal directory, locked for this process.
+pub struct Journal {
+    dir: PathBuf,
+    active: Mutex<Active>,
+    /// Holds the directory's lock for as long as the journal lives.
+    _lock: File,
+}
+
+fn segment_path(dir: &Path, segment: u64) -> PathBuf {
+    dir.join(format!("settlements-{segment:016}.jsonl"))
+}
+
+fn segment_id(name: &str) -> Option<u64> {
+    name.strip_prefix("settlements-")?.strip_suffix(".jsonl")?.parse().ok()
+}
+
+impl Journal {
+    /// Opens (creating) `dir`, takes its lock, and returns the journal with the segments an earlier
+    /// process left, for the caller to apply before serving.
+    pub fn open(dir: &Path) -> io::Result<(Self, Vec<Leftover>)> {
+        std::fs::create_dir_all(dir)?;
+        let lock = OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(LOCK_FILE))?;
+        lock.try_lock().map_err(|_| {
+            io::Error::other(format!(
+                "the settlement journal {} is in use by another tollgate process; give each process its own --journal-dir",
+                dir.display()
+            ))
+        })?;
+        let mut leftovers = Vec::new();
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            if let Some(segment) = entry.file_name().to_str().and_then(segment_id) {
+                leftovers.push(Leftover { segment, lines: read_segment(&entry.path())? });
+            }
+        }
+        leftovers.sort_by_key(|l| l.segment);
+        let segment = leftovers.last().map_or(0, |l| l.segment) + 1;
+        let file = open_segment(dir, segment)?;
+        let mut counts = BTreeMap::new();
+        counts.insert(segment, Count::default());
+        let journal = Self { dir: dir.to_owned(), active: Mutex::new(Active { file, segment, counts }), _lock: lock };
+        Ok((journal, leftovers))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Active> {
+        // Every update below leaves the counts consistent before it can fail.
+        self.active.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Commits one settlement: returns once its line is written, with the segment that holds it.
+    pub fn append(&self, line: &Line) -> io::Result<u64> {
+        let mut text = serde_json::to_vec(line).map_err(io::Error::other)?;
+        text.push(b'\n');
+        let mut active = self.lock();
+        if active.counts.get(&active.segment).is_some_and(|c| c.written >= SEGMENT_LINES) {
+            let next = active.segment + 1;
+            active.file = open_segment(&self.dir, next)?;
+            let done = active.segment;
+            active.segment = next;
+            active.counts.insert(next, Count::default());
+            self.remove_if_applied(&mut active, done);
+        }
+        // One `write` of the whole line (O_APPEND): a killed process leaves whole lines, or a torn
+        // last line that was never acknowledged and that the replay skips.
+        active.file.write_all(&text)?;
+        let segment = active.segment;
+        active.counts.entry(segment).or_default().written += 1;
+        Ok(segment)
+    }
+
+    /// Records that one line of `segment` is applied; a finished, inactive segment is deleted.
+    pub fn applied(&self, segment: u64) {
+        let mut active = self.lock();
+        if let Some(c) = active.counts.get_mut(&segment) {
+            c.applied += 1;
+        }
+        self.remove_if_applied(&mut active, segment);
+    }
+
+    fn remove_if_applied(&self, active: &mut Active, segment: u64) {
+        let finished = active.counts.get(&segment).is_some_and(|c| c.applied >= c.written);
+        if finished && segment != active.segment {
+            active.counts.remove(&segment);
+            self.remove_segment(segment);
+        }
+    }
+
+    /// Deletes a segment whose lines are all applied (leftovers, once replayed).
+    pub fn remove_segment(&self, segment: u64) {
+        if let Err(e) = std::fs::remove_file(segment_path(&self.dir, segment)) {
+            tracing::warn!(segment, error = %e, "could not delete an applied journal segment");
+        }
+    }
+
+    /// Keeps a line the database refused, for an operator to look at.
+    pub fn reject(&self, line: &Line, error: &str) {
+        let kept = serde_json::to_vec(&serde_json::json!({ "line": line, "error": error }))
+            .map_err(io::Error::other)
+            .and_then(|mut text| {
+                text.push(b'\n');
+                OpenOptions::new().create(true).append(true).open(self.dir.join(REJECTED_FILE))?.write_all(&text)
+            });
+        if let Err(e) = kept {
+            tracing::error!(request_id = %line.request_id, error = %e, "could not keep a rejected settlement");
+        }
+    }
+
+    /// On shutdown: deletes the active segment if every line written is applied (otherwise it stays
+    /// for the next start to apply).
+    pub fn close(&self) {
+        let active = self.lock();
+        let segment = active.segment;
+        if active.counts.values().all(|c| c.applied >= c.written) {
+            self.remove_segment(segment);
+        }
+    }
+}
+
+fn open_segment(dir: &Path, segment: u64) -> io::Result<File> {
+    OpenOptions::new().create(true).append(true).open(segment_path(dir, segment))
+}
+
+/// Every whole line of a segment. A line that does not parse is the torn last write of a killed
+/// process (never acknowledged), or damage: either way it is reported and skipped.
+fn read_segment(path: &Path) -> io::Result<Vec<(Timestamp, NewUsageRecord)>> {
+    let reader = io::BufReader::new(File::open(path)?);
+    let mut lines = Vec::new();
+    for (n, text) in reader.split(b'\n').enumerate() {
+        let text = text?;
+        if text.is_empty() {
+            continue;
+        }
+        match serde_json::from_slice::<Line>(&text) {
+            Ok(line) => {
+                let at = line.at;
+                match line.record() {
+                    Some(record) => lines.push((at, record)),
+                    None => {
+                        tracing::error!(path = %path.display(), line = n + 1, "journal line with an invalid amount skipped")
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), line = n + 1, error = %e, "unreadable journal line skipped")
+            }
+        }
+    }
+    Ok(lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str) -> NewUsageRecord {
+        NewUsageRecord {
+            request_id: id.into(),
+            user_id: 7,
+            api_key_id: Some(3),
+            platform: Platform::Anthropic,
+            model: "claude-sonnet-4-5".into(),
+            usage: Usage { input_tokens: 10, output_tokens: 20, ..Usage::default() },
+            cost: Money::from_nanos(123_456).unwrap_or(Money::ZERO),
+            status: "ok".into(),
+            http_status: Some(200),
+            latency_ms: 5,
+            upstream_id: Some(1),
+            output_estimated: false,
+            held: false,
+        }
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("tollgate-journal-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn lines_survive_the_process_and_a_torn_tail_is_skipped() -> io::Result<()> {
+        let dir = temp_dir("survive");
+        let at = Timestamp::from_second(1_700_000_000).map_err(io::Error::other)?;
+        {
+            let (journal, leftovers) = Journal::open(&dir)?;
+            assert!(leftovers.is_empty());
+            journal.append(&Line::new(at, &record("a")))?;
+            journal.append(&Line::new(at, &record("b")))?;
+            // A second process on the same directory is refused while this one holds it.
+            let second = Journal::open(&dir).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(second.contains("in use by another tollgate process"), "{second}");
+            // A killed writer's torn last line.
+            let path = segment_path(&dir, 1);
+            OpenOptions::new().append(true).open(path)?.write_all(b"{\"at\":\"2023-")?;
+        }
+        let (_journal, leftovers) = Journal::open(&dir)?;
+        assert_eq!(leftovers.len(), 1);
+        let ids: Vec<_> = leftovers[0].lines.iter().map(|(_, r)| r.request_id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+        assert_eq!(leftovers[0].lines[0], (at, record("a")));
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
+    }
+
+    #[test]
+    fn applied_segments_are_deleted_once_rotated() -> io::Result<()> {
+        let dir = temp_dir("rotate");
+        let (journal, _) = Journal::open(&dir)?;
+        let at = Timestamp::now();
+        let mut segments = Vec::new();
+        for i in 0..SEGMENT_LINES + 1 {
+            segments.push(journal.append(&Line::new(at, &record(&i.to_string())))?);
+        }
+        assert_eq!(segments.first(), Some(&1));
+        assert_eq!(segments.last(), Some(&2));
+        assert!(segment_path(&dir, 1).exists());
+        for s in &segments {
+            journal.applied(*s);
+        }
+        assert!(!segment_path(&dir, 1).exists(), "a rotated, applied segment is deleted");
+        assert!(segment_path(&dir, 2).exists(), "the active one stays until close");
+        journal.close();
+        assert!(!segment_path(&dir, 2).exists());
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
+    }
+}

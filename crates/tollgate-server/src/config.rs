@@ -60,7 +60,8 @@ pub struct GatewayConfig {
     /// own commit (docs/quotas.md, "Settlement").
     #[arg(long, env = "TOLLGATE_SETTLEMENT", value_enum, default_value_t = SettlementMode::Journal)]
     pub settlement: SettlementMode,
-    /// Folder of the settlement journal, one per process. Default: `journal` in the data directory.
+    /// Folder of the settlement journal, one per process. Default: `PATH.journal` next to a SQLite
+    /// database file, else `journal` in the data directory.
     #[arg(long, env = "TOLLGATE_JOURNAL_DIR")]
     pub journal_dir: Option<PathBuf>,
 }
@@ -73,10 +74,18 @@ pub enum SettlementMode {
 }
 
 impl GatewayConfig {
-    /// The journal folder in force: the one given, else `journal` under `data_dir`.
-    pub fn with_journal_under(mut self, data_dir: &std::path::Path) -> Self {
+    /// The journal folder in force: the one given; else, for a SQLite database, `PATH.journal` next
+    /// to its file (so each database has its own); else `journal` in the data directory.
+    pub fn with_default_journal(mut self, db: &DbArgs) -> Self {
         if self.journal_dir.is_none() {
-            self.journal_dir = Some(data_dir.join("journal"));
+            let url = db.url();
+            let sqlite_file = url.strip_prefix("sqlite://").map(|rest| rest.split('?').next().unwrap_or(rest));
+            self.journal_dir = Some(match sqlite_file {
+                Some(path) if !path.is_empty() && !path.contains(":memory:") => {
+                    PathBuf::from(format!("{path}.journal"))
+                }
+                _ => db.data_dir.join("journal"),
+            });
         }
         self
     }
@@ -93,5 +102,25 @@ impl Default for GatewayConfig {
             settlement: SettlementMode::Journal,
             journal_dir: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn journal(url: Option<&str>, given: Option<&str>) -> Option<PathBuf> {
+        let db = DbArgs { database_url: url.map(str::to_owned), data_dir: PathBuf::from("var") };
+        let config = GatewayConfig { journal_dir: given.map(PathBuf::from), ..GatewayConfig::default() };
+        config.with_default_journal(&db).journal_dir
+    }
+
+    #[test]
+    fn the_journal_sits_beside_its_sqlite_file_else_in_the_data_directory() {
+        assert_eq!(journal(None, None), Some(PathBuf::from("var/tollgate.db.journal")));
+        assert_eq!(journal(Some("sqlite:///srv/t.db?mode=rwc"), None), Some(PathBuf::from("/srv/t.db.journal")));
+        assert_eq!(journal(Some("postgres://u@h/db"), None), Some(PathBuf::from("var/journal")));
+        assert_eq!(journal(Some("sqlite://:memory:"), None), Some(PathBuf::from("var/journal")));
+        assert_eq!(journal(None, Some("/j")), Some(PathBuf::from("/j")));
     }
 }

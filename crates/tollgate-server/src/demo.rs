@@ -43,7 +43,11 @@ pub async fn run(
     let url = format!("sqlite://{}", args.dir.join("tollgate.db").display());
     let store = tollgate_store::connect(&url).await?;
     seed(&*store).await?;
-    let state = AppState::new(store.clone(), GatewayConfig::default().with_journal_under(&args.dir)).await?;
+    let state = AppState::new(
+        store.clone(),
+        GatewayConfig { journal_dir: Some(args.dir.join("tollgate.db.journal")), ..GatewayConfig::default() },
+    )
+    .await?;
     let mock = MockUpstream::start(&state.tasks, state.shutdown.clone(), false).await?;
     point_upstreams_at(&*store, &mock.base_url()).await?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;

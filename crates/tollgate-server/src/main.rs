@@ -65,7 +65,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let store = tollgate_store::connect(&args.db.url()).await?;
-            let state = AppState::new(store, args.gateway.clone().with_journal_under(&args.db.data_dir)).await?;
+            let state = AppState::new(store, args.gateway.clone().with_default_journal(&args.db)).await?;
             let listener = tokio::net::TcpListener::bind(args.listen).await?;
             tracing::info!(addr = %listener.local_addr()?, backend = state.store.backend(), "tollgate listening");
             tollgate_server::serve(listener, state, shutdown_signal()).await?;

@@ -67,7 +67,8 @@ export async function startServer() {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   const logs = []
-  const proc = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--database-url', db], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const args = ['serve', '--listen', `127.0.0.1:${port}`, '--database-url', db, '--data-dir', dir]
+  const proc = spawn(BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
   proc.stdout.on('data', (d) => logs.push(String(d)))
   proc.stderr.on('data', (d) => logs.push(String(d)))
   await waitReady(url, proc, logs)

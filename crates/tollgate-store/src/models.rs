@@ -121,8 +121,9 @@ pub struct NewQuota {
     pub limits: WindowLimits,
 }
 
-/// One settled request, written with its quota increment (SPEC 2.4).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One settled request, written with its quota increment (SPEC 2.4). Serializable: the gateway's
+/// settlement journal keeps it until the database has it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NewUsageRecord {
     /// Unique per request: settlement is idempotent on it.
     pub request_id: String,

@@ -19,9 +19,6 @@ use std::sync::{Mutex, MutexGuard};
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use tollgate_core::money::Money;
-use tollgate_core::platform::Platform;
-use tollgate_core::usage::Usage;
 use tollgate_store::NewUsageRecord;
 
 /// Lines per segment file before the next one is started (a few MB).
@@ -30,63 +27,24 @@ const LOCK_FILE: &str = "journal.lock";
 const REJECTED_FILE: &str = "rejected.jsonl";
 
 /// One settlement as written to the journal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Line {
+#[derive(Serialize)]
+pub struct Line<'a> {
     /// When the charge was committed here: its quota windows are the ones current at this moment.
     pub at: Timestamp,
-    pub request_id: String,
-    pub user_id: i64,
-    pub api_key_id: Option<i64>,
-    pub platform: Platform,
-    pub model: String,
-    pub usage: Usage,
-    pub cost_nanos: i64,
-    pub status: String,
-    pub http_status: Option<i64>,
-    pub latency_ms: i64,
-    pub upstream_id: Option<i64>,
-    pub output_estimated: bool,
-    pub held: bool,
+    pub record: &'a NewUsageRecord,
 }
 
-impl Line {
-    pub fn new(at: Timestamp, r: &NewUsageRecord) -> Self {
-        Self {
-            at,
-            request_id: r.request_id.clone(),
-            user_id: r.user_id,
-            api_key_id: r.api_key_id,
-            platform: r.platform,
-            model: r.model.clone(),
-            usage: r.usage,
-            cost_nanos: r.cost.nanos(),
-            status: r.status.clone(),
-            http_status: r.http_status,
-            latency_ms: r.latency_ms,
-            upstream_id: r.upstream_id,
-            output_estimated: r.output_estimated,
-            held: r.held,
-        }
+impl<'a> Line<'a> {
+    pub fn new(at: Timestamp, record: &'a NewUsageRecord) -> Self {
+        Self { at, record }
     }
+}
 
-    /// The record to settle; `None` for a line whose amount is not a valid money value.
-    pub fn record(self) -> Option<NewUsageRecord> {
-        Some(NewUsageRecord {
-            request_id: self.request_id,
-            user_id: self.user_id,
-            api_key_id: self.api_key_id,
-            platform: self.platform,
-            model: self.model,
-            usage: self.usage,
-            cost: Money::from_nanos(self.cost_nanos).ok()?,
-            status: self.status,
-            http_status: self.http_status,
-            latency_ms: self.latency_ms,
-            upstream_id: self.upstream_id,
-            output_estimated: self.output_estimated,
-            held: self.held,
-        })
-    }
+/// A journal line as read back.
+#[derive(Deserialize)]
+struct ReadLine {
+    at: Timestamp,
+    record: NewUsageRecord,
 }
 
 /// A segment left on disk by an earlier process, with its lines to apply.
@@ -158,7 +116,7 @@ impl Journal {
     }
 
     /// Commits one settlement: returns once its line is written, with the segment that holds it.
-    pub fn append(&self, line: &Line) -> io::Result<u64> {
+    pub fn append(&self, line: &Line<'_>) -> io::Result<u64> {
         let mut text = serde_json::to_vec(line).map_err(io::Error::other)?;
         text.push(b'\n');
         let mut active = self.lock();
@@ -203,7 +161,7 @@ impl Journal {
     }
 
     /// Keeps a line the database refused, for an operator to look at.
-    pub fn reject(&self, line: &Line, error: &str) {
+    pub fn reject(&self, line: &Line<'_>, error: &str) {
         let kept = serde_json::to_vec(&serde_json::json!({ "line": line, "error": error }))
             .map_err(io::Error::other)
             .and_then(|mut text| {
@@ -211,7 +169,7 @@ impl Journal {
                 OpenOptions::new().create(true).append(true).open(self.dir.join(REJECTED_FILE))?.write_all(&text)
             });
         if let Err(e) = kept {
-            tracing::error!(request_id = %line.request_id, error = %e, "could not keep a rejected settlement");
+            tracing::error!(request_id = %line.record.request_id, error = %e, "could not keep a rejected settlement");
         }
     }
 
@@ -240,16 +198,8 @@ fn read_segment(path: &Path) -> io::Result<Vec<(Timestamp, NewUsageRecord)>> {
         if text.is_empty() {
             continue;
         }
-        match serde_json::from_slice::<Line>(&text) {
-            Ok(line) => {
-                let at = line.at;
-                match line.record() {
-                    Some(record) => lines.push((at, record)),
-                    None => {
-                        tracing::error!(path = %path.display(), line = n + 1, "journal line with an invalid amount skipped")
-                    }
-                }
-            }
+        match serde_json::from_slice::<ReadLine>(&text) {
+            Ok(line) => lines.push((line.at, line.record)),
             Err(e) => {
                 tracing::warn!(path = %path.display(), line = n + 1, error = %e, "unreadable journal line skipped")
             }
@@ -260,6 +210,10 @@ fn read_segment(path: &Path) -> io::Result<Vec<(Timestamp, NewUsageRecord)>> {
 
 #[cfg(test)]
 mod tests {
+    use tollgate_core::money::Money;
+    use tollgate_core::platform::Platform;
+    use tollgate_core::usage::Usage;
+
     use super::*;
 
     fn record(id: &str) -> NewUsageRecord {

@@ -94,10 +94,16 @@ impl QuotaCache {
         user_id: i64,
         platform: Platform,
     ) -> Result<Option<QuotaRow>, StoreError> {
-        if self.ttl.is_zero() {
-            return store.get_by_user_platform(user_id, platform).await;
-        }
         let key = (user_id, platform);
+        if self.ttl.is_zero() {
+            // No copy kept, but this process's charges not yet written still count.
+            let _no_commit_in_flight = self.gate.read().await;
+            let row = store.get_by_user_platform(user_id, platform).await?;
+            return Ok(match self.lock().get(&key) {
+                Some(entry) => entry.with_pending(row).0,
+                None => row,
+            });
+        }
         if let Some(row) = self.usable(key, false) {
             return Ok(row);
         }

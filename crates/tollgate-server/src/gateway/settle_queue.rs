@@ -32,11 +32,16 @@ const QUEUE: usize = 64 * 1024;
 const CATCH_UP_WAIT: Duration = Duration::from_secs(2);
 
 struct Job {
+    record: NewUsageRecord,
+    meta: Meta,
+}
+
+/// What the worker needs beside the record itself.
+struct Meta {
     seq: u64,
     at: Timestamp,
     /// The windows the charge counts in (`None` when the clock could not say; the copy is reread).
     rollovers: Option<[Rollover; 3]>,
-    record: NewUsageRecord,
     commit: Commit,
 }
 
@@ -133,7 +138,7 @@ impl SettleQueue {
             Some(r) => self.quotas.charged(seq, user_id, platform, record.cost, r),
             None => self.quotas.invalidate_user(user_id),
         }
-        let job = Job { seq, at, rollovers, record, commit };
+        let job = Job { record, meta: Meta { seq, at, rollovers, commit } };
         if self.tx.send(job).await.is_err() {
             self.quotas.dropped(seq, user_id, platform);
             return match wait {
@@ -203,7 +208,7 @@ impl Worker {
         let mut jobs = jobs.into_iter().peekable();
         while let Some(first) = jobs.next() {
             let mut run = vec![first];
-            while let Some(next) = jobs.next_if(|j| j.rollovers == run[0].rollovers) {
+            while let Some(next) = jobs.next_if(|j| j.meta.rollovers == run[0].meta.rollovers) {
                 run.push(next);
             }
             self.write_run(run, stop).await;
@@ -212,26 +217,26 @@ impl Worker {
 
     async fn write_run(&self, run: Vec<Job>, stop: &CancellationToken) {
         let clock = self.settings.clock();
-        let at = run[0].at;
-        let records: Vec<NewUsageRecord> = run.iter().map(|j| j.record.clone()).collect();
+        let (records, metas): (Vec<NewUsageRecord>, Vec<Meta>) = run.into_iter().map(|j| (j.record, j.meta)).unzip();
+        let at = metas.first().map_or_else(Timestamp::now, |m| m.at);
         let batch = {
             let _gate = self.quotas.settling().await;
             let result = self.store.settle_batch(&records, at, &clock).await;
             if let Ok(outcomes) = &result {
-                for (job, outcome) in run.iter().zip(outcomes) {
-                    self.written(job, *outcome);
+                for ((record, meta), outcome) in records.iter().zip(&metas).zip(outcomes) {
+                    self.written(record, meta, *outcome);
                 }
             }
             result
         };
         match batch {
-            Ok(_) => run.into_iter().for_each(|job| self.finish(job, Ok(()))),
+            Ok(_) => metas.into_iter().for_each(|meta| self.finish(meta, Ok(()))),
             Err(e) => {
-                if run.len() > 1 {
-                    tracing::warn!(error = %e, size = run.len(), "settlement batch failed; settling one by one");
+                if records.len() > 1 {
+                    tracing::warn!(error = %e, size = records.len(), "settlement batch failed; settling one by one");
                 }
-                for job in run {
-                    self.write_one(job, stop).await;
+                for (record, meta) in records.into_iter().zip(metas) {
+                    self.write_one(record, meta, stop).await;
                 }
             }
         }
@@ -239,38 +244,38 @@ impl Worker {
 
     /// One settlement on its own, so that one bad record cannot fail the others. A journal line is
     /// retried until the database takes it (or shutdown leaves it for the next start).
-    async fn write_one(&self, job: Job, stop: &CancellationToken) {
+    async fn write_one(&self, record: NewUsageRecord, meta: Meta, stop: &CancellationToken) {
         let clock = self.settings.clock();
         let mut delay = Duration::from_millis(50);
         loop {
             let result = {
                 let _gate = self.quotas.settling().await;
-                let result = self.store.settle(&job.record, job.at, &clock).await;
+                let result = self.store.settle(&record, meta.at, &clock).await;
                 if let Ok(outcome) = result {
-                    self.written(&job, outcome);
+                    self.written(&record, &meta, outcome);
                 }
                 result
             };
-            match (result, &job.commit) {
-                (Ok(_), _) => return self.finish(job, Ok(())),
+            match (result, &meta.commit) {
+                (Ok(_), _) => return self.finish(meta, Ok(())),
                 (Err(StoreError::Invalid(e)), Commit::Journal(_)) => {
-                    tracing::error!(request_id = %job.record.request_id, error = %e, "settlement refused by the database; kept in rejected.jsonl");
+                    tracing::error!(request_id = %record.request_id, error = %e, "settlement refused by the database; kept in rejected.jsonl");
                     if let Some(j) = &self.journal {
-                        j.reject(&Line::new(job.at, &job.record), &e);
+                        j.reject(&Line::new(meta.at, &record), &e);
                     }
-                    self.quotas.dropped(job.seq, job.record.user_id, job.record.platform);
-                    return self.finish(job, Ok(()));
+                    self.quotas.dropped(meta.seq, record.user_id, record.platform);
+                    return self.finish(meta, Ok(()));
                 }
                 (Err(e), Commit::Journal(_)) if !stop.is_cancelled() => {
-                    tracing::warn!(request_id = %job.record.request_id, error = %e, "writing a journaled settlement failed; retrying");
+                    tracing::warn!(request_id = %record.request_id, error = %e, "writing a journaled settlement failed; retrying");
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(5));
                 }
                 // Shutting down with the database unreachable: the line stays in the journal.
                 (Err(_), Commit::Journal(_)) => return,
                 (Err(e), Commit::Direct(_)) => {
-                    self.quotas.dropped(job.seq, job.record.user_id, job.record.platform);
-                    return self.finish(job, Err(e));
+                    self.quotas.dropped(meta.seq, record.user_id, record.platform);
+                    return self.finish(meta, Err(e));
                 }
             }
         }
@@ -278,19 +283,19 @@ impl Worker {
 
     /// The database holds the charge (or already held it: a retried request id, which the copy
     /// counted twice and rereads).
-    fn written(&self, job: &Job, outcome: SettleOutcome) {
-        let (user, platform) = (job.record.user_id, job.record.platform);
+    fn written(&self, record: &NewUsageRecord, meta: &Meta, outcome: SettleOutcome) {
+        let (user, platform) = (record.user_id, record.platform);
         match outcome {
-            SettleOutcome::Charged => self.quotas.written(job.seq, user, platform),
-            _ => self.quotas.dropped(job.seq, user, platform),
+            SettleOutcome::Charged => self.quotas.written(meta.seq, user, platform),
+            SettleOutcome::AlreadySettled => self.quotas.dropped(meta.seq, user, platform),
         }
         metrics::histogram!("tollgate_settlement_write_lag_seconds")
-            .record(Timestamp::now().duration_since(job.at).as_secs_f64().max(0.0));
+            .record(Timestamp::now().duration_since(meta.at).as_secs_f64().max(0.0));
     }
 
     /// Tells the job's committer how it ended: a journal line is applied, a direct caller answered.
-    fn finish(&self, job: Job, result: Result<(), StoreError>) {
-        match job.commit {
+    fn finish(&self, meta: Meta, result: Result<(), StoreError>) {
+        match meta.commit {
             Commit::Journal(segment) => {
                 if let Some(j) = &self.journal {
                     j.applied(segment);

@@ -156,3 +156,24 @@ crate::both_backends!(
     quota_copy_follows_changes_within_its_bound_on_both_backends,
     super::quota_copy_follows_changes_within_its_bound
 );
+
+/// With no quota copy (`--quota-refresh-ms 0`), admission reads the database, and this process's
+/// journaled charges that are not written yet still count: the request right after the one that
+/// crossed the cap is refused, every time.
+async fn charges_not_yet_written_count_without_a_copy(app: TestApp) {
+    let config = tollgate_server::config::GatewayConfig {
+        quota_refresh_ms: 0,
+        journal_dir: Some(crate::util::test_app::journal_dir()),
+        ..Default::default()
+    };
+    let app = TestApp::with_config(app.db.clone(), config).await.with_mocks(false).await;
+    let msg = format!(r#"{{"model":"{MODEL}","max_tokens":8,"messages":[]}}"#);
+    for i in 0..20 {
+        let c = app.caller(&format!("nocopy{i}@example.com"), &daily(Platform::Anthropic, "0.000001")).await;
+        let first = app.post_json("/v1/messages", &[("x-api-key", &c.secret)], &msg).await;
+        assert_eq!(first.status, 200, "{}", first.text());
+        let next = app.post_json("/v1/messages", &[("x-api-key", &c.secret)], &msg).await;
+        assert_eq!(next.status, 429, "attempt {i}: {}", next.text());
+    }
+}
+crate::both_backends!(pending_charges_count_without_a_quota_copy, super::charges_not_yet_written_count_without_a_copy);

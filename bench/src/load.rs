@@ -171,20 +171,30 @@ pub async fn max_throughput(target: &Target, concurrency: usize, duration: Durat
     Ok(Throughput { rps: done.load(Ordering::Relaxed) as f64 / secs, errors: errors.load(Ordering::Relaxed) })
 }
 
-/// Tollgate's own `tollgate_settlement_seconds` histogram: (upper bound in seconds, cumulative
-/// count) per bucket, from its `/metrics`.
-pub async fn settlement_histogram(gateway: &str) -> Option<Vec<(f64, u64)>> {
-    let text = reqwest::get(format!("{gateway}/metrics")).await.ok()?.text().await.ok()?;
-    let buckets: Vec<(f64, u64)> = text
-        .lines()
+/// Tollgate's `/metrics` text.
+pub async fn scrape(gateway: &str) -> Option<String> {
+    reqwest::get(format!("{gateway}/metrics")).await.ok()?.text().await.ok()
+}
+
+/// The `tollgate_settlement_seconds` histogram of a scrape: (upper bound in seconds, cumulative
+/// count) per bucket.
+pub fn settlement_histogram(text: &str) -> Vec<(f64, u64)> {
+    text.lines()
         .filter_map(|l| l.strip_prefix("tollgate_settlement_seconds_bucket{le=\""))
         .filter_map(|rest| {
             let (le, count) = rest.split_once("\"} ")?;
             let le = if le == "+Inf" { f64::INFINITY } else { le.parse().ok()? };
             Some((le, count.trim().parse().ok()?))
         })
-        .collect();
-    Some(buckets)
+        .collect()
+}
+
+/// The value of an unlabelled counter in a scrape (0 when it was never incremented).
+pub fn counter(text: &str, name: &str) -> u64 {
+    text.lines()
+        .filter_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .find_map(|v| v.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// p50 and p99 (ms, as the upper bound of the bucket holding them) of the settlements between two

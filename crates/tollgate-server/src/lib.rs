@@ -21,7 +21,7 @@ use crate::state::AppState;
 
 /// Re-reads what other gateway processes on the same database may have changed: settings and price
 /// overrides (quota rows, keys and upstreams have their own short caches). Also runs the database's
-/// housekeeping and drops idle quota copies once a second.
+/// housekeeping, drops idle quota copies and folds the metrics' samples once a second.
 pub fn spawn_refresher(state: &AppState, every: Duration) {
     let st = state.clone();
     state.tasks.spawn(async move {
@@ -35,6 +35,7 @@ pub fn spawn_refresher(state: &AppState, every: Duration) {
                 tracing::warn!(error = %e, "database maintenance failed");
             }
             st.quotas.prune();
+            metrics_export::upkeep();
         }
     });
     let st = state.clone();

@@ -29,6 +29,15 @@ pub fn install() {
     });
 }
 
+/// Folds the histogram samples recorded since the last call into their buckets. The recorder keeps
+/// every raw sample until then, so without this a process nobody scrapes grows by each request's
+/// samples forever; [`crate::spawn_refresher`] calls it once a second.
+pub fn upkeep() {
+    if let Some(h) = HANDLE.get().and_then(Option::as_ref) {
+        h.run_upkeep();
+    }
+}
+
 /// `GET /metrics`.
 pub async fn render() -> Response {
     install();

@@ -210,3 +210,33 @@ pub fn settlement_quantiles(before: &[(f64, u64)], after: &[(f64, u64)]) -> Opti
     (total > 0).then_some(())?;
     Some((at(0.50)?, at(0.99)?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCRAPE: &str = "# TYPE tollgate_settlement_writes_total counter\n\
+        tollgate_settlement_writes_total 1486\n\
+        tollgate_settlements_written_total 10019\n\
+        tollgate_settlement_seconds_bucket{le=\"0.00005\"} 90\n\
+        tollgate_settlement_seconds_bucket{le=\"0.0001\"} 99\n\
+        tollgate_settlement_seconds_bucket{le=\"+Inf\"} 100\n";
+
+    #[test]
+    fn counters_are_read_by_exact_name() {
+        assert_eq!(counter(SCRAPE, "tollgate_settlement_writes_total"), 1486);
+        assert_eq!(counter(SCRAPE, "tollgate_settlements_written_total"), 10019);
+        // A name that is a prefix of another is not confused with it, and a missing one is 0.
+        assert_eq!(counter(SCRAPE, "tollgate_settlement"), 0);
+    }
+
+    #[test]
+    fn quantiles_come_from_the_difference_of_two_scrapes() {
+        let before = settlement_histogram(SCRAPE);
+        assert_eq!(before, vec![(0.00005, 90), (0.0001, 99), (f64::INFINITY, 100)]);
+        // 100 more settlements, all of them in the second bucket.
+        let after = vec![(0.00005, 90), (0.0001, 199), (f64::INFINITY, 200)];
+        assert_eq!(settlement_quantiles(&before, &after), Some((0.1, 0.1)));
+        assert_eq!(settlement_quantiles(&before, &before), None);
+    }
+}

@@ -105,7 +105,8 @@ impl SettleQueue {
                     () = stop.cancelled() => { rx.close(); rx.recv().await }
                 };
                 let Some(first) = first else { break };
-                if linger && !stop.is_cancelled() {
+                if linger {
+                    // Shutdown cuts the wait short: its `cancelled()` is ready at once.
                     tokio::select! {
                         () = tokio::time::sleep(LINGER) => {}
                         () = stop.cancelled() => {}

@@ -36,6 +36,9 @@ enum Cmd {
         listen: String,
         #[arg(long)]
         target: String,
+        /// Tollgate's threading (a runtime per core) instead of tokio's default.
+        #[arg(long)]
+        per_core: bool,
     },
 }
 
@@ -66,6 +69,10 @@ pub struct RunArgs {
     /// database's commit).
     #[arg(long, value_delimiter = ',', default_value = "journal")]
     settlement: Vec<String>,
+    /// The bare proxy's threading: `shared` (tokio's default thread pool, as a few lines of axum
+    /// would be) or `per-core` (Tollgate's own: a single-threaded runtime per core).
+    #[arg(long, default_value = "shared", value_parser = ["shared", "per-core"])]
+    bare_proxy: String,
     /// PostgreSQL for the postgres backend.
     #[arg(long, env = "TOLLGATE_BENCH_PG_URL", default_value = "postgres://postgres@127.0.0.1:5432/test")]
     pg_url: String,
@@ -123,7 +130,10 @@ async fn main() -> anyhow::Result<()> {
             axum::serve(listener, tollgate_server::mock_upstream::router_per_event()).await?;
             Ok(())
         }
-        Some(Cmd::Proxy { listen, target }) => proxy::serve(&listen, &target).await,
+        Some(Cmd::Proxy { listen, target, per_core: false }) => proxy::serve(&listen, &target).await,
+        Some(Cmd::Proxy { listen, target, per_core: true }) => {
+            tokio::task::spawn_blocking(move || proxy::serve_per_core(&listen, &target)).await?
+        }
         None => run(cli.run).await,
     }
 }
@@ -136,20 +146,21 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         spawn(&me, &["mock", "--listen", &format!("127.0.0.1:{mock_port}")], &format!("{mock_url}/v1/models")).await?;
     let proxy_port = free_port()?;
     let proxy_url = format!("http://127.0.0.1:{proxy_port}");
-    let _proxy = spawn(
-        &me,
-        &["proxy", "--listen", &format!("127.0.0.1:{proxy_port}"), "--target", &mock_url],
-        &format!("{proxy_url}/v1/models"),
-    )
-    .await?;
+    let proxy_listen = format!("127.0.0.1:{proxy_port}");
+    let mut proxy_args = vec!["proxy", "--listen", &proxy_listen, "--target", &mock_url];
+    if args.bare_proxy == "per-core" {
+        proxy_args.push("--per-core");
+    }
+    let _proxy = spawn(&me, &proxy_args, &format!("{proxy_url}/v1/models")).await?;
 
     println!(
         "Tollgate benchmark: {} s per measurement, {} req/s for latency, {} connections for throughput",
         args.seconds, args.rate, args.concurrency
     );
     println!(
-        "machine: {} cores; every server in its own process on 127.0.0.1\n",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        "machine: {} cores; every server in its own process on 127.0.0.1; bare proxy on {}\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        if args.bare_proxy == "per-core" { "a runtime per core, as Tollgate" } else { "tokio's default thread pool" }
     );
     let duration = Duration::from_secs(args.seconds);
     let runs = args.backends.iter().flat_map(|b| args.settlement.iter().map(move |m| (b, m)));

@@ -13,10 +13,35 @@ struct Target {
     http: reqwest::Client,
 }
 
+/// Serves on tokio's default runtime (a thread pool sharing work), as a few lines of axum would.
 pub async fn serve(listen: &str, target: &str) -> anyhow::Result<()> {
+    accept(tokio::net::TcpListener::bind(listen).await?, target).await
+}
+
+/// Serves with Tollgate's own threading (`--bare-proxy per-core`): one thread per core, each with
+/// its own single-threaded runtime and upstream client, all accepting on one socket.
+pub fn serve_per_core(listen: &str, target: &str) -> anyhow::Result<()> {
+    let listener = std::net::TcpListener::bind(listen)?;
+    listener.set_nonblocking(true)?;
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let mut threads = Vec::new();
+    for _ in 0..cores {
+        let (listener, target) = (listener.try_clone()?, target.to_owned());
+        threads.push(std::thread::spawn(move || -> anyhow::Result<()> {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(async { accept(tokio::net::TcpListener::from_std(listener)?, &target).await })
+        }));
+    }
+    for t in threads {
+        t.join().map_err(|_| anyhow::anyhow!("a proxy thread panicked"))??;
+    }
+    Ok(())
+}
+
+async fn accept(listener: tokio::net::TcpListener, target: &str) -> anyhow::Result<()> {
     let http = reqwest::Client::builder().tcp_nodelay(true).build()?;
     let app = axum::Router::new().fallback(forward).with_state(Target { base: target.to_owned(), http });
-    let listener = tokio::net::TcpListener::bind(listen).await?.tap_io(|tcp| {
+    let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
     axum::serve(listener, app).await?;

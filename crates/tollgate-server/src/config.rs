@@ -64,6 +64,10 @@ pub struct GatewayConfig {
     /// database file, else `journal` in the data directory.
     #[arg(long, env = "TOLLGATE_JOURNAL_DIR")]
     pub journal_dir: Option<PathBuf>,
+    /// Threads serving connections, each with its own event loop and upstream connections, so a
+    /// request stays on one thread from accept to answer. 0: one per CPU core.
+    #[arg(long, env = "TOLLGATE_SERVE_THREADS", default_value_t = 0)]
+    pub serve_threads: usize,
 }
 
 /// See [`GatewayConfig::settlement`].
@@ -101,6 +105,7 @@ impl Default for GatewayConfig {
             quota_refresh_ms: 1000,
             settlement: SettlementMode::Journal,
             journal_dir: None,
+            serve_threads: 0,
         }
     }
 }

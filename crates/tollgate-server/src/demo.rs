@@ -126,7 +126,7 @@ async fn seed(store: &dyn Store) -> anyhow::Result<()> {
     if store.find_user_by_email(USER_EMAIL).await?.is_none() {
         let mut new = NewUser::new(USER_EMAIL, AuthSource::Email);
         new.display_name = "Demo User".to_owned();
-        new.password_hash = Some(accounts::hash_password(USER_PASSWORD)?);
+        new.password_hash = Some(accounts::hash_password(USER_PASSWORD).await?);
         // Small caps, so a few dozen demo requests show the bars fill up and the 429 arrive.
         let usd = |text| Money::parse(text).ok();
         let quotas: Vec<(Platform, WindowLimits)> = Platform::ALL

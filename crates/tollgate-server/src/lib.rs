@@ -9,15 +9,15 @@ pub mod metrics_export;
 pub mod mock_upstream;
 pub mod prices;
 pub mod router;
+pub mod serving;
 pub mod state;
 pub mod ui;
 
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
-use tokio::net::TcpListener;
-
 use crate::state::AppState;
+
+pub use serving::serve;
 
 /// Re-reads what other gateway processes on the same database may have changed: settings and price
 /// overrides (quota rows, keys and upstreams have their own short caches). Also runs the database's
@@ -60,29 +60,4 @@ pub fn spawn_refresher(state: &AppState, every: Duration) {
             }
         }
     });
-}
-
-/// Serves `state` on `listener` until `shutdown` resolves, then waits for background work.
-pub async fn serve(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    metrics_export::install();
-    spawn_refresher(&state, Duration::from_secs(state.config.settings_refresh_secs.max(1)));
-    let tasks = state.tasks.clone();
-    // Nagle + delayed ACK add ~40 ms to back-to-back requests on one connection (SPEC 4).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
-    // Connect info gives login throttling the client's address.
-    let stop = state.shutdown.clone();
-    let app = router::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
-    stop.cancel();
-    tasks.close();
-    tasks.wait().await;
-    result
 }

@@ -50,17 +50,7 @@ impl AppState {
         prices
             .set_overrides(store.list_price_overrides().await?)
             .map_err(|e| StoreError::Invalid(format!("price overrides: {e}")))?;
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(config.connect_timeout_secs))
-            .read_timeout(Duration::from_secs(config.read_timeout_secs))
-            .tcp_nodelay(true)
-            .pool_idle_timeout(Duration::from_secs(90))
-            // An upstream's redirect is passed to the client, never followed: following it would
-            // resend the body (and our credential) somewhere else, and the redirect layer was a
-            // measurable share of each request's CPU.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| StoreError::Other(format!("HTTP client: {e}")))?;
+        let http = upstream_client(&config)?;
         let tasks = TaskTracker::new();
         let shutdown = CancellationToken::new();
         let quotas = QuotaCache::new(Duration::from_millis(config.quota_refresh_ms));
@@ -91,6 +81,30 @@ impl AppState {
             quotas,
             console: Arc::new(crate::console::ConsoleState::default()),
         })
+    }
+}
+
+/// The client for upstream calls: connect and idle-read timeouts, no total timeout (streams are
+/// long), no retries.
+fn upstream_client(config: &GatewayConfig) -> Result<reqwest::Client, StoreError> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(config.connect_timeout_secs))
+        .read_timeout(Duration::from_secs(config.read_timeout_secs))
+        .tcp_nodelay(true)
+        .pool_idle_timeout(Duration::from_secs(90))
+        // An upstream's redirect is passed to the client, never followed: following it would
+        // resend the body (and our credential) somewhere else, and the redirect layer was a
+        // measurable share of each request's CPU.
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| StoreError::Other(format!("HTTP client: {e}")))
+}
+
+impl AppState {
+    /// The same state with an upstream client of its own: each serving thread keeps its upstream
+    /// connections, whose I/O then wakes the thread that serves the request.
+    pub fn with_own_upstream_client(&self) -> Result<Self, StoreError> {
+        Ok(Self { http: upstream_client(&self.config)?, ..self.clone() })
     }
 }
 

@@ -12,8 +12,18 @@ use tollgate_store::{NewUser, Role, Store, StoreError, User, UserPatch};
 /// Shortest accepted password.
 pub const MIN_PASSWORD_CHARS: usize = 8;
 
+// argon2 takes tens of milliseconds of CPU on purpose: it runs on the blocking pool, never on a
+// thread that serves other connections.
+
 /// An argon2id hash in PHC string form.
-pub fn hash_password(password: &str) -> Result<String, StoreError> {
+pub async fn hash_password(password: &str) -> Result<String, StoreError> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || hash_now(&password))
+        .await
+        .map_err(|e| StoreError::Other(format!("password hashing failed: {e}")))?
+}
+
+fn hash_now(password: &str) -> Result<String, StoreError> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
@@ -21,9 +31,27 @@ pub fn hash_password(password: &str) -> Result<String, StoreError> {
         .map_err(|e| StoreError::Other(format!("password hashing failed: {e}")))
 }
 
-/// Whether `password` matches the stored hash. A malformed hash never matches.
-pub fn verify_password(password: &str, hash: &str) -> bool {
+/// Whether `password` matches the stored hash (`None`: no account, or one without a password). A
+/// missing or malformed hash never matches, and takes as long as a real one, so timing does not
+/// reveal which emails have accounts.
+pub async fn verify_password(password: &str, hash: Option<&str>) -> bool {
+    let (password, hash) = (password.to_owned(), hash.map(str::to_owned));
+    tokio::task::spawn_blocking(move || {
+        let known = hash.is_some();
+        let matches = verify_now(&password, hash.as_deref().unwrap_or_else(|| dummy_hash()));
+        known && matches
+    })
+    .await
+    .unwrap_or(false)
+}
+
+fn verify_now(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_now("tollgate-no-such-user").unwrap_or_default())
 }
 
 /// Creates a user and, when `apply_defaults`, its initial quota rows from the defaults in force for
@@ -46,7 +74,7 @@ pub async fn create_admin(store: &dyn Store, email: &str, password: &str) -> any
     if password.chars().count() < MIN_PASSWORD_CHARS {
         anyhow::bail!("--password must have at least {MIN_PASSWORD_CHARS} characters");
     }
-    let hash = hash_password(password)?;
+    let hash = hash_password(password).await?;
     if let Some(existing) = store.find_user_by_email(email).await? {
         let patch = UserPatch { password_hash: Some(hash), role: Some(Role::Admin), ..Default::default() };
         return Ok(store.update_user(existing.id, &patch, Timestamp::now()).await?);

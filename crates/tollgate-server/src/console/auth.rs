@@ -1,7 +1,6 @@
 //! `POST /auth/login`, `POST /auth/logout`, `GET /me`, `POST /auth/register`.
 
 use std::net::SocketAddr;
-use std::sync::OnceLock;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
@@ -83,13 +82,6 @@ pub async fn signed_in(state: &AppState, headers: &HeaderMap, user: &User) -> Co
     Ok(resp)
 }
 
-/// Verifying against a fixed hash when the account does not exist keeps the response time the same,
-/// so timing does not reveal which emails have accounts.
-fn dummy_hash() -> &'static str {
-    static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| accounts::hash_password("tollgate-no-such-user").unwrap_or_default())
-}
-
 /// Signs in with email and password. 401 for a wrong password or unknown email, 429 when throttled.
 pub async fn login(
     State(state): State<AppState>,
@@ -105,8 +97,8 @@ pub async fn login(
         .check(&email, address.as_deref())
         .map_err(|secs| ConsoleError::TooManyRequests { retry_after_secs: secs })?;
     let user = state.store.find_user_by_email(&email).await?;
-    let hash = user.as_ref().and_then(|u| u.password_hash.as_deref()).unwrap_or(dummy_hash());
-    let ok = password.chars().count() <= MAX_PASSWORD_CHARS && accounts::verify_password(&password, hash);
+    let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
+    let ok = password.chars().count() <= MAX_PASSWORD_CHARS && accounts::verify_password(&password, hash).await;
     let user = match user {
         Some(u) if ok && u.password_hash.is_some() => u,
         _ => {
@@ -149,7 +141,7 @@ pub async fn register(State(state): State<AppState>, headers: HeaderMap, body: J
     let display_name = o.opt_text("display_name", 100)?.unwrap_or_default();
     let mut new = NewUser::new(&email, AuthSource::Email);
     new.display_name = display_name;
-    new.password_hash = Some(accounts::hash_password(&password)?);
+    new.password_hash = Some(accounts::hash_password(&password).await?);
     let user = accounts::create_user(&*state.store, &settings, &new, true).await.map_err(|e| match e {
         tollgate_store::StoreError::Conflict(_) => {
             ConsoleError::Conflict { field: Some("email".into()), message: "this email is already registered".into() }

@@ -111,7 +111,10 @@ pub async fn create_user(
     new.role = role(o)?.unwrap_or(Role::User);
     new.cost_multiplier = multiplier(o)?.unwrap_or(Decimal9::ONE);
     let apply = o.opt_bool("apply_default_quotas")?.unwrap_or(true);
-    new.password_hash = password.as_deref().map(accounts::hash_password).transpose()?;
+    new.password_hash = match password.as_deref() {
+        Some(p) => Some(accounts::hash_password(p).await?),
+        None => None,
+    };
     let settings = state.settings.get();
     let user = accounts::create_user(&*state.store, &settings, &new, apply).await.map_err(|e| match e {
         StoreError::Conflict(_) => {
@@ -142,13 +145,14 @@ pub async fn update_user(
 ) -> ConsoleResult<Json<UserOut>> {
     let id = parse_id(&id)?;
     let o = &body.obj;
-    let patch = UserPatch {
+    let new_password = parse_new_password(o, "password")?;
+    let mut patch = UserPatch {
         display_name: if o.has("display_name") {
             Some(o.opt_string("display_name")?.map(|s| s.trim().to_owned()).unwrap_or_default())
         } else {
             None
         },
-        password_hash: parse_new_password(o, "password")?.as_deref().map(accounts::hash_password).transpose()?,
+        password_hash: None,
         role: role(o)?,
         status: status(o)?,
         cost_multiplier: multiplier(o)?,
@@ -161,6 +165,10 @@ pub async fn update_user(
     }
     if id == admin.user.id && patch.status == Some(UserStatus::Disabled) {
         return Err(ConsoleError::invalid("status", "you cannot disable your own account"));
+    }
+    // Hashed once the request is known to be valid.
+    if let Some(p) = new_password {
+        patch.password_hash = Some(accounts::hash_password(&p).await?);
     }
     let user = state.store.update_user(id, &patch, Timestamp::now()).await.map_err(|e| match e {
         StoreError::NotFound => ConsoleError::not_found(format!("no user with id {id}")),

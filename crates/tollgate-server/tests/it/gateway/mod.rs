@@ -4,4 +4,5 @@ mod concurrency;
 mod journal;
 mod multiprocess;
 mod passthrough;
+mod serving;
 mod streaming;

@@ -27,8 +27,6 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    metrics_export::install();
-    spawn_refresher(&state, Duration::from_secs(state.config.settings_refresh_secs.max(1)));
     let count = match state.config.serve_threads {
         0 => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
         n => n,
@@ -39,6 +37,8 @@ pub async fn serve(
     for _ in 0..count {
         shares.push((listener.try_clone()?, state.with_own_upstream_client().map_err(io::Error::other)?));
     }
+    metrics_export::install();
+    spawn_refresher(&state, Duration::from_secs(state.config.settings_refresh_secs.max(1)));
     let stop_accepting = CancellationToken::new();
     let release = CancellationToken::new();
     let mut threads = Vec::with_capacity(count);
@@ -46,8 +46,10 @@ pub async fn serve(
         match start(i, listener, thread_state, stop_accepting.clone(), release.clone()) {
             Ok(t) => threads.push(t),
             Err(e) => {
+                // The threads already started, and the background loops, end at once.
                 stop_accepting.cancel();
                 release.cancel();
+                state.shutdown.cancel();
                 return Err(e);
             }
         }

@@ -2,12 +2,12 @@
 //! event loop, and a shutdown that lets streams in flight finish and charges every one of them,
 //! including the stream whose client left (its settlement runs on the serving thread's runtime).
 
-use futures_util::StreamExt;
+use tokio::sync::oneshot;
 use tollgate_core::platform::Platform;
 use tollgate_server::config::GatewayConfig;
 use tollgate_store::testing::TestDb;
 
-use crate::util::gateway::{ANTHROPIC_COST_NANOS, MODEL};
+use crate::util::gateway::{ANTHROPIC_COST_NANOS, MODEL, open_slow_stream, slow_stream_past_first_text};
 use crate::util::test_app::{TestApp, journal_dir};
 
 async fn charged(app: &TestApp, user_id: i64) -> i64 {
@@ -27,32 +27,26 @@ fn serving_threads() -> usize {
         .count()
 }
 
-async fn open_stream(base: &str, secret: &str) -> reqwest::Response {
-    let body = format!(r#"{{"model":"{MODEL}","max_tokens":64,"stream":true,"messages":[]}}"#);
-    let resp = reqwest::Client::new()
-        .post(format!("{base}/v1/messages"))
-        .header("x-api-key", secret)
-        .header("x-mock", "slow")
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    resp
+/// A fresh app with mock upstreams, and `serve` for it with `threads` serving threads on a fresh
+/// listener: its base URL, the sender that stops it, and the future to run it.
+async fn served(
+    threads: usize,
+) -> (TestApp, String, oneshot::Sender<()>, impl std::future::Future<Output = std::io::Result<()>>) {
+    let config = GatewayConfig { journal_dir: Some(journal_dir()), serve_threads: threads, ..GatewayConfig::default() };
+    let app = TestApp::with_config(TestDb::sqlite(), config).await.with_mocks(false).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tollgate_server::serve(listener, app.state.clone(), async {
+        let _ = stopped.await;
+    });
+    (app, base, stop, server)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serving_threads_answer_and_shut_down_without_losing_a_charge() {
     let _one = ONE_SERVER.lock().await;
-    let config = GatewayConfig { journal_dir: Some(journal_dir()), serve_threads: 3, ..GatewayConfig::default() };
-    let app = TestApp::with_config(TestDb::sqlite(), config).await.with_mocks(false).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tollgate_server::serve(listener, app.state.clone(), async {
-        let _ = stopped.await;
-    });
+    let (app, base, stop, server) = served(3).await;
     let clients = async {
         // Whole answers over many connections: each a client of its own, so a new connection each.
         let whole = app.caller("whole@example.com", &[]).await;
@@ -73,7 +67,7 @@ async fn serving_threads_answer_and_shut_down_without_losing_a_charge() {
 
         // A stream in flight when shutdown begins is served to its end.
         let stays = app.caller("stays@example.com", &[]).await;
-        let staying = open_stream(&base, &stays.secret).await;
+        let staying = open_slow_stream(&base, &stays.secret).await;
         stop.send(()).unwrap();
         let text = staying.text().await.unwrap();
         assert!(text.contains("message_stop"), "the stream in flight was cut by the shutdown: {text}");
@@ -100,24 +94,10 @@ async fn serving_threads_answer_and_shut_down_without_losing_a_charge() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_left_at_shutdown_is_charged_before_serve_returns() {
     let _one = ONE_SERVER.lock().await;
-    let config = GatewayConfig { journal_dir: Some(journal_dir()), serve_threads: 2, ..GatewayConfig::default() };
-    let app = TestApp::with_config(TestDb::sqlite(), config).await.with_mocks(false).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tollgate_server::serve(listener, app.state.clone(), async {
-        let _ = stopped.await;
-    });
+    let (app, base, stop, server) = served(2).await;
     let leaves = app.caller("leaves@example.com", &[]).await;
     let client = async {
-        let mut leaving = open_stream(&base, &leaves.secret).await.bytes_stream();
-        let mut seen = String::new();
-        while let Some(chunk) = leaving.next().await {
-            seen.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-            if seen.contains("text_delta") {
-                break;
-            }
-        }
+        let leaving = slow_stream_past_first_text(&base, &leaves.secret).await;
         stop.send(()).unwrap();
         // Let the serving threads stop accepting first.
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;

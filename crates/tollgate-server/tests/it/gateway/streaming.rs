@@ -3,12 +3,11 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use tollgate_core::platform::Platform;
 use tollgate_server::mock_upstream::MockUpstream;
 use tollgate_store::UpstreamProtocol;
 
-use crate::util::gateway::{ANTHROPIC_COST_NANOS, MODEL};
+use crate::util::gateway::{ANTHROPIC_COST_NANOS, MODEL, slow_stream_past_first_text};
 use crate::util::test_app::TestApp;
 
 /// Input side of one mock answer at the test price: 100×3 + 30×0.3 + 12×3.75 + 8×6 µUSD.
@@ -30,25 +29,7 @@ async fn client_disconnect_mid_stream_is_still_charged() {
     let app = TestApp::sqlite().await.with_mocks(false).await;
     let base = app.listen().await;
     let c = app.caller("leave@example.com", &[]).await;
-    let body = format!(r#"{{"model":"{MODEL}","max_tokens":64,"stream":true,"messages":[]}}"#);
-    let resp = reqwest::Client::new()
-        .post(format!("{base}/v1/messages"))
-        .header("x-api-key", &c.secret)
-        .header("x-mock", "slow")
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let mut stream = resp.bytes_stream();
-    let mut seen = String::new();
-    while let Some(chunk) = stream.next().await {
-        seen.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-        if seen.contains("text_delta") {
-            break;
-        }
-    }
+    let stream = slow_stream_past_first_text(&base, &c.secret).await;
     drop(stream); // the client goes away
     let spent = wait_for_charge(&app, c.user_id, Platform::Anthropic).await;
     assert!(spent >= ANTHROPIC_INPUT_NANOS, "charged {spent}");

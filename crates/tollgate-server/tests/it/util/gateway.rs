@@ -100,3 +100,37 @@ impl TestApp {
 pub fn daily(platform: Platform, usd: &str) -> Vec<(Platform, WindowLimits)> {
     vec![(platform, WindowLimits { daily: Some(Money::parse(usd).unwrap()), ..Default::default() })]
 }
+
+/// Opens an Anthropic stream that the mock writes slowly (40 ms between events) and reads it until
+/// the first text has arrived; the rest is left unread.
+pub async fn slow_stream_past_first_text(
+    base: &str,
+    secret: &str,
+) -> impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> {
+    use futures_util::StreamExt;
+    let mut stream = open_slow_stream(base, secret).await.bytes_stream();
+    let mut seen = String::new();
+    while let Some(chunk) = stream.next().await {
+        seen.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+        if seen.contains("text_delta") {
+            break;
+        }
+    }
+    stream
+}
+
+/// Opens an Anthropic stream that the mock writes slowly (40 ms between events).
+pub async fn open_slow_stream(base: &str, secret: &str) -> reqwest::Response {
+    let body = format!(r#"{{"model":"{MODEL}","max_tokens":64,"stream":true,"messages":[]}}"#);
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/v1/messages"))
+        .header("x-api-key", secret)
+        .header("x-mock", "slow")
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    resp
+}

@@ -82,6 +82,12 @@ impl AppState {
             console: Arc::new(crate::console::ConsoleState::default()),
         })
     }
+
+    /// The same state with an upstream client of its own: each serving thread keeps its upstream
+    /// connections, whose I/O then wakes the thread that serves the request.
+    pub fn with_own_upstream_client(&self) -> Result<Self, StoreError> {
+        Ok(Self { http: upstream_client(&self.config)?, ..self.clone() })
+    }
 }
 
 /// The client for upstream calls: connect and idle-read timeouts, no total timeout (streams are
@@ -98,14 +104,6 @@ fn upstream_client(config: &GatewayConfig) -> Result<reqwest::Client, StoreError
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| StoreError::Other(format!("HTTP client: {e}")))
-}
-
-impl AppState {
-    /// The same state with an upstream client of its own: each serving thread keeps its upstream
-    /// connections, whose I/O then wakes the thread that serves the request.
-    pub fn with_own_upstream_client(&self) -> Result<Self, StoreError> {
-        Ok(Self { http: upstream_client(&self.config)?, ..self.clone() })
-    }
 }
 
 /// The server's own zone: the system zone when it has an IANA name, else UTC.

@@ -2,9 +2,11 @@
 
 pub mod defaults;
 pub mod error;
+pub mod estimate;
 pub mod money;
 pub mod oauth;
 pub mod platform;
+pub mod price_import;
 pub mod pricing;
 pub mod quota;
 pub mod settings;

@@ -1,13 +1,14 @@
 //! Prices per million tokens and the exact cost of a request (SPEC 3).
 //!
-//! The built-in table is `data/prices.json` (its `source` URLs and `as_of` date are inside), compiled
-//! in and parsed once. A model is found by name on any platform (Antigravity serves Claude and
-//! Gemini models): exact name, then without a date suffix (`claude-sonnet-4-5-20250929`,
-//! `gpt-4o-2024-08-06`, `claude-sonnet-4-5@20250929`), then the longest known prefix ending at a
-//! `-`/`@`/`:`/`_`/`/` boundary (`gemini-2.5-flash-preview-09-2025`, `claude-opus-4-5-thinking`).
-//! A leading `models/` (Gemini) is ignored, and so is case. Only when nothing matches does the
-//! platform matter: its fallback price applies, flagged as [`MatchKind::Fallback`] so the caller can
-//! reject instead.
+//! The built-in table is `data/prices.json` (its `source` URLs and `as_of` date are inside, and each
+//! model may name its own), compiled in and parsed once. A model is found by name on any platform
+//! (Antigravity serves Claude and Gemini models): exact name, then without a date suffix
+//! (`claude-sonnet-4-5-20250929`, `gpt-4o-2024-08-06`, `claude-sonnet-4-5@20250929`), then the
+//! table's explicit `aliases` (`claude-opus-4-5-thinking` → `claude-opus-4-5`). Nothing else: a
+//! name that merely starts like a known model (`gpt-5.4-pro` is not `gpt-5.4`, and costs 12× more)
+//! is unknown. A leading `models/` (Gemini) is ignored, and so is case. Only when nothing matches
+//! does the platform matter: its fallback price applies, flagged as [`MatchKind::Fallback`] so the
+//! caller can reject instead.
 //!
 //! Cost is exact integer arithmetic: Σ tokens × nano-USD per MTok in `i128`, divided by 10⁶ and
 //! rounded **up** once, at the end (SPEC: rounded up to the nano-USD per request).
@@ -59,6 +60,41 @@ pub struct Price {
     /// Prices for requests whose prompt (input + cache tokens) exceeds a threshold.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub long_context: Option<LongContextPrice>,
+    /// Per-call fees of server-side tools (web search, …), on top of their tokens.
+    #[serde(default, skip_serializing_if = "ToolFees::is_empty")]
+    pub tool_fees: ToolFees,
+    /// Where this price was read (a URL), when the table says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// When this price was checked (`YYYY-MM-DD`), when the table says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<String>,
+}
+
+/// Per-call tool fees in USD per 1,000 calls; `None`: the tool costs nothing beyond its tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolFees {
+    /// Web searches: Anthropic `web_search_requests`, OpenAI `web_search_call` items, Gemini
+    /// grounding search queries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_search_per_1k: Option<Money>,
+    /// Anthropic web fetches (`web_fetch_requests`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_fetch_per_1k: Option<Money>,
+    /// OpenAI file search calls (`file_search_call` items).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_search_per_1k: Option<Money>,
+    /// Code execution calls (Anthropic `code_execution_requests`, OpenAI `code_interpreter_call`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_execution_per_1k: Option<Money>,
+}
+
+impl ToolFees {
+    /// No fee of any kind.
+    pub fn is_empty(&self) -> bool {
+        *self == ToolFees::default()
+    }
 }
 
 /// The long-context tier: when a request's prompt tokens (input + cache reads + cache writes)
@@ -140,9 +176,36 @@ pub fn cost(usage: &Usage, price: &Price) -> Result<Money, PricingError> {
         let term = i128::from(tokens).checked_mul(rate).ok_or(PricingError::Overflow)?;
         total = total.checked_add(term).ok_or(PricingError::Overflow)?;
     }
+    total = total.checked_add(tool_fee_micro_nanos(usage, &price.tool_fees)?).ok_or(PricingError::Overflow)?;
     let nanos = total.div_euclid(1_000_000) + i128::from(total.rem_euclid(1_000_000) > 0);
     let nanos = i64::try_from(nanos).map_err(|_| PricingError::Overflow)?;
     Money::from_nanos(nanos).map_err(|_| PricingError::Overflow)
+}
+
+/// The tool fees of `usage`, in the unit [`cost`] sums in (nano-USD × 10⁶): a fee per 1,000 calls is
+/// `fee × 10⁶ / 1,000 = fee × 1,000` per call, exact.
+fn tool_fee_micro_nanos(usage: &Usage, fees: &ToolFees) -> Result<i128, PricingError> {
+    let t = &usage.tool_calls;
+    let terms = [
+        (t.web_search, fees.web_search_per_1k),
+        (t.web_fetch, fees.web_fetch_per_1k),
+        (t.file_search, fees.file_search_per_1k),
+        (t.code_execution, fees.code_execution_per_1k),
+    ];
+    let mut total: i128 = 0;
+    for (calls, fee) in terms {
+        let Some(fee) = fee else { continue };
+        let term = i128::from(calls).checked_mul(i128::from(fee.nanos()) * 1_000).ok_or(PricingError::Overflow)?;
+        total = total.checked_add(term).ok_or(PricingError::Overflow)?;
+    }
+    Ok(total)
+}
+
+/// The tool fees alone of `usage` at `price`, rounded up to the nano-USD (shown in usage records).
+pub fn tool_cost(usage: &Usage, price: &Price) -> Result<Money, PricingError> {
+    let total = tool_fee_micro_nanos(usage, &price.tool_fees)?;
+    let nanos = total.div_euclid(1_000_000) + i128::from(total.rem_euclid(1_000_000) > 0);
+    Money::from_nanos(i64::try_from(nanos).map_err(|_| PricingError::Overflow)?).map_err(|_| PricingError::Overflow)
 }
 
 /// `cost × multiplier` (the user's cost multiplier), rounded up to the nano-USD.
@@ -157,8 +220,8 @@ pub enum MatchKind {
     Exact,
     /// The name without its date suffix is.
     DateSuffix,
-    /// The longest known prefix of the name.
-    Prefix,
+    /// The table's alias list maps the name (or its dateless stem) to a model.
+    Alias,
     /// Nothing matched: the platform's fallback price.
     Fallback,
 }
@@ -178,6 +241,8 @@ pub struct PriceMatch<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PriceTable {
     models: BTreeMap<String, Price>,
+    /// Other names of a model (lowercase alias → lowercase table key).
+    aliases: BTreeMap<String, String>,
     fallbacks: BTreeMap<Platform, Price>,
     source: Vec<String>,
     as_of: String,
@@ -191,6 +256,9 @@ struct TableFile {
     /// Names a model per platform whose price is that platform's fallback.
     fallback: BTreeMap<Platform, String>,
     models: BTreeMap<String, Price>,
+    /// Other names of listed models: `{"alias": "model"}`.
+    #[serde(default)]
+    aliases: BTreeMap<String, String>,
 }
 
 const BUILTIN: &str = include_str!("../data/prices.json");
@@ -213,7 +281,18 @@ impl PriceTable {
             })?;
             fallbacks.insert(platform, price.clone());
         }
-        Ok(PriceTable { models, fallbacks, source: file.source, as_of: file.as_of })
+        let mut aliases = BTreeMap::new();
+        for (alias, model) in file.aliases {
+            let (alias, model) = (normalize(&alias), normalize(&model));
+            if !models.contains_key(&model) {
+                return Err(PricingError::InvalidTable(format!("alias {alias:?} names unknown model {model:?}")));
+            }
+            if models.contains_key(&alias) {
+                return Err(PricingError::InvalidTable(format!("alias {alias:?} is also a model of its own")));
+            }
+            aliases.insert(alias, model);
+        }
+        Ok(PriceTable { models, aliases, fallbacks, source: file.source, as_of: file.as_of })
     }
 
     /// A copy with `overrides` added or replacing models of the same (case-insensitive) name.
@@ -246,12 +325,9 @@ impl PriceTable {
         {
             return Some(m);
         }
-        let prefix = self
-            .models
-            .keys()
-            .filter(|k| stem.strip_prefix(k.as_str()).is_some_and(|rest| rest.starts_with(['-', '@', ':', '_', '/'])))
-            .max_by_key(|k| k.len());
-        if let Some(m) = prefix.and_then(|k| found(k, MatchKind::Prefix)) {
+        // An alias names a model of the built-in table; an override of that model applies to it too.
+        let alias = self.aliases.get(name.as_str()).or_else(|| self.aliases.get(stem));
+        if let Some(m) = alias.and_then(|k| found(k, MatchKind::Alias)) {
             return Some(m);
         }
         self.fallbacks.get(&platform).map(|price| PriceMatch { model: None, price, kind: MatchKind::Fallback })
@@ -260,6 +336,11 @@ impl PriceTable {
     /// The price stored under exactly this model name (case-insensitive).
     pub fn get(&self, model: &str) -> Option<&Price> {
         self.models.get(&normalize(model))
+    }
+
+    /// Every alias and the model it names.
+    pub fn aliases(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.aliases.iter().map(|(a, m)| (a.as_str(), m.as_str()))
     }
 
     /// Every model and its price, by name.
@@ -284,7 +365,7 @@ impl PriceTable {
 }
 
 /// Lowercase, trimmed, without a leading `models/` (Gemini resource names).
-fn normalize(model: &str) -> String {
+pub fn normalize(model: &str) -> String {
     let lower = model.trim().to_ascii_lowercase();
     match lower.strip_prefix("models/") {
         Some(rest) => rest.to_owned(),

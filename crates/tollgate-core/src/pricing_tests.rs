@@ -12,6 +12,7 @@ fn usage(input: u64, output: u64, read: u64, w5: u64, w1: u64) -> Usage {
         cache_read_tokens: read,
         cache_write_5m_tokens: w5,
         cache_write_1h_tokens: w1,
+        tool_calls: Default::default(),
     }
 }
 
@@ -32,13 +33,16 @@ fn flat(input: &str, output: &str) -> Price {
         cache_write_5m_per_mtok: None,
         cache_write_1h_per_mtok: None,
         long_context: None,
+        tool_fees: ToolFees::default(),
+        source: None,
+        as_of: None,
     }
 }
 
 #[test]
 fn builtin_table_parses_and_is_sane() {
     let t = PriceTable::builtin().unwrap();
-    assert_eq!(t.as_of(), "2026-11-25");
+    assert_eq!(t.as_of(), "2026-12-04");
     assert_eq!(t.source().len(), 3);
     for p in Platform::ALL {
         assert!(t.fallback(*p).is_some(), "{p} has no fallback");
@@ -73,22 +77,31 @@ fn lookup_rules() {
     assert_eq!(found(Anthropic, "claude-sonnet-4-5-20250929"), (Some("claude-sonnet-4-5"), DateSuffix));
     assert_eq!(found(Anthropic, "claude-sonnet-4-5@20250929"), (Some("claude-sonnet-4-5"), DateSuffix));
     assert_eq!(found(Anthropic, "claude-opus-4-20250514"), (Some("claude-opus-4"), DateSuffix));
-    assert_eq!(found(Anthropic, "claude-3-5-haiku-latest"), (Some("claude-3-5-haiku"), Prefix));
+    assert_eq!(found(Anthropic, "claude-3-5-haiku-latest"), (Some("claude-3-5-haiku"), Alias));
     assert_eq!(found(OpenAi, "gpt-4o-mini-2024-07-18"), (Some("gpt-4o-mini"), DateSuffix));
     assert_eq!(found(OpenAi, "gpt-4o-2024-05-13"), (Some("gpt-4o-2024-05-13"), Exact));
     assert_eq!(found(OpenAi, "GPT-4o"), (Some("gpt-4o"), Exact));
-    assert_eq!(found(OpenAi, "gpt-5-codex"), (Some("gpt-5"), Prefix));
+    assert_eq!(found(OpenAi, "gpt-5-codex"), (Some("gpt-5"), Alias));
     assert_eq!(found(Gemini, "models/gemini-2.5-flash"), (Some("gemini-2.5-flash"), Exact));
-    assert_eq!(found(Gemini, "gemini-2.5-flash-preview-09-2025"), (Some("gemini-2.5-flash"), Prefix));
-    assert_eq!(found(Gemini, "gemini-2.5-flash-lite-preview-06-17"), (Some("gemini-2.5-flash-lite"), Prefix));
-    assert_eq!(found(Gemini, "gemini-3-pro-preview"), (Some("gemini-3-pro"), Prefix));
+    assert_eq!(found(Gemini, "gemini-2.5-flash-preview-09-2025"), (Some("gemini-2.5-flash"), Alias));
+    assert_eq!(found(Gemini, "gemini-2.5-flash-lite-preview-06-17"), (Some("gemini-2.5-flash-lite"), Alias));
+    assert_eq!(found(Gemini, "gemini-3-pro-preview"), (Some("gemini-3-pro"), Alias));
     // Antigravity serves Claude and Gemini models under their own names.
-    assert_eq!(found(Antigravity, "claude-opus-4-5-thinking"), (Some("claude-opus-4-5"), Prefix));
-    assert_eq!(found(Antigravity, "gemini-3-pro-high"), (Some("gemini-3-pro"), Prefix));
+    assert_eq!(found(Antigravity, "claude-opus-4-5-thinking"), (Some("claude-opus-4-5"), Alias));
+    assert_eq!(found(Antigravity, "gemini-3-pro-high"), (Some("gemini-3-pro"), Alias));
     // The platform only picks the fallback; a known name is priced wherever it is called.
     assert_eq!(found(OpenAi, "claude-haiku-4-5"), (Some("claude-haiku-4-5"), Exact));
-    // A prefix must end at a separator: gpt-4.10 is not gpt-4.1.
+    // A name that only starts like a known model is unknown: never a cheaper model's price.
     assert_eq!(found(OpenAi, "gpt-4.10"), (None, Fallback));
+    assert_eq!(found(OpenAi, "gpt-5.4-pro"), (Some("gpt-5.4-pro"), Exact));
+    assert_eq!(found(OpenAi, "gpt-5.4-pro-2026-03-05"), (Some("gpt-5.4-pro"), DateSuffix));
+    assert_eq!(found(OpenAi, "gpt-5.4-ultra"), (None, Fallback));
+    assert_eq!(found(OpenAi, "o3-deep-research"), (Some("o3-deep-research"), Exact));
+    assert_eq!(found(Gemini, "gemini-2.5-flash-image"), (Some("gemini-2.5-flash-image"), Exact));
+    assert_eq!(found(Gemini, "gemini-2.5-flash-extra"), (None, Fallback));
+    assert_eq!(found(Anthropic, "claude-opus-4-5-20251101-thinking"), (None, Fallback));
+    // An alias of a dated name: the stem is looked up too.
+    assert_eq!(found(Anthropic, "claude-opus-4-5-thinking@20251101"), (Some("claude-opus-4-5"), Alias));
     let m = t.lookup(Gemini, "mystery-model").unwrap();
     assert_eq!((m.kind, m.price), (Fallback, price_of("gemini-2.5-pro")));
     let m = t.lookup(Antigravity, "mystery-model").unwrap();
@@ -198,7 +211,7 @@ fn price_json_shape() {
     let json = serde_json::to_string(price_of("gpt-4o")).unwrap();
     assert_eq!(
         json,
-        r#"{"platform":"openai","input_per_mtok":2.5,"output_per_mtok":10,"cache_read_per_mtok":1.25,"cache_write_5m_per_mtok":null,"cache_write_1h_per_mtok":null}"#
+        r#"{"platform":"openai","input_per_mtok":2.5,"output_per_mtok":10,"cache_read_per_mtok":1.25,"cache_write_5m_per_mtok":null,"cache_write_1h_per_mtok":null,"tool_fees":{"web_search_per_1k":10,"file_search_per_1k":2.5}}"#
     );
     // Cache fields are optional on input.
     let p: Price = serde_json::from_str(r#"{"platform":"gemini","input_per_mtok":0.1,"output_per_mtok":0.4}"#).unwrap();
@@ -249,4 +262,46 @@ proptest! {
             .iter().map(|(t, p)| i128::from(*t) * p).sum();
         prop_assert_eq!(i128::from(c1.nanos()), (exact + 999_999) / 1_000_000);
     }
+}
+
+#[test]
+fn tool_fees_are_priced_per_call() {
+    use crate::usage::ToolCalls;
+    let t = table();
+    let price = t.get("claude-sonnet-4-5").unwrap().clone();
+    let usage = Usage {
+        input_tokens: 1_000,
+        tool_calls: ToolCalls { web_search: 3, ..ToolCalls::default() },
+        ..Usage::default()
+    };
+    // 1,000 × $3/MTok = $0.003, plus 3 searches × $10/1,000 = $0.03.
+    assert_eq!(cost(&usage, &price).unwrap(), money("0.033"));
+    assert_eq!(tool_cost(&usage, &price).unwrap(), money("0.03"));
+    let gpt = t.get("gpt-5.4").unwrap().clone();
+    let calls =
+        Usage { tool_calls: ToolCalls { file_search: 1, web_search: 1, ..ToolCalls::default() }, ..Usage::default() };
+    assert_eq!(cost(&calls, &gpt).unwrap(), money("0.0125"));
+}
+
+#[test]
+fn the_table_names_its_newest_models() {
+    let t = table();
+    for m in [
+        "claude-fable-5",
+        "claude-fable-5-1",
+        "claude-opus-5-5",
+        "claude-sonnet-5-5",
+        "claude-haiku-5-5",
+        "gpt-5.4-pro",
+        "gpt-5.5-pro",
+        "gemini-3.1-pro-preview",
+        "gemini-3.1-flash-lite",
+        "gemini-3-flash-preview",
+        "gemini-3.5-flash",
+    ] {
+        let found = t.lookup(Platform::Anthropic, m).unwrap();
+        assert_ne!(found.kind, MatchKind::Fallback, "{m}");
+    }
+    assert!(t.get("claude-haiku-5-5").unwrap().long_context.is_some());
+    assert_eq!(t.get("gpt-5.4-pro").unwrap().source.as_deref(), Some("https://developers.openai.com/api/docs/pricing"));
 }

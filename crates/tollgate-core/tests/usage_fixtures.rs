@@ -34,6 +34,7 @@ fn u(input: u64, output: u64, read: u64, w5: u64, w1: u64) -> Usage {
         cache_read_tokens: read,
         cache_write_5m_tokens: w5,
         cache_write_1h_tokens: w1,
+        tool_calls: Default::default(),
     }
 }
 

@@ -31,12 +31,15 @@ pub fn spawn_refresher(state: &AppState, every: Duration) {
                 _ = tick.tick() => {}
                 () = st.shutdown.cancelled() => break,
             }
+            st.prices.flush_unpriced(&*st.store).await;
             if let Err(e) = st.store.maintain().await {
                 tracing::warn!(error = %e, "database maintenance failed");
             }
             st.quotas.prune();
             metrics_export::upkeep();
         }
+        // Models noted since the last tick.
+        st.prices.flush_unpriced(&*st.store).await;
     });
     let st = state.clone();
     state.tasks.spawn(async move {
@@ -50,13 +53,8 @@ pub fn spawn_refresher(state: &AppState, every: Duration) {
             if let Err(e) = st.settings.refresh().await {
                 tracing::warn!(error = %e, "settings refresh failed");
             }
-            match st.store.list_price_overrides().await {
-                Ok(overrides) => {
-                    if let Err(e) = st.prices.set_overrides(overrides) {
-                        tracing::warn!(error = %e, "price overrides rejected");
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "price overrides refresh failed"),
+            if let Err(e) = st.prices.reload(&*st.store).await {
+                tracing::warn!(error = %e, "price overrides refresh failed");
             }
         }
     });

@@ -30,6 +30,26 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Manage model prices.
+    Prices {
+        #[command(subcommand)]
+        command: PricesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PricesCommand {
+    /// Import a price file (Tollgate's table format or LiteLLM's model_prices_and_context_window.json):
+    /// validates the whole file, prints the changes, and applies them as overrides with --apply.
+    Import {
+        /// The price file.
+        file: std::path::PathBuf,
+        /// Write the changes (without it, only the diff is printed).
+        #[arg(long)]
+        apply: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -75,6 +95,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate(db) => {
             let store = tollgate_store::connect(&db.url()).await?;
             println!("database at {} is up to date ({})", tollgate_store::redact_url(&db.url()), store.backend());
+            Ok(())
+        }
+        Command::Prices { command: PricesCommand::Import { file, apply, db } } => {
+            let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let store = tollgate_store::connect(&db.url()).await?;
+            let report =
+                tollgate_server::prices::import_file(&*store, &text, apply).await.map_err(anyhow::Error::msg)?;
+            print!("{report}");
             Ok(())
         }
         Command::Admin { command: AdminCommand::Create { email, password, db } } => {

@@ -39,6 +39,12 @@ pub fn console_routes() -> Router<AppState> {
             axum::routing::patch(admin::upstreams::update_upstream).delete(admin::upstreams::delete_upstream),
         )
         .route("/admin/pricing", get(admin::pricing::get_pricing))
+        .route("/admin/pricing/unpriced", get(admin::pricing::list_unpriced))
+        .route(
+            "/admin/pricing/import",
+            post(admin::pricing::import_prices)
+                .layer(axum::extract::DefaultBodyLimit::max(admin::pricing::MAX_IMPORT_BYTES + 64 * 1024)),
+        )
         .route("/admin/pricing/{*model}", put(admin::pricing::put_price).delete(admin::pricing::delete_price))
         .route("/user/platform-quotas", get(user::quotas::my_quotas))
         .route("/user/usage", get(user::quotas::my_usage))
@@ -145,18 +151,21 @@ fn platform_of(uri: &Uri, native: Platform) -> Platform {
     if uri.path().starts_with("/antigravity/") { Platform::Antigravity } else { native }
 }
 
-/// The query without the client's `key`, and that key.
-fn split_query(uri: &Uri) -> (Option<String>, Option<String>) {
+/// The query parameters `endpoint` forwards upstream ([`Endpoint::forwarded_query`]), and the
+/// client's `key` (its credential, never forwarded).
+fn split_query(uri: &Uri, endpoint: Endpoint) -> (Option<String>, Option<String>) {
     let Some(q) = uri.query() else { return (None, None) };
+    let allowed = endpoint.forwarded_query();
     let mut key = None;
     let kept: Vec<&str> = q
         .split('&')
-        .filter(|pair| match pair.strip_prefix("key=") {
-            Some(v) => {
-                key = Some(percent_decode(v));
-                false
+        .filter(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            if name == "key" {
+                key = Some(percent_decode(value));
+                return false;
             }
-            None => !pair.is_empty(),
+            allowed.iter().any(|(n, only)| *n == name && only.is_none_or(|v| v == value))
         })
         .collect();
     ((!kept.is_empty()).then(|| kept.join("&")), key)
@@ -186,7 +195,7 @@ fn percent_decode(s: &str) -> String {
 }
 
 fn route(platform: Platform, endpoint: Endpoint, uri: &Uri, path_model: Option<String>) -> (Route, Option<String>) {
-    let (upstream_query, key) = split_query(uri);
+    let (upstream_query, key) = split_query(uri, endpoint);
     let alt_sse = upstream_query.as_deref().is_some_and(|q| q.split('&').any(|p| p == "alt=sse"));
     let upstream_path = uri.path().strip_prefix("/antigravity").unwrap_or(uri.path()).to_owned();
     (Route { platform, endpoint, upstream_path, upstream_query, path_model, alt_sse }, key)
@@ -229,7 +238,7 @@ async fn openai_responses(State(s): State<AppState>, m: Method, uri: Uri, h: Hea
 /// Gemini's (google-genai calls `/v1`) depending on the credential header the client's SDK sends;
 /// `GET /v1beta/models[/{name}]` is Gemini's. Under `/antigravity`, Anthropic or Gemini.
 async fn models(State(s): State<AppState>, m: Method, uri: Uri, h: HeaderMap, body: Body) -> Response {
-    let gemini_key = h.contains_key("x-goog-api-key") || split_query(&uri).1.is_some();
+    let gemini_key = h.contains_key("x-goog-api-key") || split_query(&uri, Endpoint::GeminiModels).1.is_some();
     let anthropic = h.contains_key("x-api-key") || h.contains_key("anthropic-version");
     let antigravity = uri.path().starts_with("/antigravity/");
     let (native, endpoint) = if uri.path().contains("/v1beta/") || gemini_key {
@@ -290,9 +299,14 @@ mod tests {
     #[test]
     fn query_key_is_removed_and_decoded() {
         let uri: Uri = "/v1beta/models/g:streamGenerateContent?alt=sse&key=tg-a%2Bb&x=1".parse().unwrap();
-        assert_eq!(split_query(&uri), (Some("alt=sse&x=1".to_owned()), Some("tg-a+b".to_owned())));
+        assert_eq!(split_query(&uri, Endpoint::GeminiStream), (Some("alt=sse".to_owned()), Some("tg-a+b".to_owned())));
         let uri: Uri = "/v1/x?key=abc".parse().unwrap();
-        assert_eq!(split_query(&uri), (None, Some("abc".to_owned())));
+        assert_eq!(split_query(&uri, Endpoint::OpenAiChat), (None, Some("abc".to_owned())));
+        // Field masks and other encodings never reach the upstream.
+        let uri: Uri = "/v1beta/models/g:generateContent?fields=candidates&%24fields=x&alt=proto".parse().unwrap();
+        assert_eq!(split_query(&uri, Endpoint::GeminiGenerate), (None, None));
+        let uri: Uri = "/v1/messages?beta=true&debug=1".parse().unwrap();
+        assert_eq!(split_query(&uri, Endpoint::AnthropicMessages), (Some("beta=true".to_owned()), None));
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
     }
 }

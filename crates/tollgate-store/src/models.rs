@@ -142,6 +142,9 @@ pub struct NewUsageRecord {
     pub output_estimated: bool,
     /// Whether a strict-mode hold was taken for this request (settlement drops it).
     pub held: bool,
+    /// The part of `cost` that is per-call tool fees (`usage.tool_calls`).
+    #[serde(default)]
+    pub tool_cost: tollgate_core::money::Money,
 }
 
 /// What [`crate::BillingRepo::settle`] did.
@@ -351,4 +354,31 @@ pub struct DailySpend {
     pub platform: Platform,
     pub cost: Money,
     pub requests: i64,
+}
+
+/// A model called without a price of its own (SPEC 3: priced at the fallback, or refused).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UnpricedModel {
+    pub model: String,
+    pub platform: Platform,
+    /// Requests seen for it.
+    pub requests: i64,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+}
+
+/// A usage record as read back.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UsageRecord {
+    pub request_id: String,
+    pub api_key_id: Option<i64>,
+    pub platform: Platform,
+    pub model: String,
+    pub usage: tollgate_core::usage::Usage,
+    pub cost: tollgate_core::money::Money,
+    /// The part of `cost` that is per-call tool fees.
+    pub tool_cost: tollgate_core::money::Money,
+    pub status: String,
+    pub output_estimated: bool,
+    pub created_at: Timestamp,
 }

@@ -14,7 +14,8 @@ use tollgate_core::window::{QuotaWindow, WindowClock};
 use crate::StoreError;
 use crate::models::{
     ApiKey, AuditPage, DailySpend, NewApiKey, NewAuditEntry, NewQuota, NewReservation, NewSession, NewUpstream,
-    NewUsageRecord, NewUser, Session, SettleOutcome, Upstream, UpstreamPatch, User, UserPage, UserPatch,
+    NewUsageRecord, NewUser, Session, SettleOutcome, UnpricedModel, Upstream, UpstreamPatch, UsageRecord, User,
+    UserPage, UserPatch,
 };
 use tollgate_core::quota::Admission;
 
@@ -164,6 +165,10 @@ pub trait BillingRepo: Send + Sync {
 
     /// Drops a hold without charging (the request failed before producing anything).
     async fn release(&self, request_id: &str) -> Result<(), StoreError>;
+
+    /// Moves a hold's expiry to `expires_at` (a stream still running keeps its hold). Nothing
+    /// happens when the hold is gone (settled or released).
+    async fn renew_reservation(&self, request_id: &str, expires_at: Timestamp) -> Result<(), StoreError>;
 }
 
 /// Gateway API keys.
@@ -211,6 +216,27 @@ pub trait PriceRepo: Send + Sync {
 
     /// `NotFound` when `model` has no override.
     async fn delete_price_override(&self, model: &str) -> Result<(), StoreError>;
+
+    /// Adds or replaces every override in `prices` and writes `audit`, in one transaction: all of
+    /// them or none (a price import).
+    async fn upsert_price_overrides_audited(
+        &self,
+        prices: &[(String, Price)],
+        now: Timestamp,
+        audit: Option<&NewAuditEntry>,
+    ) -> Result<(), StoreError>;
+
+    /// Counts a request for a model without a price of its own (`requests` more calls).
+    async fn note_unpriced_model(
+        &self,
+        model: &str,
+        platform: Platform,
+        requests: i64,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Every model noted by [`Self::note_unpriced_model`], most recently seen first.
+    async fn list_unpriced_models(&self) -> Result<Vec<UnpricedModel>, StoreError>;
 }
 
 /// Console sessions.
@@ -263,6 +289,9 @@ pub trait UsageQuery: Send + Sync {
     /// ordered by date then platform. Days without records are absent.
     async fn daily_spend(&self, user_id: i64, since: Timestamp, zone: &TimeZone)
     -> Result<Vec<DailySpend>, StoreError>;
+
+    /// The user's latest usage records, newest first (at most `limit`).
+    async fn recent_usage(&self, user_id: i64, limit: i64) -> Result<Vec<UsageRecord>, StoreError>;
 }
 
 /// Liveness of the database.

@@ -24,6 +24,15 @@ struct WireUsage {
     cache_creation_input_tokens: Option<u64>,
     cache_read_input_tokens: Option<u64>,
     cache_creation: Option<CacheCreation>,
+    server_tool_use: Option<ServerToolUse>,
+}
+
+/// Server tools billed per call (<https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/web-search-tool>).
+#[derive(Debug, Default, Deserialize)]
+struct ServerToolUse {
+    web_search_requests: Option<u64>,
+    web_fetch_requests: Option<u64>,
+    code_execution_requests: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -92,6 +101,15 @@ impl AnthropicUsage {
         take(&mut u.cache_read_tokens, wire.cache_read_input_tokens);
         if let Some(v) = wire.output_tokens {
             u.output_tokens = v;
+        }
+        if let Some(tools) = &wire.server_tool_use {
+            // Cumulative counts: the larger one wins, so a delta cannot lower them.
+            u.tool_calls = u.tool_calls.max(crate::usage::ToolCalls {
+                web_search: tools.web_search_requests.unwrap_or(0),
+                web_fetch: tools.web_fetch_requests.unwrap_or(0),
+                code_execution: tools.code_execution_requests.unwrap_or(0),
+                file_search: 0,
+            });
         }
         if let Some((w5, w1)) = wire.cache_writes()
             && (how == Merge::Set || w5 > 0 || w1 > 0)
@@ -172,6 +190,7 @@ mod tests {
             cache_read_tokens: read,
             cache_write_5m_tokens: w5,
             cache_write_1h_tokens: w1,
+            tool_calls: Default::default(),
         }
     }
 
@@ -232,5 +251,26 @@ mod tests {
         assert_eq!(r.output_chars, 5 + 2 + 5);
         assert_eq!(r.malformed_events, 1);
         assert_eq!(r.billable().output_tokens, 3);
+    }
+
+    #[test]
+    fn server_tool_use_is_counted_and_never_lowered() {
+        let mut acc = AnthropicUsage::default();
+        acc.observe_event(
+            "message_start",
+            r#"{"type":"message_start","message":{"usage":{"input_tokens":10,"output_tokens":1}}}"#,
+        );
+        acc.observe_event("message_delta", r#"{"type":"message_delta","usage":{"output_tokens":5,"server_tool_use":{"web_search_requests":2,"web_fetch_requests":1}}}"#);
+        acc.observe_event(
+            "message_delta",
+            r#"{"type":"message_delta","usage":{"output_tokens":9,"server_tool_use":{"web_search_requests":1}}}"#,
+        );
+        let calls = acc.report().usage.tool_calls;
+        assert_eq!((calls.web_search, calls.web_fetch), (2, 1));
+        let mut body = AnthropicUsage::default();
+        body.observe_body(
+            br#"{"usage":{"input_tokens":1,"output_tokens":1,"server_tool_use":{"web_search_requests":3}}}"#,
+        );
+        assert_eq!(body.report().usage.tool_calls.web_search, 3);
     }
 }

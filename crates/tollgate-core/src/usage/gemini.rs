@@ -21,6 +21,8 @@ use super::{Usage, UsageAccumulator, UsageReport, chars};
 #[derive(Debug, Clone, Default)]
 pub struct GeminiUsage {
     report: UsageReport,
+    /// Most grounding search queries seen in one response.
+    searches: u64,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -50,6 +52,16 @@ struct Content {
 struct Candidate {
     content: Option<Content>,
     finish_reason: Option<String>,
+    grounding_metadata: Option<GroundingMetadata>,
+}
+
+/// Grounding with Google Search (<https://ai.google.dev/gemini-api/docs/google-search>): each
+/// search query the model ran is billed (Gemini 3 bills per query; older models per grounded
+/// prompt, which a per-query count never undercuts).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GroundingMetadata {
+    web_search_queries: Option<Vec<serde::de::IgnoredAny>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -119,8 +131,19 @@ impl GeminiUsage {
             self.report.output_chars += chars(part.text.as_deref());
             self.report.output_chars += chars(part.function_call.as_ref().map(|f| f.get()));
         }
+        let searches: u64 = chunk
+            .candidates
+            .iter()
+            .flatten()
+            .filter_map(|c| c.grounding_metadata.as_ref())
+            .map(|g| g.web_search_queries.as_ref().map_or(0, |q| q.len() as u64))
+            .sum();
+        // Grounding metadata may come on another chunk than usage: keep the largest count seen.
+        self.searches = self.searches.max(searches);
+        self.report.usage.tool_calls.web_search = self.searches;
         if let Some(meta) = &chunk.usage_metadata {
             self.report.usage = meta.normalize();
+            self.report.usage.tool_calls.web_search = self.searches;
             if chunk.is_last() {
                 self.report.final_seen = true;
             }
@@ -213,5 +236,15 @@ mod tests {
         acc.observe_body(b"<html>bad gateway</html>");
         assert_eq!(acc.report().malformed_events, 1);
         assert!(!acc.report().final_seen);
+    }
+
+    #[test]
+    fn grounding_queries_are_counted_as_web_searches() {
+        let mut acc = GeminiUsage::default();
+        acc.observe_event("message", r#"{"candidates":[{"content":{"parts":[{"text":"a"}]}}],"usageMetadata":{"promptTokenCount":10,"candidatesTokenCount":1}}"#);
+        acc.observe_event("message", r#"{"candidates":[{"content":{"parts":[{"text":"b"}]},"finishReason":"STOP","groundingMetadata":{"webSearchQueries":["q1","q2"]}}],"usageMetadata":{"promptTokenCount":10,"candidatesTokenCount":5}}"#);
+        let r = acc.report();
+        assert!(r.final_seen);
+        assert_eq!((r.usage.output_tokens, r.usage.tool_calls.web_search), (5, 2));
     }
 }

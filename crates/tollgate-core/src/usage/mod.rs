@@ -34,6 +34,45 @@ pub struct Usage {
     pub cache_write_5m_tokens: u64,
     /// Prompt tokens written to a 1-hour cache (Anthropic).
     pub cache_write_1h_tokens: u64,
+    /// Server-side tool calls billed per call (their tokens are in the counts above).
+    #[serde(default, skip_serializing_if = "ToolCalls::is_empty")]
+    pub tool_calls: ToolCalls,
+}
+
+/// Server-side tool calls a response reports, by kind (priced by [`crate::pricing::ToolFees`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct ToolCalls {
+    /// Web searches (Anthropic `server_tool_use.web_search_requests`, OpenAI `web_search_call`
+    /// output items, Gemini grounding `webSearchQueries`).
+    #[serde(default)]
+    pub web_search: u64,
+    /// Web fetches (Anthropic `server_tool_use.web_fetch_requests`).
+    #[serde(default)]
+    pub web_fetch: u64,
+    /// File searches (OpenAI `file_search_call` output items).
+    #[serde(default)]
+    pub file_search: u64,
+    /// Code executions (Anthropic `server_tool_use.code_execution_requests`, OpenAI
+    /// `code_interpreter_call` output items).
+    #[serde(default)]
+    pub code_execution: u64,
+}
+
+impl ToolCalls {
+    /// No call of any kind.
+    pub fn is_empty(&self) -> bool {
+        *self == ToolCalls::default()
+    }
+
+    /// The larger count of each kind (a cumulative report never goes down).
+    pub fn max(self, other: ToolCalls) -> ToolCalls {
+        ToolCalls {
+            web_search: self.web_search.max(other.web_search),
+            web_fetch: self.web_fetch.max(other.web_fetch),
+            file_search: self.file_search.max(other.file_search),
+            code_execution: self.code_execution.max(other.code_execution),
+        }
+    }
 }
 
 impl Usage {
@@ -53,9 +92,9 @@ impl Usage {
         Usage { input_tokens: prompt - cached, output_tokens: output, cache_read_tokens: cached, ..Usage::default() }
     }
 
-    /// No token of any kind.
+    /// No token and no tool call of any kind.
     pub fn is_empty(&self) -> bool {
-        self.prompt_tokens() == 0 && self.output_tokens == 0
+        self.prompt_tokens() == 0 && self.output_tokens == 0 && self.tool_calls.is_empty()
     }
 }
 

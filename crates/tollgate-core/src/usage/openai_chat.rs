@@ -74,7 +74,7 @@ impl WireUsage {
 }
 
 impl OpenAiChatUsage {
-    fn observe(&mut self, bytes: &[u8]) {
+    fn observe(&mut self, bytes: &[u8], streamed: bool) {
         let chunk = match serde_json::from_slice::<Chunk>(bytes) {
             Ok(c) => c,
             Err(_) => {
@@ -96,22 +96,32 @@ impl OpenAiChatUsage {
                 + tool_args;
         }
         if let Some(wire) = &chunk.usage {
+            // The last usage wins: with `stream_options.continuous_usage_stats` (vLLM and other
+            // compatible upstreams) every chunk carries the running total. The final usage is the
+            // usage-only chunk (`choices: []`) that `include_usage` adds, or a whole body; a
+            // running total on a content chunk is not final (`[DONE]` ends the stream then).
             self.report.usage = wire.normalize();
-            self.report.final_seen = true;
+            if !streamed || chunk.choices.as_ref().is_none_or(Vec::is_empty) {
+                self.report.final_seen = true;
+            }
         }
     }
 }
 
 impl UsageAccumulator for OpenAiChatUsage {
     fn observe_body(&mut self, body: &[u8]) {
-        self.observe(body);
+        self.observe(body, false);
     }
 
     fn observe_event(&mut self, _event: &str, data: &str) {
         if data.trim() == "[DONE]" {
+            // The stream's end: a running total seen so far is the final usage.
+            if self.report.usage != Usage::default() {
+                self.report.final_seen = true;
+            }
             return;
         }
-        self.observe(data.as_bytes());
+        self.observe(data.as_bytes(), true);
     }
 
     fn report(&self) -> UsageReport {
@@ -177,5 +187,30 @@ mod tests {
         assert!(!is_usage_only_chunk(r#"{"id":"c","usage":{"prompt_tokens":1}}"#));
         assert!(!is_usage_only_chunk("[DONE]"));
         assert!(!is_usage_only_chunk("{"));
+    }
+
+    #[test]
+    fn continuous_usage_takes_the_last_running_total() {
+        let mut acc = OpenAiChatUsage::default();
+        let chunk = |text: &str, completion: u64| {
+            format!(
+                r#"{{"choices":[{{"index":0,"delta":{{"content":"{text}"}}}}],"usage":{{"prompt_tokens":40,"completion_tokens":{completion}}}}}"#
+            )
+        };
+        acc.observe_event("message", &chunk("a", 1));
+        assert!(!acc.report().final_seen, "a running total on a content chunk is not final");
+        acc.observe_event("message", &chunk("b", 2));
+        acc.observe_event("message", &chunk("c", 300));
+        assert!(!acc.report().final_seen);
+        acc.observe_event("message", "[DONE]");
+        let r = acc.report();
+        assert!(r.final_seen);
+        assert_eq!((r.usage.input_tokens, r.usage.output_tokens), (40, 300));
+        // The usage-only chunk of include_usage is final at once.
+        let mut acc = OpenAiChatUsage::default();
+        acc.observe_event("message", &chunk("a", 1));
+        acc.observe_event("message", r#"{"choices":[],"usage":{"prompt_tokens":40,"completion_tokens":7}}"#);
+        assert!(acc.report().final_seen);
+        assert_eq!(acc.report().usage.output_tokens, 7);
     }
 }

@@ -8,7 +8,7 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{Usage, UsageAccumulator, UsageReport, chars};
+use super::{ToolCalls, Usage, UsageAccumulator, UsageReport, chars};
 
 /// Usage accumulator for Responses API responses.
 #[derive(Debug, Clone, Default)]
@@ -45,6 +45,38 @@ struct InputDetails {
 #[derive(Debug, Default, Deserialize)]
 struct Response {
     usage: Option<WireUsage>,
+    /// Output items; server tool calls among them are billed per call.
+    output: Option<Vec<OutputItem>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct OutputItem {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+impl Response {
+    /// Server-side tool calls among the output items
+    /// (<https://platform.openai.com/docs/guides/tools-web-search>).
+    fn tool_calls(&self) -> ToolCalls {
+        let mut calls = ToolCalls::default();
+        for item in self.output.iter().flatten() {
+            match item.kind.as_deref() {
+                Some("web_search_call") => calls.web_search += 1,
+                Some("file_search_call") => calls.file_search += 1,
+                Some("code_interpreter_call") => calls.code_execution += 1,
+                _ => {}
+            }
+        }
+        calls
+    }
+
+    /// The usage of this response, tool calls included.
+    fn usage(&self) -> Option<Usage> {
+        let mut usage = self.usage.as_ref()?.normalize();
+        usage.tool_calls = self.tool_calls();
+        Some(usage)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -70,11 +102,12 @@ impl WireUsage {
 impl UsageAccumulator for OpenAiResponsesUsage {
     fn observe_body(&mut self, body: &[u8]) {
         match serde_json::from_slice::<Response>(body) {
-            Ok(Response { usage: Some(wire) }) => {
-                self.report.usage = wire.normalize();
-                self.report.final_seen = true;
+            Ok(response) => {
+                if let Some(usage) = response.usage() {
+                    self.report.usage = usage;
+                    self.report.final_seen = true;
+                }
             }
-            Ok(_) => {}
             Err(_) => self.report.malformed_events += 1,
         }
     }
@@ -97,8 +130,8 @@ impl UsageAccumulator for OpenAiResponsesUsage {
             }
         }
         // Usage is normally null before the end; take any that is set, and mark the end.
-        if let Some(wire) = parsed.response.as_ref().and_then(|r| r.usage.as_ref()) {
-            self.report.usage = wire.normalize();
+        if let Some(usage) = parsed.response.as_ref().and_then(Response::usage) {
+            self.report.usage = usage;
             if TERMINAL.contains(&kind) {
                 self.report.final_seen = true;
             }
@@ -142,5 +175,18 @@ mod tests {
         assert_eq!(r.output_chars, 10);
         assert!(r.final_seen);
         assert_eq!(r.usage, Usage { input_tokens: 10, output_tokens: 4, ..Usage::default() });
+    }
+
+    #[test]
+    fn server_tool_calls_are_counted_from_output_items() {
+        let mut acc = OpenAiResponsesUsage::default();
+        acc.observe_event("response.completed", r#"{"type":"response.completed","response":{"output":[{"type":"web_search_call","id":"ws_1"},{"type":"web_search_call","id":"ws_2"},{"type":"file_search_call"},{"type":"message"}],"usage":{"input_tokens":10,"output_tokens":4}}}"#);
+        let calls = acc.report().usage.tool_calls;
+        assert_eq!((calls.web_search, calls.file_search, calls.code_execution), (2, 1, 0));
+        let mut body = OpenAiResponsesUsage::default();
+        body.observe_body(
+            br#"{"output":[{"type":"code_interpreter_call"}],"usage":{"input_tokens":1,"output_tokens":1}}"#,
+        );
+        assert_eq!(body.report().usage.tool_calls.code_execution, 1);
     }
 }

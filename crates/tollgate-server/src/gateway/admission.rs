@@ -3,6 +3,7 @@
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use jiff::{SignedDuration, Timestamp};
+use tollgate_core::estimate::RequestBound;
 use tollgate_core::money::Money;
 use tollgate_core::quota::{Admission, QuotaRow, admit};
 use tollgate_core::settings::Enforcement;
@@ -31,7 +32,6 @@ pub async fn admit_request(
     route: &Route,
     inspected: &Inspected,
     request_id: &str,
-    body_bytes: usize,
 ) -> Result<Admitted, GatewayError> {
     let clock = state.settings.clock();
     let now = Timestamp::now();
@@ -56,16 +56,15 @@ pub async fn admit_request(
         return Err(reject(r, &clock));
     }
     let limited = row.as_ref().is_some_and(|r| !r.effective_limits().is_all_unlimited());
-    if !(strict && limited && route.endpoint.family().is_some()) {
-        return Ok(Admitted { row, reserved: false });
-    }
-    let amount = state.prices.estimate(
-        route.platform,
-        &inspected.model,
-        body_bytes,
-        inspected.max_output_tokens,
-        caller.user.cost_multiplier,
-    )?;
+    let family = match route.endpoint.family() {
+        Some(f) if strict && limited => f,
+        _ => return Ok(Admitted { row, reserved: false }),
+    };
+    // An upper bound of the cost, at the model's own rates (tollgate_core::estimate).
+    let price = state.prices.price(route.platform, &inspected.model)?;
+    let amount = RequestBound::read(family, &inspected.upstream_body)
+        .cost(family, &price, caller.user.cost_multiplier)
+        .map_err(|e| GatewayError::bad_request(format!("cannot estimate the cost: {e}")))?;
     let hold = NewReservation {
         request_id: request_id.to_owned(),
         user_id: caller.user.id,

@@ -61,6 +61,21 @@ impl Endpoint {
         !matches!(self, Endpoint::OpenAiModels | Endpoint::AnthropicModels | Endpoint::GeminiModels)
     }
 
+    /// The query parameters forwarded upstream (`name`, and for `alt` the only value allowed);
+    /// every other one is dropped. A field mask (`fields=`, `$fields=`) or another encoding
+    /// (`alt=proto`) could remove or hide the usage an answer is charged by, and the client's `key`
+    /// is its Tollgate credential.
+    pub fn forwarded_query(self) -> &'static [(&'static str, Option<&'static str>)] {
+        match self {
+            // Claude Code calls `/v1/messages?beta=true`.
+            Endpoint::AnthropicMessages | Endpoint::AnthropicCountTokens => &[("beta", None)],
+            Endpoint::AnthropicModels => &[("limit", None), ("after_id", None), ("before_id", None)],
+            Endpoint::GeminiModels => &[("pageSize", None), ("pageToken", None)],
+            Endpoint::GeminiGenerate | Endpoint::GeminiStream | Endpoint::GeminiCountTokens => &[("alt", Some("sse"))],
+            Endpoint::OpenAiChat | Endpoint::OpenAiResponses | Endpoint::OpenAiModels => &[],
+        }
+    }
+
     /// The Cloud Code `v1internal` method serving this endpoint and its query, if one does.
     pub fn v1internal_method(self) -> Option<(&'static str, Option<&'static str>)> {
         match self {
@@ -171,6 +186,13 @@ pub fn inspect(route: &Route, body: bytes::Bytes) -> Result<Inspected, GatewayEr
         Endpoint::OpenAiResponses => {
             out.model = string_field(&f, "model")?.ok_or_else(|| GatewayError::bad_request("model: is required"))?;
             out.stream = bool_field(&f, "stream")?;
+            // A background response is answered with its id only; its usage comes later to a
+            // `GET /v1/responses/{id}` this gateway does not serve, so it could never be charged.
+            if bool_field(&f, "background")? {
+                return Err(GatewayError::bad_request(
+                    "background: background responses are not supported by this gateway; send the request without it",
+                ));
+            }
             out.max_output_tokens = count_field(&f, "max_output_tokens")?;
         }
         Endpoint::GeminiGenerate | Endpoint::GeminiStream | Endpoint::GeminiCountTokens => {

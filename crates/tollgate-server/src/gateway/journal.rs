@@ -231,6 +231,7 @@ mod tests {
             upstream_id: Some(1),
             output_estimated: false,
             held: false,
+            tool_cost: Default::default(),
         }
     }
 

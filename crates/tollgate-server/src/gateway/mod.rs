@@ -68,13 +68,12 @@ async fn run(
     let started = Instant::now();
     let caller = auth::authenticate(&state.keys, &state.tasks, route, headers, query_key).await?;
     let body = read_body(body, state.config.max_body_bytes).await?;
-    let body_len = body.len();
     let inspected = family::inspect(route, body)?;
     // Time-ordered (UUIDv7): the unique index on usage_records.request_id then grows at its right
     // edge instead of touching a random page per settlement, which kept SQLite checkpoints (and
     // PostgreSQL's WAL) small.
     let request_id = uuid::Uuid::now_v7().to_string();
-    let admitted = admission::admit_request(state, &caller, route, &inspected, &request_id, body_len).await?;
+    let admitted = admission::admit_request(state, &caller, route, &inspected, &request_id).await?;
     let release = || async {
         if admitted.reserved
             && let Err(e) = state.store.release(&request_id).await
@@ -134,7 +133,8 @@ async fn run(
         started,
         upstream_id: Some(answer.upstream.id),
         http_status: status.as_u16(),
-        request_bytes: body_len,
+        family,
+        request: inspected.upstream_body.clone(),
         reserved: admitted.reserved,
     };
     let is_event_stream = answer
@@ -149,8 +149,13 @@ async fn run(
         let bytes = if v1internal { unwrap_v1internal_body(bytes) } else { bytes };
         let mut meter = family.accumulator();
         meter.observe_body(&bytes);
+        let mut report = meter.report();
+        if !report.final_seen {
+            // A 2xx without readable usage is charged an estimate: its text as output.
+            report.output_chars = report.output_chars.max(bytes.len() as u64);
+        }
         // The answer is released only once its charge is committed.
-        settle(state, &charge, &meter.report(), "ok").await?;
+        settle(state, &charge, &report, "ok").await?;
         return Ok(respond(status, out_headers, Body::from(bytes)));
     }
     // v1internal streams are requested as SSE upstream, unwrapped (and re-framed as a JSON array for

@@ -61,6 +61,8 @@ enum Commit {
 #[derive(Clone)]
 pub struct SettleQueue {
     tx: mpsc::Sender<Job>,
+    /// For charges that come after the worker stopped (see [`SettleQueue::settle`]).
+    store: Arc<dyn Store>,
     journal: Option<Arc<Journal>>,
     quotas: QuotaCache,
     settings: SettingsCache,
@@ -91,7 +93,12 @@ impl SettleQueue {
         };
         let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
         let (done_tx, done) = watch::channel(0u64);
-        let worker = Worker { store, settings: settings.clone(), quotas: quotas.clone(), journal: journal.clone() };
+        let worker = Worker {
+            store: store.clone(),
+            settings: settings.clone(),
+            quotas: quotas.clone(),
+            journal: journal.clone(),
+        };
         let stop = shutdown.clone();
         // A journaled charge is already committed, so its write can wait for others to join it: at
         // 1,000 requests/s this makes ~300 database transactions a second instead of ~1,000. In
@@ -127,13 +134,18 @@ impl SettleQueue {
                 j.close();
             }
         });
-        Ok(Self { tx, journal, quotas, settings, seq: Arc::default(), sent: Arc::default(), done })
+        Ok(Self { tx, store, journal, quotas, settings, seq: Arc::default(), sent: Arc::default(), done })
     }
 
     /// Commits one request's charge (see the module comment for the two modes) and applies it to
     /// this process's quota copy.
     pub async fn settle(&self, record: NewUsageRecord) -> Result<(), StoreError> {
         let at = Timestamp::now();
+        if self.tx.is_closed() {
+            // The worker has stopped (shutdown), but a stream whose client left while the server
+            // stopped is still being settled: its charge goes straight to the database.
+            return self.store.settle(&record, at, &self.settings.clock()).await.map(|_| ());
+        }
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
         let rollovers = self.settings.clock().rollovers(at).ok();
         let (commit, wait) = match &self.journal {

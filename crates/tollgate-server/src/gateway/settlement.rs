@@ -1,14 +1,23 @@
 //! Settlement (SPEC 2.4): price the usage, then write the usage record and the quota increment in
 //! one idempotent transaction.
+//!
+//! What is charged when the upstream's final usage is not there (docs/quotas.md, "When usage is
+//! missing"): the usage seen so far; input from the request ([`RequestBound`]) when none was
+//! reported; output of at least the streamed text's estimate, at most the request's cap. A
+//! request the upstream accepted is never charged $0.
 
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use jiff::Timestamp;
+use tollgate_core::estimate::RequestBound;
 use tollgate_core::money::{Decimal9, Money};
 use tollgate_core::platform::Platform;
-use tollgate_core::pricing::{apply_multiplier, cost};
-use tollgate_core::usage::{StreamUsage, Usage, UsageReport};
+use tollgate_core::pricing::{apply_multiplier, cost, tool_cost};
+use tollgate_core::usage::{ApiFamily, StreamUsage, Usage, UsageReport};
 use tollgate_store::{NewUsageRecord, StoreError};
 
+use super::admission::RESERVATION_TTL;
 use super::error::GatewayError;
 use crate::state::AppState;
 
@@ -24,8 +33,10 @@ pub struct Charge {
     pub started: Instant,
     pub upstream_id: Option<i64>,
     pub http_status: u16,
-    /// Size of the request body, for an input estimate when a stream never reported usage.
-    pub request_bytes: usize,
+    /// The usage family of the answer.
+    pub family: ApiFamily,
+    /// The request body as sent upstream: read again only when usage must be estimated.
+    pub request: Bytes,
     /// Whether a strict-mode reservation is held for this request.
     pub reserved: bool,
 }
@@ -33,38 +44,64 @@ pub struct Charge {
 /// How many times a failed settlement is retried (it is idempotent, so retrying is safe).
 const ATTEMPTS: u32 = 5;
 
-/// The usage to charge for what was observed. A cut stream that never reported its input (an
-/// OpenAI-compatible upstream ignoring `include_usage`) is charged an input estimate from the
-/// request size, so output is never billed without its prompt.
-pub fn billable_usage(report: &UsageReport, request_bytes: usize) -> Usage {
-    let mut usage = report.billable();
-    if !report.final_seen && usage.prompt_tokens() == 0 && usage.output_tokens > 0 {
-        usage.input_tokens = (request_bytes as u64).div_ceil(4);
+/// The usage to charge for what was observed, and why it is an estimate (`None`: the upstream's
+/// own final figures).
+pub fn billable_usage(report: &UsageReport, charge: &Charge) -> (Usage, Option<&'static str>) {
+    // Final figures of zero tokens are no usage at all: a billable 2xx is never recorded at $0.
+    if report.final_seen && !report.usage.is_empty() {
+        return (report.usage, None);
     }
-    usage
+    let mut usage = report.usage;
+    let bound = RequestBound::read(charge.family, &charge.request);
+    if usage.prompt_tokens() == 0 {
+        // The request shows its own prompt; context held upstream (previous_response_id,
+        // cachedContent) does not, and is not guessed here.
+        usage.input_tokens = bound.input_tokens.saturating_sub(bound.held_tokens);
+    }
+    let mut estimate = report.billable().output_tokens;
+    if let Some(cap) = bound.max_output_tokens {
+        estimate = estimate.min(cap.saturating_mul(bound.choices));
+    }
+    usage.output_tokens = usage.output_tokens.max(estimate);
+    let reason = if report.output_chars > 0 || report.usage != Usage::default() { "stream_cut" } else { "no_usage" };
+    (usage, Some(reason))
 }
 
-/// Prices and records one request. Returns the charged amount (zero, with nothing written, when
-/// the upstream reported no usage: errors before generation are not charged).
+/// Prices and records one request under `request_id` (the charge's own, or a follow-up's).
+/// Returns the amount charged.
 pub async fn settle(
     state: &AppState,
     charge: &Charge,
     report: &UsageReport,
     status: &str,
 ) -> Result<Money, GatewayError> {
-    let began = Instant::now();
-    let usage = billable_usage(report, charge.request_bytes);
-    if usage.is_empty() {
-        if charge.reserved {
-            state.store.release(&charge.request_id).await?;
-        }
-        return Ok(Money::ZERO);
+    let (usage, estimated) = billable_usage(report, charge);
+    if let Some(reason) = estimated {
+        metrics::counter!("tollgate_usage_estimated_total", "platform" => charge.platform.as_str(), "reason" => reason)
+            .increment(1);
+        tracing::warn!(
+            request_id = %charge.request_id, model = %charge.model, reason, status,
+            "no final usage from the upstream; charging an estimate"
+        );
     }
+    let record = price(state, charge, usage, status, estimated.is_some())?;
+    commit(state, record, charge.platform).await
+}
+
+/// The usage record of `usage`, priced.
+fn price(
+    state: &AppState,
+    charge: &Charge,
+    usage: Usage,
+    status: &str,
+    estimated: bool,
+) -> Result<NewUsageRecord, GatewayError> {
     let price = state.prices.price(charge.platform, &charge.model)?;
-    let amount = cost(&usage, &price)
-        .and_then(|c| apply_multiplier(c, charge.multiplier))
-        .map_err(|e| GatewayError::Store(StoreError::Invalid(format!("pricing: {e}"))))?;
-    let record = NewUsageRecord {
+    let pricing =
+        |e: tollgate_core::pricing::PricingError| GatewayError::Store(StoreError::Invalid(format!("pricing: {e}")));
+    let amount = cost(&usage, &price).and_then(|c| apply_multiplier(c, charge.multiplier)).map_err(pricing)?;
+    let tools = tool_cost(&usage, &price).and_then(|c| apply_multiplier(c, charge.multiplier)).map_err(pricing)?;
+    Ok(NewUsageRecord {
         request_id: charge.request_id.clone(),
         user_id: charge.user_id,
         api_key_id: charge.api_key_id,
@@ -76,9 +113,16 @@ pub async fn settle(
         http_status: Some(i64::from(charge.http_status)),
         latency_ms: i64::try_from(charge.started.elapsed().as_millis()).unwrap_or(i64::MAX),
         upstream_id: charge.upstream_id,
-        output_estimated: !report.final_seen,
+        output_estimated: estimated,
         held: charge.reserved,
-    };
+        tool_cost: tools,
+    })
+}
+
+/// Commits `record` through the settlement queue, retrying transient failures.
+async fn commit(state: &AppState, record: NewUsageRecord, platform: Platform) -> Result<Money, GatewayError> {
+    let began = Instant::now();
+    let amount = record.cost;
     let mut delay = Duration::from_millis(50);
     let mut attempt = 1;
     loop {
@@ -94,27 +138,36 @@ pub async fn settle(
         }
     }
     metrics::histogram!("tollgate_settlement_seconds").record(began.elapsed().as_secs_f64());
-    metrics::counter!("tollgate_charged_nanousd_total", "platform" => charge.platform.as_str())
+    metrics::counter!("tollgate_charged_nanousd_total", "platform" => platform.as_str())
         .increment(u64::try_from(amount.nanos()).unwrap_or(0));
     Ok(amount)
 }
 
 /// Owns a stream's usage meter and settles exactly once: when the stream reaches its final usage,
 /// when it ends, or — if the client goes away first — on drop, in a task that shutdown waits for.
+/// Usage the upstream reports after the charge (a running total that grew) is charged as a
+/// follow-up record at the stream's end.
 pub struct StreamSettler {
     state: AppState,
     charge: Charge,
     pub meter: StreamUsage,
-    settled: bool,
+    /// The usage charged, once settled.
+    charged: Option<Usage>,
+    /// When the strict-mode hold was last renewed.
+    hold_renewed: Instant,
 }
 
 impl StreamSettler {
     pub fn new(state: AppState, charge: Charge, meter: StreamUsage) -> Self {
-        Self { state, charge, meter, settled: false }
+        Self { state, charge, meter, charged: None, hold_renewed: Instant::now() }
     }
 
     pub fn is_settled(&self) -> bool {
-        self.settled
+        self.charged.is_some()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
     }
 
     /// Settles now with what the meter has seen. If that fails (after its own retries), the stream
@@ -123,14 +176,75 @@ impl StreamSettler {
     pub async fn settle(&mut self, status: &str) -> Result<Money, GatewayError> {
         let report = self.meter.report();
         let result = settle(&self.state, &self.charge, &report, status).await;
-        self.settled = result.is_ok();
+        if result.is_ok() {
+            self.charged = Some(billable_usage(&report, &self.charge).0);
+        }
         result
+    }
+
+    /// At the stream's end: usage reported after the charge (a cumulative total that grew past
+    /// what was charged) is charged now, as the request's follow-up record.
+    pub async fn settle_late_usage(&mut self) {
+        let Some(charged) = self.charged else { return };
+        let report = self.meter.report();
+        if !report.final_seen || report.usage == charged {
+            return;
+        }
+        let more = Usage {
+            input_tokens: report.usage.input_tokens.saturating_sub(charged.input_tokens),
+            output_tokens: report.usage.output_tokens.saturating_sub(charged.output_tokens),
+            cache_read_tokens: report.usage.cache_read_tokens.saturating_sub(charged.cache_read_tokens),
+            cache_write_5m_tokens: report.usage.cache_write_5m_tokens.saturating_sub(charged.cache_write_5m_tokens),
+            cache_write_1h_tokens: report.usage.cache_write_1h_tokens.saturating_sub(charged.cache_write_1h_tokens),
+            tool_calls: tollgate_core::usage::ToolCalls {
+                web_search: report.usage.tool_calls.web_search.saturating_sub(charged.tool_calls.web_search),
+                web_fetch: report.usage.tool_calls.web_fetch.saturating_sub(charged.tool_calls.web_fetch),
+                file_search: report.usage.tool_calls.file_search.saturating_sub(charged.tool_calls.file_search),
+                code_execution: report
+                    .usage
+                    .tool_calls
+                    .code_execution
+                    .saturating_sub(charged.tool_calls.code_execution),
+            },
+        };
+        if more.is_empty() {
+            return;
+        }
+        let follow_up =
+            Charge { request_id: format!("{}-late", self.charge.request_id), reserved: false, ..self.charge.clone() };
+        let result = match price(&self.state, &follow_up, more, "late_usage", false) {
+            Ok(record) => commit(&self.state, record, follow_up.platform).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(_) => self.charged = Some(report.usage),
+            Err(e) => {
+                tracing::error!(request_id = %follow_up.request_id, error = %e, "late usage could not be charged")
+            }
+        }
+    }
+
+    /// Strict mode: a stream still running keeps its hold past the hold's lifetime (renewed a
+    /// third of the way through it, off the stream's path).
+    pub fn keep_hold(&mut self) {
+        let every = Duration::from_secs(RESERVATION_TTL.as_secs().unsigned_abs() / 3);
+        if !self.charge.reserved || self.charged.is_some() || self.hold_renewed.elapsed() < every {
+            return;
+        }
+        self.hold_renewed = Instant::now();
+        let (store, id) = (self.state.store.clone(), self.charge.request_id.clone());
+        let Ok(until) = Timestamp::now().checked_add(RESERVATION_TTL) else { return };
+        self.state.tasks.spawn(async move {
+            if let Err(e) = store.renew_reservation(&id, until).await {
+                tracing::warn!(request_id = %id, error = %e, "could not renew a strict-mode hold");
+            }
+        });
     }
 }
 
 impl Drop for StreamSettler {
     fn drop(&mut self) {
-        if self.settled {
+        if self.charged.is_some() {
             return;
         }
         self.meter.finish();

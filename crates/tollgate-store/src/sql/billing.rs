@@ -9,8 +9,8 @@ use tollgate_core::window::Rollover;
 use super::{RowExt as _, ms};
 use crate::{NewUsageRecord, StoreError};
 
-const RECORD_COLUMNS: usize = 24;
-/// Records per INSERT statement on SQLite (24 parameters each keeps a statement far below its
+const RECORD_COLUMNS: usize = 26;
+/// Records per INSERT statement on SQLite (26 parameters each keeps a statement far below its
 /// parameter limit).
 pub(crate) const RECORDS_PER_INSERT: usize = 64;
 /// Prepared statements kept per connection: every batch size of the SQLite settlement insert plus
@@ -19,8 +19,9 @@ pub(crate) const STATEMENT_CACHE: usize = RECORDS_PER_INSERT + 192;
 
 const INSERT_COLUMNS: &str = "INSERT INTO usage_records (request_id, user_id, api_key_id, platform, model, \
      input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cost_nanos, \
-     status, http_status, latency_ms, upstream_id, output_estimated, held, created_at_ms, daily_from_ms, \
-     daily_start_ms, weekly_from_ms, weekly_start_ms, monthly_from_ms, monthly_start_ms)";
+     status, http_status, latency_ms, upstream_id, output_estimated, held, tool_calls, tool_cost_nanos, \
+     created_at_ms, daily_from_ms, daily_start_ms, weekly_from_ms, weekly_start_ms, monthly_from_ms, \
+     monthly_start_ms)";
 
 /// The SQLite insert of `n` records (index `n - 1`), built once: a multi-row VALUES with plain `?`.
 /// sqlx resolves every `$N` on SQLite through `sqlite3_bind_parameter_name`, a linear scan, which
@@ -41,12 +42,18 @@ const RETURNING: &str = "ON CONFLICT (request_id) DO NOTHING RETURNING request_i
 /// serves every batch size and a batch binds 24 values instead of 24 per record.
 static POSTGRES_INSERT: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "{INSERT_COLUMNS} SELECT r.*, $18, $19, $20, $21, $22, $23, $24 FROM UNNEST($1::text[], $2::bigint[], \
+        "{INSERT_COLUMNS} SELECT r.*, $20, $21, $22, $23, $24, $25, $26 FROM UNNEST($1::text[], $2::bigint[], \
          $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], \
-         $11::bigint[], $12::text[], $13::bigint[], $14::bigint[], $15::bigint[], $16::boolean[], $17::boolean[]) AS r \
-         {RETURNING}"
+         $11::bigint[], $12::text[], $13::bigint[], $14::bigint[], $15::bigint[], $16::boolean[], $17::boolean[], \
+         $18::text[], $19::bigint[]) AS r {RETURNING}"
     )
 });
+
+/// A record's tool calls as stored: a JSON object, NULL when there were none.
+pub(crate) fn tool_calls(r: &NewUsageRecord) -> Option<String> {
+    let calls = &r.usage.tool_calls;
+    if calls.is_empty() { None } else { serde_json::to_string(calls).ok() }
+}
 
 /// Token counts are u64 in the domain and BIGINT in storage.
 pub(crate) fn tokens(n: u64) -> i64 {
@@ -98,7 +105,9 @@ pub(crate) async fn insert_sqlite(
                 .bind(r.latency_ms)
                 .bind(r.upstream_id)
                 .bind(r.output_estimated)
-                .bind(r.held);
+                .bind(r.held)
+                .bind(tool_calls(r))
+                .bind(r.tool_cost.nanos());
             for v in batch {
                 q = q.bind(v);
             }
@@ -137,7 +146,9 @@ pub(crate) async fn insert_postgres(
         .bind(column(records, |r| r.latency_ms))
         .bind(column(records, |r| r.upstream_id))
         .bind(column(records, |r| r.output_estimated))
-        .bind(column(records, |r| r.held));
+        .bind(column(records, |r| r.held))
+        .bind(column(records, tool_calls))
+        .bind(column(records, |r| r.tool_cost.nanos()));
     for v in batch_columns(now, rollovers) {
         q = q.bind(v);
     }
@@ -168,6 +179,8 @@ pub(crate) const DELETE_EXPIRED: &str =
 // PostgreSQL sums BIGINT as NUMERIC; the cast keeps one decoded type on both backends.
 pub(crate) const RESERVED: &str = "SELECT CAST(COALESCE(SUM(amount_nanos), 0) AS BIGINT) AS n FROM quota_reservations \
      WHERE user_id = $1 AND platform = $2 AND expires_at_ms > $3";
+
+pub(crate) const RENEW_RESERVATION: &str = "UPDATE quota_reservations SET expires_at_ms = $2 WHERE request_id = $1";
 
 pub(crate) const INSERT_RESERVATION: &str = "INSERT INTO quota_reservations \
      (request_id, user_id, platform, amount_nanos, expires_at_ms) VALUES ($1, $2, $3, $4, $5)";
@@ -242,6 +255,19 @@ macro_rules! impl_billing_repo {
             async fn release(&self, request_id: &str) -> Result<(), $crate::StoreError> {
                 sqlx::query($crate::sql::billing::DELETE_RESERVATION)
                     .bind(request_id)
+                    .execute(&mut *self.write_conn().await?)
+                    .await?;
+                Ok(())
+            }
+
+            async fn renew_reservation(
+                &self,
+                request_id: &str,
+                expires_at: jiff::Timestamp,
+            ) -> Result<(), $crate::StoreError> {
+                sqlx::query($crate::sql::billing::RENEW_RESERVATION)
+                    .bind(request_id)
+                    .bind($crate::sql::ms(expires_at))
                     .execute(&mut *self.write_conn().await?)
                     .await?;
                 Ok(())

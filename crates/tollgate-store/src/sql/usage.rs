@@ -43,6 +43,42 @@ pub(crate) fn group(rows: &[impl RowExt], zone: &TimeZone) -> Result<Vec<DailySp
         .collect()
 }
 
+pub(crate) const RECENT: &str = "SELECT request_id, api_key_id, platform, model, input_tokens, output_tokens, \
+     cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, tool_calls, cost_nanos, tool_cost_nanos, \
+     status, output_estimated, created_at_ms FROM usage_records WHERE user_id = $1 \
+     ORDER BY created_at_ms DESC, request_id DESC LIMIT $2";
+
+/// Decodes a usage record; `Ok(None)` for a platform this build does not know.
+pub(crate) fn decode_record(r: &impl RowExt) -> Result<Option<crate::UsageRecord>, StoreError> {
+    let Ok(platform) = r.string("platform")?.parse::<Platform>() else { return Ok(None) };
+    let tokens = |c: &str| r.i64(c).map(|n| u64::try_from(n).unwrap_or(0));
+    let tool_calls = match r.opt_string("tool_calls")? {
+        Some(text) => {
+            serde_json::from_str(&text).map_err(|e| StoreError::Invalid(format!("stored tool_calls: {e}")))?
+        }
+        None => tollgate_core::usage::ToolCalls::default(),
+    };
+    Ok(Some(crate::UsageRecord {
+        request_id: r.string("request_id")?,
+        api_key_id: r.opt_i64("api_key_id")?,
+        platform,
+        model: r.string("model")?,
+        usage: tollgate_core::usage::Usage {
+            input_tokens: tokens("input_tokens")?,
+            output_tokens: tokens("output_tokens")?,
+            cache_read_tokens: tokens("cache_read_tokens")?,
+            cache_write_5m_tokens: tokens("cache_write_5m_tokens")?,
+            cache_write_1h_tokens: tokens("cache_write_1h_tokens")?,
+            tool_calls,
+        },
+        cost: r.money("cost_nanos")?,
+        tool_cost: r.money("tool_cost_nanos")?,
+        status: r.string("status")?,
+        output_estimated: r.bool("output_estimated")?,
+        created_at: r.time("created_at_ms")?,
+    }))
+}
+
 macro_rules! impl_usage_query {
     ($store:ty, $db:ty) => {
         #[async_trait::async_trait]
@@ -59,6 +95,20 @@ macro_rules! impl_usage_query {
                     .fetch_all(&self.pool)
                     .await?;
                 $crate::sql::usage::group(&rows, zone)
+            }
+
+            async fn recent_usage(
+                &self,
+                user_id: i64,
+                limit: i64,
+            ) -> Result<Vec<$crate::UsageRecord>, $crate::StoreError> {
+                let rows =
+                    sqlx::query($crate::sql::usage::RECENT).bind(user_id).bind(limit).fetch_all(&self.pool).await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    out.extend($crate::sql::usage::decode_record(r)?);
+                }
+                Ok(out)
             }
         }
     };

@@ -3,7 +3,7 @@
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use tollgate_core::platform::{AuthSource, Platform};
-use tollgate_core::pricing::{LongContextPrice, Price};
+use tollgate_core::pricing::{LongContextPrice, Price, ToolFees};
 use tollgate_core::quota::WindowLimits;
 use tollgate_store::testing::TestDb;
 use tollgate_store::{
@@ -98,6 +98,9 @@ pub async fn price_overrides_round_trip(db: &TestDb) {
             cache_write_5m_per_mtok: None,
             cache_write_1h_per_mtok: None,
         }),
+        tool_fees: ToolFees { web_search_per_1k: Some(usd("10")), ..ToolFees::default() },
+        source: Some("https://example.com/prices".into()),
+        as_of: Some("2026-12-04".into()),
     };
     s.upsert_price_override("vendor/model-x", &price, Timestamp::now()).await.unwrap();
     assert_eq!(s.list_price_overrides().await.unwrap(), [("vendor/model-x".to_owned(), price.clone())]);

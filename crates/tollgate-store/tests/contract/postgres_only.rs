@@ -23,6 +23,7 @@ fn record(request_id: &str, user_id: i64, cost: Money) -> NewUsageRecord {
         upstream_id: None,
         output_estimated: false,
         held: false,
+        tool_cost: Default::default(),
     }
 }
 

@@ -1,5 +1,8 @@
 //! `GET /admin/pricing`, `PUT/DELETE /admin/pricing/{model}`: the built-in table merged with the
-//! admins' overrides.
+//! admins' overrides. `GET /admin/pricing/unpriced`: models called without a price of their own.
+//! `POST /admin/pricing/import`: a price file (Tollgate's format or LiteLLM's), shown as a diff and
+//! applied all-or-nothing. Every change is audited and prices the very next request of this
+//! process (other processes within `--settings-refresh-secs`).
 
 use std::collections::BTreeMap;
 
@@ -9,12 +12,14 @@ use axum::http::StatusCode;
 use jiff::Timestamp;
 use serde::Serialize;
 use tollgate_core::platform::Platform;
-use tollgate_core::pricing::{LongContextPrice, Price, PriceTable};
-use tollgate_store::StoreError;
+use tollgate_core::price_import::{self, ImportFormat, PriceChange};
+use tollgate_core::pricing::{LongContextPrice, MatchKind, Price, PriceTable, ToolFees};
+use tollgate_store::{NewAuditEntry, StoreError};
 
 use crate::console::body::JsonObject;
 use crate::console::error::{ConsoleError, ConsoleResult};
 use crate::console::session::Admin;
+use crate::console::views::to_json_text;
 use crate::state::AppState;
 
 /// Where a model's price comes from.
@@ -79,7 +84,7 @@ fn model_name(raw: &str) -> ConsoleResult<String> {
 /// Sets (adds or replaces) the price of `model` (URL-encoded; may contain `/`).
 pub async fn put_price(
     State(state): State<AppState>,
-    _admin: Admin,
+    admin: Admin,
     Path(model): Path<String>,
     body: JsonObject,
 ) -> ConsoleResult<Json<ModelPrice>> {
@@ -92,6 +97,11 @@ pub async fn put_price(
         ),
         None => None,
     };
+    let tool_fees = match o.raw("tool_fees") {
+        Some(raw) => serde_json::from_str::<ToolFees>(raw)
+            .map_err(|e| ConsoleError::invalid("tool_fees", format!("invalid tool fees: {e}")))?,
+        None => ToolFees::default(),
+    };
     let price = Price {
         platform: o.name("platform")?,
         input_per_mtok: o.decimal("input_per_mtok")?,
@@ -100,21 +110,128 @@ pub async fn put_price(
         cache_write_5m_per_mtok: o.opt_decimal("cache_write_5m_per_mtok")?,
         cache_write_1h_per_mtok: o.opt_decimal("cache_write_1h_per_mtok")?,
         long_context,
+        tool_fees,
+        source: o.opt_text("source", 500)?,
+        as_of: o.opt_text("as_of", 40)?,
     };
-    state.store.upsert_price_override(&model, &price, Timestamp::now()).await?;
+    let before = state.prices.table().get(&model).cloned();
+    let entry = audit(&admin, "price.update", Some(&model), before.as_ref(), Some(&price));
+    state
+        .store
+        .upsert_price_overrides_audited(&[(model.clone(), price.clone())], Timestamp::now(), Some(&entry))
+        .await?;
+    state.prices.reload(&*state.store).await?;
     Ok(Json(ModelPrice { model, price, source: PriceSource::Override }))
 }
+
+/// An audit entry of a price change: the model and its price before and after.
+fn audit(
+    admin: &Admin,
+    action: &str,
+    model: Option<&str>,
+    before: Option<&Price>,
+    after: Option<&Price>,
+) -> NewAuditEntry {
+    #[derive(Serialize)]
+    struct Entry<'a> {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        model: Option<&'a str>,
+        price: Option<&'a Price>,
+    }
+    NewAuditEntry {
+        at: Timestamp::now(),
+        actor_id: Some(admin.0.user.id),
+        action: action.to_owned(),
+        target_user_id: None,
+        platform: None,
+        before_json: to_json_text(&Entry { model, price: before }),
+        after_json: to_json_text(&Entry { model, price: after }),
+    }
+}
+
+/// A model seen without a price of its own, as listed.
+#[derive(Serialize)]
+pub struct UnpricedOut {
+    pub model: String,
+    pub platform: Platform,
+    pub requests: i64,
+    pub first_seen: String,
+    pub last_seen: String,
+}
+
+/// Models called without a price of their own that still have none (priced at the fallback or
+/// refused), most recent first: the admin prices them with `PUT /admin/pricing/{model}`.
+pub async fn list_unpriced(State(state): State<AppState>, _admin: Admin) -> ConsoleResult<Json<Vec<UnpricedOut>>> {
+    let table = state.prices.table();
+    let clock = state.settings.clock();
+    let time = |t: Timestamp| t.to_zoned(clock.zone.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
+    let out = state
+        .store
+        .list_unpriced_models()
+        .await?
+        .into_iter()
+        .filter(|m| table.lookup(m.platform, &m.model).is_none_or(|p| p.kind == MatchKind::Fallback))
+        .map(|m| UnpricedOut {
+            first_seen: time(m.first_seen),
+            last_seen: time(m.last_seen),
+            model: m.model,
+            platform: m.platform,
+            requests: m.requests,
+        })
+        .collect();
+    Ok(Json(out))
+}
+
+/// What an import did (or, with `apply: false`, would do).
+#[derive(Serialize)]
+pub struct ImportOut {
+    pub format: ImportFormat,
+    /// Entries of a LiteLLM file not taken (other providers, embeddings, …).
+    pub skipped: usize,
+    /// Models whose price changes, with the price in force before (`null`: a new model).
+    pub changes: Vec<PriceChange>,
+    pub applied: bool,
+}
+
+/// `POST /admin/pricing/import` `{"file": "<the file's text>", "apply": false}`: parses and validates
+/// the whole file (any bad entry: 400 naming it, nothing changed) and returns the diff against the
+/// prices in force; with `apply: true` writes every changed price as an override in one
+/// transaction, audited.
+pub async fn import_prices(
+    State(state): State<AppState>,
+    admin: Admin,
+    body: JsonObject,
+) -> ConsoleResult<Json<ImportOut>> {
+    let o = &body.obj;
+    let text = o.text("file", MAX_IMPORT_BYTES)?;
+    let apply = o.opt_bool("apply")?.unwrap_or(false);
+    let imported =
+        price_import::parse(&text).map_err(|e| ConsoleError::invalid(format!("file.{}", e.field), e.message))?;
+    let changes = price_import::diff(&state.prices.table(), &imported);
+    if apply && !changes.is_empty() {
+        crate::prices::apply_import(&*state.store, Some(admin.0.user.id), &changes).await?;
+        state.prices.reload(&*state.store).await?;
+    }
+    Ok(Json(ImportOut { format: imported.format, skipped: imported.skipped, changes, applied: apply }))
+}
+
+/// Largest price file accepted (LiteLLM's whole table is about 1.5 MB).
+pub const MAX_IMPORT_BYTES: usize = 16 * 1024 * 1024;
 
 /// Removes an override (the built-in price, if any, applies again). 204; 404 without an override.
 pub async fn delete_price(
     State(state): State<AppState>,
-    _admin: Admin,
+    admin: Admin,
     Path(model): Path<String>,
 ) -> ConsoleResult<StatusCode> {
     let model = model_name(&model)?;
+    let before = state.prices.table().get(&model).cloned();
     state.store.delete_price_override(&model).await.map_err(|e| match e {
         StoreError::NotFound => ConsoleError::not_found(format!("{model} has no price override")),
         other => other.into(),
     })?;
+    state.prices.reload(&*state.store).await?;
+    let after = state.prices.table().get(&model).cloned();
+    state.store.append_audit(&audit(&admin, "price.delete", Some(&model), before.as_ref(), after.as_ref())).await?;
     Ok(StatusCode::NO_CONTENT)
 }

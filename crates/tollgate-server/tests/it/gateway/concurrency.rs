@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tollgate_core::platform::Platform;
 use tollgate_core::settings::validate_changes;
 
-use crate::util::gateway::{ANTHROPIC_COST_NANOS, MODEL, daily};
+use crate::util::gateway::{ANTHROPIC_COST_NANOS, anthropic_prompt, daily};
 use tollgate_server::config::{GatewayConfig, SettlementMode};
 
 use crate::util::test_app::TestApp;
@@ -14,7 +14,7 @@ use crate::util::test_app::TestApp;
 const PARALLEL: usize = 200;
 
 async fn run(app: &Arc<TestApp>, secret: &str, stream: bool) -> usize {
-    let body = format!(r#"{{"model":"{MODEL}","max_tokens":50,"stream":{stream},"messages":[]}}"#);
+    let body = anthropic_prompt(stream, 50);
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..PARALLEL {
         let (app, secret, body) = (app.clone(), secret.to_owned(), body.clone());

@@ -27,6 +27,7 @@ fn record(request_id: &str, user_id: i64, nanos: i64) -> NewUsageRecord {
         upstream_id: None,
         output_estimated: false,
         held: false,
+        tool_cost: Default::default(),
     }
 }
 

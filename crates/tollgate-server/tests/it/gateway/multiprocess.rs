@@ -10,7 +10,7 @@ use tollgate_core::platform::Platform;
 use tollgate_core::settings::validate_changes;
 use tollgate_store::testing::TestDb;
 
-use crate::util::gateway::{ANTHROPIC_COST_NANOS, MODEL, daily};
+use crate::util::gateway::{ANTHROPIC_COST_NANOS, MODEL, anthropic_prompt, daily};
 use crate::util::test_app::{TestApp, journal_dir};
 
 struct Server(Child);
@@ -66,7 +66,7 @@ async fn two_processes_share_one_quota() {
     let (server_b, b) = start(&db, &journal_b).await;
 
     let http = reqwest::Client::new();
-    let body = format!(r#"{{"model":"{MODEL}","max_tokens":50,"messages":[]}}"#);
+    let body = anthropic_prompt(false, 50);
     let mut set = tokio::task::JoinSet::new();
     for i in 0..120 {
         let url = format!("{}/v1/messages", if i % 2 == 0 { &a } else { &b });

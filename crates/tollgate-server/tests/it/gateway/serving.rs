@@ -106,5 +106,7 @@ async fn a_stream_left_at_shutdown_is_charged_before_serve_returns() {
     let (served, ()) = tokio::join!(server, client);
     served.unwrap();
     let partial = charged(&app, leaves.user_id).await;
-    assert!(partial > 0 && partial < ANTHROPIC_COST_NANOS, "the client that left was charged {partial}");
+    // Shutdown cuts the background read short: the charge is the estimate of what was seen (or the
+    // whole answer, had it arrived first), never nothing.
+    assert!(partial > 0 && partial <= ANTHROPIC_COST_NANOS, "the client that left was charged {partial}");
 }

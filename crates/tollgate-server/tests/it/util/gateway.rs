@@ -25,6 +25,9 @@ pub fn test_price(platform: Platform) -> Price {
         cache_write_5m_per_mtok: usd("3.75"),
         cache_write_1h_per_mtok: usd("6"),
         long_context: None,
+        tool_fees: Default::default(),
+        source: None,
+        as_of: None,
     }
 }
 
@@ -94,6 +97,19 @@ impl TestApp {
         let rows = self.state.store.list_by_user(user_id).await.unwrap();
         rows.iter().find(|r| r.platform == platform).map_or(0, |r| r.usage[0].usage.nanos())
     }
+
+    /// The user's latest usage record.
+    pub async fn last_record(&self, user_id: i64) -> tollgate_store::UsageRecord {
+        self.state.settle_queue.caught_up().await;
+        let mut records = self.state.store.recent_usage(user_id, 1).await.unwrap();
+        records.pop().expect("the user has a usage record")
+    }
+
+    /// Every usage record of the user, newest first.
+    pub async fn records(&self, user_id: i64) -> Vec<tollgate_store::UsageRecord> {
+        self.state.settle_queue.caught_up().await;
+        self.state.store.recent_usage(user_id, 1_000).await.unwrap()
+    }
 }
 
 /// Limits for one platform.
@@ -133,4 +149,13 @@ pub async fn open_slow_stream(base: &str, secret: &str) -> reqwest::Response {
         .unwrap();
     assert_eq!(resp.status(), 200);
     resp
+}
+
+/// An Anthropic request with a prompt of 600 characters: its strict-mode bound (a token per byte)
+/// covers the 150 prompt tokens the mock reports, as a real prompt's bound covers its usage.
+pub fn anthropic_prompt(stream: bool, max_tokens: u64) -> String {
+    let prompt = "Tell me about quotas. ".repeat(28);
+    format!(
+        r#"{{"model":"{MODEL}","max_tokens":{max_tokens},"stream":{stream},"messages":[{{"role":"user","content":"{prompt}"}}]}}"#
+    )
 }

@@ -203,7 +203,9 @@ fn parse_litellm(top: &BTreeMap<String, Box<RawValue>>) -> Result<Imported, Impo
             )?,
             long_context,
             tool_fees: ToolFees { web_search_per_1k, ..ToolFees::default() },
-            source: Some("LiteLLM model_prices_and_context_window.json".to_owned()),
+            source_url: Some(
+                "https://github.com/BerriAI/litellm/blob/main/model_prices_and_context_window.json".to_owned(),
+            ),
             as_of: None,
         };
         prices.insert(model, price);

@@ -65,7 +65,7 @@ pub struct Price {
     pub tool_fees: ToolFees,
     /// Where this price was read (a URL), when the table says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
+    pub source_url: Option<String>,
     /// When this price was checked (`YYYY-MM-DD`), when the table says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub as_of: Option<String>,

@@ -34,7 +34,7 @@ fn flat(input: &str, output: &str) -> Price {
         cache_write_1h_per_mtok: None,
         long_context: None,
         tool_fees: ToolFees::default(),
-        source: None,
+        source_url: None,
         as_of: None,
     }
 }
@@ -303,5 +303,8 @@ fn the_table_names_its_newest_models() {
         assert_ne!(found.kind, MatchKind::Fallback, "{m}");
     }
     assert!(t.get("claude-haiku-5-5").unwrap().long_context.is_some());
-    assert_eq!(t.get("gpt-5.4-pro").unwrap().source.as_deref(), Some("https://developers.openai.com/api/docs/pricing"));
+    assert_eq!(
+        t.get("gpt-5.4-pro").unwrap().source_url.as_deref(),
+        Some("https://developers.openai.com/api/docs/pricing")
+    );
 }

@@ -41,16 +41,16 @@ struct Details {
     #[serde(default, skip_serializing_if = "ToolFees::is_empty")]
     tool_fees: ToolFees,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    source: Option<String>,
+    source_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     as_of: Option<String>,
 }
 
 pub(crate) fn encode_details(p: &Price) -> Result<Option<String>, StoreError> {
-    if p.tool_fees.is_empty() && p.source.is_none() && p.as_of.is_none() {
+    if p.tool_fees.is_empty() && p.source_url.is_none() && p.as_of.is_none() {
         return Ok(None);
     }
-    let d = Details { tool_fees: p.tool_fees, source: p.source.clone(), as_of: p.as_of.clone() };
+    let d = Details { tool_fees: p.tool_fees, source_url: p.source_url.clone(), as_of: p.as_of.clone() };
     serde_json::to_string(&d).map(Some).map_err(|e| StoreError::Invalid(format!("price details: {e}")))
 }
 
@@ -82,7 +82,7 @@ pub(crate) fn decode(r: &impl RowExt) -> Result<Option<(String, Price)>, StoreEr
         cache_write_1h_per_mtok: r.opt_money("cache_write_1h_nanos")?,
         long_context,
         tool_fees: details.tool_fees,
-        source: details.source,
+        source_url: details.source_url,
         as_of: details.as_of,
     };
     Ok(Some((r.string("model")?, price)))

@@ -111,7 +111,7 @@ pub async fn put_price(
         cache_write_1h_per_mtok: o.opt_decimal("cache_write_1h_per_mtok")?,
         long_context,
         tool_fees,
-        source: o.opt_text("source", 500)?,
+        source_url: o.opt_text("source_url", 500)?,
         as_of: o.opt_text("as_of", 40)?,
     };
     let before = state.prices.table().get(&model).cloned();

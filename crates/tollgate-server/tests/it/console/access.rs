@@ -21,6 +21,8 @@ pub const ADMIN_ROUTES: &[(&str, &str, &str)] = &[
     ("PATCH", "/api/v1/admin/upstreams/1", "{}"),
     ("DELETE", "/api/v1/admin/upstreams/1", ""),
     ("GET", "/api/v1/admin/pricing", ""),
+    ("GET", "/api/v1/admin/pricing/unpriced", ""),
+    ("POST", "/api/v1/admin/pricing/import", r#"{"file":"{}"}"#),
     ("PUT", "/api/v1/admin/pricing/a%2Fb", "{}"),
     ("DELETE", "/api/v1/admin/pricing/a%2Fb", ""),
 ];

@@ -17,7 +17,8 @@ fn chat(model: &str) -> String {
 }
 
 async fn chat_as(app: &TestApp, secret: &str, model: &str) -> StatusCode {
-    let r = app.post_json("/v1/chat/completions", &[("authorization", &format!("Bearer {secret}"))], &chat(model)).await;
+    let r =
+        app.post_json("/v1/chat/completions", &[("authorization", &format!("Bearer {secret}"))], &chat(model)).await;
     r.status
 }
 
@@ -85,7 +86,10 @@ async fn variants_are_never_priced_as_a_cheaper_model(app: TestApp) {
     let listed = app.get_as("/api/v1/admin/pricing/unpriced", &admin.token).await.json();
     assert_eq!(listed.as_array().unwrap().len(), 0, "{listed}");
 }
-crate::both_backends!(variants_are_never_priced_as_a_cheaper_model, super::variants_are_never_priced_as_a_cheaper_model);
+crate::both_backends!(
+    variants_are_never_priced_as_a_cheaper_model,
+    super::variants_are_never_priced_as_a_cheaper_model
+);
 
 /// A client that hangs up before reading a single event still pays the whole answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -114,7 +118,8 @@ async fn no_answer_is_recorded_at_zero(app: TestApp) {
         "/v1beta/models/{m}",
         post(|uri: axum::http::Uri| async move {
             let masked = uri.query().is_some_and(|q| q.contains("fields"));
-            let mut body = json!({"candidates": [{"content": {"parts": [{"text": "hi there"}]}, "finishReason": "STOP"}]});
+            let mut body =
+                json!({"candidates": [{"content": {"parts": [{"text": "hi there"}]}, "finishReason": "STOP"}]});
             if !masked {
                 body["usageMetadata"] = json!({"promptTokenCount": 1000, "candidatesTokenCount": 200});
             }
@@ -123,7 +128,10 @@ async fn no_answer_is_recorded_at_zero(app: TestApp) {
     );
     let seen = app.scripted(Platform::Gemini, gemini).await;
     let body = json!({"contents": [{"parts": [{"text": "hi"}]}]}).to_string();
-    let uri = format!("/v1beta/models/{MODEL}:generateContent?fields=candidates&%24fields=candidates&alt=proto&key={}", c.secret);
+    let uri = format!(
+        "/v1beta/models/{MODEL}:generateContent?fields=candidates&%24fields=candidates&alt=proto&key={}",
+        c.secret
+    );
     let r = app.post_json(&uri, &[], &body).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(seen.queries(), [""], "only the route's own parameters are forwarded");
@@ -133,7 +141,9 @@ async fn no_answer_is_recorded_at_zero(app: TestApp) {
     // An OpenAI-compatible upstream that sends no usage at all: charged an estimate, flagged.
     let silent = Router::new().route(
         "/v1/chat/completions",
-        post(|| async { axum::Json(json!({"choices": [{"message": {"role": "assistant", "content": "x".repeat(400)}}]})) }),
+        post(|| async {
+            axum::Json(json!({"choices": [{"message": {"role": "assistant", "content": "x".repeat(400)}}]}))
+        }),
     );
     app.scripted(Platform::OpenAi, silent).await;
     assert_eq!(chat_as(&app, &c.secret, MODEL).await, StatusCode::OK);
@@ -164,7 +174,10 @@ async fn continuous_usage_is_charged_at_its_last_total() {
                     (None, chunk.to_string())
                 })
                 .collect();
-            events.push((None, json!({"choices": [], "usage": {"prompt_tokens": 40, "completion_tokens": 300}}).to_string()));
+            events.push((
+                None,
+                json!({"choices": [], "usage": {"prompt_tokens": 40, "completion_tokens": 300}}).to_string(),
+            ));
             events.push((None, "[DONE]".to_owned()));
             sse(&events)
         }),
@@ -186,7 +199,8 @@ async fn tool_calls_are_charged(app: TestApp) {
     let c = app.caller("tools@example.com", &[]).await;
     let priced = json!({"platform": "anthropic", "input_per_mtok": 3, "output_per_mtok": 15,
         "tool_fees": {"web_search_per_1k": 10, "file_search_per_1k": 2.5}});
-    let r = app.call("PUT", &format!("/api/v1/admin/pricing/{MODEL}"), Some(&admin.token), Some(&priced.to_string())).await;
+    let r =
+        app.call("PUT", &format!("/api/v1/admin/pricing/{MODEL}"), Some(&admin.token), Some(&priced.to_string())).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let upstreams = [
         (
@@ -233,7 +247,9 @@ async fn tool_calls_are_charged(app: TestApp) {
     assert_eq!(record.cost.nanos(), 21_050_000);
 
     let bearer = format!("Bearer {}", c.secret);
-    let r = app.post_json("/v1/responses", &[("authorization", &bearer)], &json!({"model": MODEL, "input": "x"}).to_string()).await;
+    let r = app
+        .post_json("/v1/responses", &[("authorization", &bearer)], &json!({"model": MODEL, "input": "x"}).to_string())
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     let record = app.last_record(c.user_id).await;
     // 1,050 µUSD + one search ($0.01) + one file search ($0.0025).

@@ -26,7 +26,7 @@ pub fn test_price(platform: Platform) -> Price {
         cache_write_1h_per_mtok: usd("6"),
         long_context: None,
         tool_fees: Default::default(),
-        source: None,
+        source_url: None,
         as_of: None,
     }
 }

@@ -24,10 +24,12 @@ impl TestApp {
     pub async fn scripted(&self, platform: Platform, router: Router) -> Seen {
         let seen = Seen::default();
         let log = seen.clone();
-        let router = router.layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
-            log.0.lock().unwrap().push(req.uri().query().unwrap_or("").to_owned());
-            next.run(req)
-        }));
+        let router = router.layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                log.0.lock().unwrap().push(req.uri().query().unwrap_or("").to_owned());
+                next.run(req)
+            },
+        ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         self.state.tasks.spawn(async move {

@@ -5,11 +5,12 @@ pub mod console;
 pub mod demo;
 pub mod gateway;
 pub mod keys;
+pub mod ledger;
 pub mod metrics_export;
 pub mod mock_upstream;
-pub mod prices;
 pub mod router;
 pub mod serving;
+pub mod settings_cache;
 pub mod state;
 pub mod ui;
 
@@ -31,15 +32,14 @@ pub fn spawn_refresher(state: &AppState, every: Duration) {
                 _ = tick.tick() => {}
                 () = st.shutdown.cancelled() => break,
             }
-            st.prices.flush_unpriced(&*st.store).await;
+            st.ledger.tick().await;
             if let Err(e) = st.store.maintain().await {
                 tracing::warn!(error = %e, "database maintenance failed");
             }
-            st.quotas.prune();
             metrics_export::upkeep();
         }
-        // Models noted since the last tick.
-        st.prices.flush_unpriced(&*st.store).await;
+        // What was noted since the last tick.
+        st.ledger.tick().await;
     });
     let st = state.clone();
     state.tasks.spawn(async move {
@@ -53,7 +53,7 @@ pub fn spawn_refresher(state: &AppState, every: Duration) {
             if let Err(e) = st.settings.refresh().await {
                 tracing::warn!(error = %e, "settings refresh failed");
             }
-            if let Err(e) = st.prices.reload(&*st.store).await {
+            if let Err(e) = st.ledger.reload_prices().await {
                 tracing::warn!(error = %e, "price overrides refresh failed");
             }
         }

@@ -100,8 +100,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Prices { command: PricesCommand::Import { file, apply, db } } => {
             let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             let store = tollgate_store::connect(&db.url()).await?;
-            let report =
-                tollgate_server::prices::import_file(&*store, &text, apply).await.map_err(anyhow::Error::msg)?;
+            let report = tollgate_server::ledger::prices::import_file(&*store, &text, apply)
+                .await
+                .map_err(anyhow::Error::msg)?;
             print!("{report}");
             Ok(())
         }

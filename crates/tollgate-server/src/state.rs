@@ -1,23 +1,20 @@
 //! Shared application state.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::tz::TimeZone;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tollgate_core::settings::Settings;
-use tollgate_core::window::WindowClock;
 use tollgate_store::{Store, StoreError};
 
 use crate::config::GatewayConfig;
 use crate::config::SettlementMode;
 use crate::gateway::auth::KeyCache;
-use crate::gateway::journal::Journal;
-use crate::gateway::quota_cache::QuotaCache;
-use crate::gateway::settle_queue::SettleQueue;
 use crate::gateway::upstream::UpstreamCache;
-use crate::prices::PriceBook;
+use crate::ledger::Ledger;
+use crate::ledger::journal::Journal;
+pub use crate::settings_cache::SettingsCache;
 
 /// Everything a handler needs. Cheap to clone.
 #[derive(Clone)]
@@ -27,7 +24,8 @@ pub struct AppState {
     pub config: Arc<GatewayConfig>,
     pub keys: KeyCache,
     pub upstreams: UpstreamCache,
-    pub prices: PriceBook,
+    /// Billing state: prices, quota copies, the settlement queue.
+    pub ledger: Ledger,
     /// Upstream HTTP client: connect and idle-read timeouts, no total timeout (streams are long),
     /// no retries.
     pub http: reqwest::Client,
@@ -35,10 +33,6 @@ pub struct AppState {
     pub tasks: TaskTracker,
     /// Cancelled when the server stops accepting requests; background loops end on it.
     pub shutdown: CancellationToken,
-    /// Group commit of settlements.
-    pub settle_queue: SettleQueue,
-    /// This process's copies of hot quota rows (soft-mode admission).
-    pub quotas: QuotaCache,
     /// Console-only state: login throttling, the OAuth HTTP client.
     pub console: Arc<crate::console::ConsoleState>,
 }
@@ -46,14 +40,9 @@ pub struct AppState {
 impl AppState {
     pub async fn new(store: Arc<dyn Store>, config: GatewayConfig) -> Result<Self, StoreError> {
         let settings = SettingsCache::load(store.clone(), default_zone()).await?;
-        let prices = PriceBook::builtin().map_err(|e| StoreError::Invalid(format!("built-in price table: {e}")))?;
-        prices
-            .set_overrides(store.list_price_overrides().await?)
-            .map_err(|e| StoreError::Invalid(format!("price overrides: {e}")))?;
         let http = upstream_client(&config)?;
         let tasks = TaskTracker::new();
         let shutdown = CancellationToken::new();
-        let quotas = QuotaCache::new(Duration::from_millis(config.quota_refresh_ms));
         let journal = match (config.settlement, &config.journal_dir) {
             (SettlementMode::Direct, _) => None,
             (SettlementMode::Journal, Some(dir)) => Some(
@@ -64,21 +53,19 @@ impl AppState {
                 return Err(StoreError::Invalid("journal settlement needs a journal directory".into()));
             }
         };
-        let settle_queue =
-            SettleQueue::start(store.clone(), settings.clone(), quotas.clone(), journal, &tasks, shutdown.clone())
-                .await?;
+        let quota_refresh = Duration::from_millis(config.quota_refresh_ms);
+        let ledger =
+            Ledger::start(store.clone(), settings.clone(), quota_refresh, journal, &tasks, shutdown.clone()).await?;
         Ok(Self {
             keys: KeyCache::new(store.clone()),
             upstreams: UpstreamCache::new(store.clone()),
             store,
             settings,
             config: Arc::new(config),
-            prices,
+            ledger,
             http,
             tasks,
             shutdown,
-            settle_queue,
-            quotas,
             console: Arc::new(crate::console::ConsoleState::default()),
         })
     }
@@ -114,56 +101,5 @@ pub fn default_zone() -> (String, TimeZone) {
             None => ("UTC".to_owned(), TimeZone::UTC),
         },
         Err(_) => ("UTC".to_owned(), TimeZone::UTC),
-    }
-}
-
-/// The settings in force, cached in memory. A write through this process refreshes it at once;
-/// writes by other processes on the same database are picked up by [`SettingsCache::refresh`],
-/// which the server runs every `settings_refresh_secs`.
-#[derive(Clone)]
-pub struct SettingsCache {
-    store: Arc<dyn Store>,
-    /// The settings and the window clock built from them (a zone lookup is not free; do it once).
-    current: Arc<RwLock<(Arc<Settings>, WindowClock)>>,
-    default_zone: Arc<(String, TimeZone)>,
-}
-
-impl SettingsCache {
-    pub async fn load(store: Arc<dyn Store>, default_zone: (String, TimeZone)) -> Result<Self, StoreError> {
-        let settings = Arc::new(Settings::from_stored(&store.load_settings().await?));
-        let clock = settings.clock(&default_zone.1);
-        Ok(Self { store, current: Arc::new(RwLock::new((settings, clock))), default_zone: Arc::new(default_zone) })
-    }
-
-    /// A snapshot of the settings.
-    pub fn get(&self) -> Arc<Settings> {
-        match self.current.read() {
-            Ok(g) => g.0.clone(),
-            Err(poisoned) => poisoned.into_inner().0.clone(),
-        }
-    }
-
-    /// Re-reads the settings table.
-    pub async fn refresh(&self) -> Result<(), StoreError> {
-        let fresh = Arc::new(Settings::from_stored(&self.store.load_settings().await?));
-        let clock = fresh.clock(&self.default_zone.1);
-        match self.current.write() {
-            Ok(mut g) => *g = (fresh, clock),
-            Err(poisoned) => *poisoned.into_inner() = (fresh, clock),
-        }
-        Ok(())
-    }
-
-    /// The window clock in force.
-    pub fn clock(&self) -> WindowClock {
-        match self.current.read() {
-            Ok(g) => g.1.clone(),
-            Err(poisoned) => poisoned.into_inner().1.clone(),
-        }
-    }
-
-    /// The server's default zone name (used when `quota_timezone` is unset).
-    pub fn default_zone_name(&self) -> &str {
-        &self.default_zone.0
     }
 }

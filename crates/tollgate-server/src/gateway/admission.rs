@@ -13,6 +13,7 @@ use tollgate_store::{NewReservation, StoreError};
 use super::auth::Caller;
 use super::error::GatewayError;
 use super::family::{Inspected, Route};
+use crate::ledger::Reservation;
 use crate::state::AppState;
 
 /// How long a strict-mode hold lasts if its request never settles (a crashed gateway).
@@ -22,8 +23,9 @@ pub const RESERVATION_TTL: SignedDuration = SignedDuration::from_mins(15);
 pub struct Admitted {
     /// The row as read at admission (for the remaining-quota headers).
     pub row: Option<QuotaRow>,
-    /// Whether a strict-mode hold was taken (settlement replaces it; failure releases it).
-    pub reserved: bool,
+    /// The strict-mode hold, if one was taken: released when dropped, unless a settlement takes
+    /// it over.
+    pub hold: Option<Reservation>,
 }
 
 pub async fn admit_request(
@@ -39,7 +41,7 @@ pub async fn admit_request(
     // before anything goes upstream (the default prices it at the platform's fallback).
     if route.endpoint.family().is_some()
         && state.settings.get().reject_unknown_models
-        && !state.prices.is_known(route.platform, &inspected.model)
+        && !state.ledger.prices().is_known(route.platform, &inspected.model)
     {
         return Err(GatewayError::UnknownModel(inspected.model.clone()));
     }
@@ -49,7 +51,7 @@ pub async fn admit_request(
     let row = if strict {
         state.store.get_by_user_platform(caller.user.id, route.platform).await?
     } else {
-        state.quotas.row(&*state.store, caller.user.id, route.platform).await?
+        state.ledger.quota_row(caller.user.id, route.platform).await?
     };
     let window_error = |e: tollgate_core::window::WindowError| GatewayError::Store(StoreError::Invalid(e.to_string()));
     if let Admission::Reject(r) = admit(row.as_ref(), &clock, now, Money::ZERO).map_err(window_error)? {
@@ -58,10 +60,10 @@ pub async fn admit_request(
     let limited = row.as_ref().is_some_and(|r| !r.effective_limits().is_all_unlimited());
     let family = match route.endpoint.family() {
         Some(f) if strict && limited => f,
-        _ => return Ok(Admitted { row, reserved: false }),
+        _ => return Ok(Admitted { row, hold: None }),
     };
     // An upper bound of the cost, at the model's own rates (tollgate_core::estimate).
-    let price = state.prices.price(route.platform, &inspected.model)?;
+    let price = state.ledger.prices().price(route.platform, &inspected.model)?;
     let amount = RequestBound::read(family, &inspected.upstream_body)
         .cost(family, &price, caller.user.cost_multiplier)
         .map_err(|e| GatewayError::bad_request(format!("cannot estimate the cost: {e}")))?;
@@ -73,7 +75,9 @@ pub async fn admit_request(
         expires_at: now.checked_add(RESERVATION_TTL).map_err(|e| window_error(e.into()))?,
     };
     match state.store.reserve(&hold, now, &clock).await? {
-        Admission::Allow => Ok(Admitted { row, reserved: true }),
+        Admission::Allow => {
+            Ok(Admitted { row, hold: Some(Reservation::new(request_id, state.store.clone(), state.tasks.clone())) })
+        }
         Admission::Reject(r) => Err(reject(r, &clock)),
     }
 }

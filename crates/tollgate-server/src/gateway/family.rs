@@ -12,7 +12,8 @@ use tollgate_core::usage::{ApiFamily, Framing};
 
 use super::error::{ErrorShape, GatewayError};
 
-/// A client-facing endpoint.
+/// A client-facing endpoint. Everything that differs between endpoints is in its row of
+/// [`ENDPOINTS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     AnthropicMessages,
@@ -27,63 +28,143 @@ pub enum Endpoint {
     GeminiCountTokens,
 }
 
+/// Query parameters an endpoint forwards upstream: a name, and for some the only value allowed.
+type Query = &'static [(&'static str, Option<&'static str>)];
+
+/// One endpoint's facts: its client route, its dialect, the platform it bills, what of its query
+/// goes upstream, and how its answer's usage is read.
+#[derive(Debug)]
+pub struct EndpointSpec {
+    pub endpoint: Endpoint,
+    /// The client's method and path (as routed in `router.rs`; also under `/antigravity` where the
+    /// platform has it).
+    pub method: &'static str,
+    pub path: &'static str,
+    /// The platform billed without the `/antigravity` prefix.
+    pub platform: Platform,
+    /// The dialect of its errors.
+    pub shape: ErrorShape,
+    /// Whether the client sends a JSON body.
+    pub has_body: bool,
+    /// The query parameters forwarded upstream; every other one is dropped. A field mask
+    /// (`fields=`, `$fields=`) or another encoding (`alt=proto`) could remove or hide the usage an
+    /// answer is charged by, and the client's `key` is its Tollgate credential.
+    pub query: Query,
+    /// How usage is read from its answers; `None`: never charged.
+    pub usage: Option<ApiFamily>,
+}
+
+const fn row(
+    endpoint: Endpoint,
+    method: &'static str,
+    path: &'static str,
+    platform: Platform,
+    shape: ErrorShape,
+    query: Query,
+    usage: Option<ApiFamily>,
+) -> EndpointSpec {
+    let has_body = matches!(method.as_bytes(), b"POST");
+    EndpointSpec { endpoint, method, path, platform, shape, has_body, query, usage }
+}
+
+use ApiFamily as F;
+use ErrorShape as S;
+use Platform as P;
+
+/// Every endpoint, in the order of [`Endpoint`].
+pub const ENDPOINTS: [EndpointSpec; 10] = [
+    // Claude Code calls `/v1/messages?beta=true`.
+    row(
+        Endpoint::AnthropicMessages,
+        "POST",
+        "/v1/messages",
+        P::Anthropic,
+        S::Anthropic,
+        &[("beta", None)],
+        Some(F::Anthropic),
+    ),
+    row(
+        Endpoint::AnthropicCountTokens,
+        "POST",
+        "/v1/messages/count_tokens",
+        P::Anthropic,
+        S::Anthropic,
+        &[("beta", None)],
+        None,
+    ),
+    row(Endpoint::OpenAiChat, "POST", "/v1/chat/completions", P::OpenAi, S::OpenAi, &[], Some(F::OpenAiChat)),
+    row(Endpoint::OpenAiResponses, "POST", "/v1/responses", P::OpenAi, S::OpenAi, &[], Some(F::OpenAiResponses)),
+    row(Endpoint::OpenAiModels, "GET", "/v1/models", P::OpenAi, S::OpenAi, &[], None),
+    row(
+        Endpoint::AnthropicModels,
+        "GET",
+        "/v1/models",
+        P::Anthropic,
+        S::Anthropic,
+        &[("limit", None), ("after_id", None), ("before_id", None)],
+        None,
+    ),
+    row(
+        Endpoint::GeminiModels,
+        "GET",
+        "/v1beta/models",
+        P::Gemini,
+        S::Gemini,
+        &[("pageSize", None), ("pageToken", None)],
+        None,
+    ),
+    row(
+        Endpoint::GeminiGenerate,
+        "POST",
+        "/v1beta/models/{model}:generateContent",
+        P::Gemini,
+        S::Gemini,
+        &[("alt", Some("sse"))],
+        Some(F::Gemini),
+    ),
+    row(
+        Endpoint::GeminiStream,
+        "POST",
+        "/v1beta/models/{model}:streamGenerateContent",
+        P::Gemini,
+        S::Gemini,
+        &[("alt", Some("sse"))],
+        Some(F::Gemini),
+    ),
+    row(
+        Endpoint::GeminiCountTokens,
+        "POST",
+        "/v1beta/models/{model}:countTokens",
+        P::Gemini,
+        S::Gemini,
+        &[("alt", Some("sse"))],
+        None,
+    ),
+];
+
 impl Endpoint {
+    /// This endpoint's row of [`ENDPOINTS`].
+    pub fn spec(self) -> &'static EndpointSpec {
+        &ENDPOINTS[self as usize]
+    }
+
     pub fn shape(self) -> ErrorShape {
-        match self {
-            Endpoint::AnthropicMessages | Endpoint::AnthropicCountTokens | Endpoint::AnthropicModels => {
-                ErrorShape::Anthropic
-            }
-            Endpoint::OpenAiChat | Endpoint::OpenAiResponses | Endpoint::OpenAiModels => ErrorShape::OpenAi,
-            Endpoint::GeminiGenerate
-            | Endpoint::GeminiStream
-            | Endpoint::GeminiCountTokens
-            | Endpoint::GeminiModels => ErrorShape::Gemini,
-        }
+        self.spec().shape
     }
 
     /// The usage family of a billable endpoint; `None` for endpoints that are never charged.
     pub fn family(self) -> Option<ApiFamily> {
-        match self {
-            Endpoint::AnthropicMessages => Some(ApiFamily::Anthropic),
-            Endpoint::OpenAiChat => Some(ApiFamily::OpenAiChat),
-            Endpoint::OpenAiResponses => Some(ApiFamily::OpenAiResponses),
-            Endpoint::GeminiGenerate | Endpoint::GeminiStream => Some(ApiFamily::Gemini),
-            Endpoint::AnthropicCountTokens
-            | Endpoint::OpenAiModels
-            | Endpoint::AnthropicModels
-            | Endpoint::GeminiModels
-            | Endpoint::GeminiCountTokens => None,
-        }
+        self.spec().usage
     }
 
     /// Whether the client request carries a JSON body (model listings are GETs).
     pub fn has_body(self) -> bool {
-        !matches!(self, Endpoint::OpenAiModels | Endpoint::AnthropicModels | Endpoint::GeminiModels)
+        self.spec().has_body
     }
 
-    /// The query parameters forwarded upstream (`name`, and for `alt` the only value allowed);
-    /// every other one is dropped. A field mask (`fields=`, `$fields=`) or another encoding
-    /// (`alt=proto`) could remove or hide the usage an answer is charged by, and the client's `key`
-    /// is its Tollgate credential.
-    pub fn forwarded_query(self) -> &'static [(&'static str, Option<&'static str>)] {
-        match self {
-            // Claude Code calls `/v1/messages?beta=true`.
-            Endpoint::AnthropicMessages | Endpoint::AnthropicCountTokens => &[("beta", None)],
-            Endpoint::AnthropicModels => &[("limit", None), ("after_id", None), ("before_id", None)],
-            Endpoint::GeminiModels => &[("pageSize", None), ("pageToken", None)],
-            Endpoint::GeminiGenerate | Endpoint::GeminiStream | Endpoint::GeminiCountTokens => &[("alt", Some("sse"))],
-            Endpoint::OpenAiChat | Endpoint::OpenAiResponses | Endpoint::OpenAiModels => &[],
-        }
-    }
-
-    /// The Cloud Code `v1internal` method serving this endpoint and its query, if one does.
-    pub fn v1internal_method(self) -> Option<(&'static str, Option<&'static str>)> {
-        match self {
-            Endpoint::GeminiGenerate => Some(("generateContent", None)),
-            Endpoint::GeminiStream => Some(("streamGenerateContent", Some("alt=sse"))),
-            Endpoint::GeminiCountTokens => Some(("countTokens", None)),
-            _ => None,
-        }
+    /// The query parameters forwarded upstream (see [`EndpointSpec::query`]).
+    pub fn forwarded_query(self) -> Query {
+        self.spec().query
     }
 }
 
@@ -246,6 +327,14 @@ mod tests {
             upstream_query: None,
             path_model: None,
             alt_sse: false,
+        }
+    }
+
+    #[test]
+    fn the_table_is_in_the_order_of_the_enum() {
+        for (i, spec) in ENDPOINTS.iter().enumerate() {
+            assert_eq!(spec.endpoint as usize, i, "{spec:?}");
+            assert!(spec.usage.is_some() || !spec.has_body || spec.path.contains("count"), "{spec:?}");
         }
     }
 

@@ -8,13 +8,11 @@ pub mod admission;
 pub mod auth;
 pub mod error;
 pub mod family;
-pub mod journal;
-pub mod quota_cache;
-pub mod settle_queue;
 pub mod settlement;
 pub mod tee;
 pub mod transform;
 pub mod upstream;
+pub mod v1internal;
 
 use std::time::Instant;
 
@@ -57,6 +55,15 @@ pub async fn handle(
     response
 }
 
+/// A request that passed authentication, inspection and admission.
+struct Prepared {
+    caller: std::sync::Arc<auth::Caller>,
+    inspected: family::Inspected,
+    request_id: String,
+    admitted: admission::Admitted,
+    started: Instant,
+}
+
 async fn run(
     state: &AppState,
     route: &Route,
@@ -65,6 +72,27 @@ async fn run(
     query_key: Option<&str>,
     body: Body,
 ) -> Result<Response<Body>, GatewayError> {
+    let mut prepared = prepare(state, route, headers, query_key, body).await?;
+    let answered = match forward(state, route, &method, headers, &prepared).await {
+        Ok(answer) => answer_client(state, route, &mut prepared, answer).await,
+        Err(e) => Err(e),
+    };
+    // A strict-mode hold that no settlement took over (no account, an upstream error, a
+    // never-charged endpoint) is released before the client hears back.
+    if let Some(hold) = prepared.admitted.hold.take() {
+        hold.release().await;
+    }
+    answered
+}
+
+/// Authentication, the body, and admission: everything before a byte goes upstream.
+async fn prepare(
+    state: &AppState,
+    route: &Route,
+    headers: &HeaderMap,
+    query_key: Option<&str>,
+    body: Body,
+) -> Result<Prepared, GatewayError> {
     let started = Instant::now();
     let caller = auth::authenticate(&state.keys, &state.tasks, route, headers, query_key).await?;
     let body = read_body(body, state.config.max_body_bytes).await?;
@@ -74,42 +102,36 @@ async fn run(
     // PostgreSQL's WAL) small.
     let request_id = uuid::Uuid::now_v7().to_string();
     let admitted = admission::admit_request(state, &caller, route, &inspected, &request_id).await?;
-    let release = || async {
-        if admitted.reserved
-            && let Err(e) = state.store.release(&request_id).await
-        {
-            tracing::warn!(error = %e, "could not release a reservation");
-        }
-    };
-    let candidates = match state.upstreams.candidates(route).await {
-        Ok(c) => c,
-        Err(e) => {
-            release().await;
-            return Err(e.into());
-        }
-    };
-    let forwarded = upstream::forward(
-        &state.http,
-        candidates,
-        route,
-        reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap_or(reqwest::Method::POST),
-        headers,
-        inspected.upstream_body.clone(),
-        &inspected.model,
-    )
-    .await;
-    let answer = match forwarded {
-        Ok(a) => a,
-        Err(e) => {
-            release().await;
-            return Err(e);
-        }
-    };
+    Ok(Prepared { caller, inspected, request_id, admitted, started })
+}
+
+/// The request sent to the route's accounts in turn (`upstream::forward`).
+async fn forward(
+    state: &AppState,
+    route: &Route,
+    method: &Method,
+    headers: &HeaderMap,
+    prepared: &Prepared,
+) -> Result<upstream::Answer, GatewayError> {
+    let candidates = state.upstreams.candidates(route).await?;
+    let method = reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap_or(reqwest::Method::POST);
+    let body = prepared.inspected.upstream_body.clone();
+    upstream::forward(&state.http, candidates, route, method, headers, body, &prepared.inspected.model).await
+}
+
+/// The upstream's answer to the client: passed through (never-charged endpoints, upstream
+/// errors), or charged — whole, or as a metered stream.
+async fn answer_client(
+    state: &AppState,
+    route: &Route,
+    prepared: &mut Prepared,
+    answer: upstream::Answer,
+) -> Result<Response<Body>, GatewayError> {
     let status = answer.response.status();
     let mut out_headers = response_headers(answer.response.headers());
     let clock = state.settings.clock();
-    admission::quota_headers(&mut out_headers, admitted.row.as_ref(), &clock);
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
+    admission::quota_headers(&mut out_headers, prepared.admitted.row.as_ref(), &clock);
+    if let Ok(v) = HeaderValue::from_str(&prepared.request_id) {
         out_headers.insert(HeaderName::from_static("x-tollgate-request-id"), v);
     }
     let v1internal = answer.upstream.protocol == UpstreamProtocol::V1Internal;
@@ -117,25 +139,26 @@ async fn run(
     let family = match route.endpoint.family() {
         Some(f) if status.is_success() => f,
         _ => {
-            release().await;
             let bytes = read_answer(answer.response).await?;
-            let bytes = if v1internal && status.is_success() { unwrap_v1internal_body(bytes) } else { bytes };
+            let bytes = if v1internal && status.is_success() { v1internal::unwrap_body(bytes) } else { bytes };
             return Ok(respond(status, out_headers, Body::from(bytes)));
         }
     };
+    // From here the request is settled: its record takes over the strict-mode hold.
+    let reserved = prepared.admitted.hold.take().map(crate::ledger::Reservation::into_settled).is_some();
     let charge = Charge {
-        request_id,
-        user_id: caller.user.id,
-        api_key_id: Some(caller.key.id),
-        multiplier: caller.user.cost_multiplier,
+        request_id: prepared.request_id.clone(),
+        user_id: prepared.caller.user.id,
+        api_key_id: Some(prepared.caller.key.id),
+        multiplier: prepared.caller.user.cost_multiplier,
         platform: route.platform,
-        model: inspected.model.clone(),
-        started,
+        model: prepared.inspected.model.clone(),
+        started: prepared.started,
         upstream_id: Some(answer.upstream.id),
         http_status: status.as_u16(),
         family,
-        request: inspected.upstream_body.clone(),
-        reserved: admitted.reserved,
+        request: prepared.inspected.upstream_body.clone(),
+        reserved,
     };
     let is_event_stream = answer
         .response
@@ -143,77 +166,47 @@ async fn run(
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("text/event-stream"));
-    let streaming = is_event_stream || route.endpoint == Endpoint::GeminiStream;
-    if !streaming {
-        let bytes = read_answer(answer.response).await?;
-        let bytes = if v1internal { unwrap_v1internal_body(bytes) } else { bytes };
-        let mut meter = family.accumulator();
-        meter.observe_body(&bytes);
-        let mut report = meter.report();
-        if !report.final_seen {
-            // A 2xx without readable usage is charged an estimate: its text as output.
-            report.output_chars = report.output_chars.max(bytes.len() as u64);
-        }
-        // The answer is released only once its charge is committed.
-        settle(state, &charge, &report, "ok").await?;
-        return Ok(respond(status, out_headers, Body::from(bytes)));
+    if !(is_event_stream || route.endpoint == Endpoint::GeminiStream) {
+        let body = answer_whole(state, &charge, answer.response, v1internal).await?;
+        return Ok(respond(status, out_headers, body));
     }
-    // v1internal streams are requested as SSE upstream, unwrapped (and re-framed as a JSON array for
-    // a client that did not ask for SSE), and metered as the client receives them.
     let framing = match (v1internal, route.alt_sse) {
         (true, true) => Framing::Sse,
         (true, false) => Framing::JsonArray,
         (false, _) if is_event_stream => Framing::Sse,
-        (false, _) => inspected.framing,
+        (false, _) => prepared.inspected.framing,
     };
-    let transform = if v1internal && route.alt_sse {
-        Some(EventTransform::new(EventRewrite::UnwrapV1Internal))
-    } else if v1internal {
-        Some(EventTransform::new(EventRewrite::UnwrapV1InternalToArray))
-    } else if inspected.injected_include_usage {
-        Some(EventTransform::new(EventRewrite::DropUsageOnlyChunk))
-    } else {
-        None
-    };
+    let upstream = answer.response.bytes_stream().boxed();
     let meter = StreamUsage::new(family, framing, MAX_EVENT_BYTES);
     let settler = StreamSettler::new(state.clone(), charge, meter);
-    let upstream = answer.response.bytes_stream().boxed();
     let body = if v1internal {
-        // Meter what the client sees (unwrapped); the settler's meter is fed the unwrapped bytes.
-        tee::metered_body(unwrap_stream(upstream, transform), settler, None)
+        // Unwrapped before metering: the meter reads plain Gemini output, as the client does.
+        tee::metered_body(v1internal::unwrap_stream(upstream, route.alt_sse), settler, None)
     } else {
-        tee::metered_body(upstream, settler, transform)
+        let drop_usage = prepared.inspected.injected_include_usage;
+        tee::metered_body(upstream, settler, drop_usage.then(|| EventTransform::new(EventRewrite::DropUsageOnlyChunk)))
     };
     Ok(respond(status, out_headers, body))
 }
 
-/// Applies the v1internal rewrite before metering, so usage is read from plain Gemini output.
-fn unwrap_stream(
-    upstream: futures_util::stream::BoxStream<'static, Result<Bytes, reqwest::Error>>,
-    transform: Option<EventTransform>,
-) -> futures_util::stream::BoxStream<'static, Result<Bytes, reqwest::Error>> {
-    let Some(t) = transform else { return upstream };
-    let t = std::sync::Arc::new(std::sync::Mutex::new(t));
-    let tail = t.clone();
-    let body = upstream.map(move |r| {
-        r.map(|chunk| match t.lock() {
-            Ok(mut t) => t.push(&chunk),
-            Err(_) => Bytes::new(),
-        })
-    });
-    // What the rewrite holds at the end (a closing `]`, an unterminated event) follows the body.
-    let end = futures_util::stream::once(async move {
-        Ok(match tail.lock() {
-            Ok(mut t) => t.finish(),
-            Err(_) => Bytes::new(),
-        })
-    });
-    body.chain(end).boxed()
-}
-
-/// A `{"response": …}` body unwrapped; anything else unchanged.
-fn unwrap_v1internal_body(bytes: Bytes) -> Bytes {
-    std::str::from_utf8(&bytes).ok().and_then(transform::unwrap_response).map(Bytes::from).unwrap_or(bytes)
+/// A whole answer, released only once its charge is committed.
+async fn answer_whole(
+    state: &AppState,
+    charge: &Charge,
+    response: reqwest::Response,
+    v1internal: bool,
+) -> Result<Body, GatewayError> {
+    let bytes = read_answer(response).await?;
+    let bytes = if v1internal { v1internal::unwrap_body(bytes) } else { bytes };
+    let mut meter = charge.family.accumulator();
+    meter.observe_body(&bytes);
+    let mut report = meter.report();
+    if !report.final_seen {
+        // A 2xx without readable usage is charged an estimate: its text as output.
+        report.output_chars = report.output_chars.max(bytes.len() as u64);
+    }
+    settle(state, charge, &report, "ok").await?;
+    Ok(Body::from(bytes))
 }
 
 fn respond(status: reqwest::StatusCode, headers: HeaderMap, body: Body) -> Response<Body> {

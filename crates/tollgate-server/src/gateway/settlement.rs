@@ -41,9 +41,6 @@ pub struct Charge {
     pub reserved: bool,
 }
 
-/// How many times a failed settlement is retried (it is idempotent, so retrying is safe).
-const ATTEMPTS: u32 = 5;
-
 /// The usage to charge for what was observed, and why it is an estimate (`None`: the upstream's
 /// own final figures).
 pub fn billable_usage(report: &UsageReport, charge: &Charge) -> (Usage, Option<&'static str>) {
@@ -96,7 +93,7 @@ fn price(
     status: &str,
     estimated: bool,
 ) -> Result<NewUsageRecord, GatewayError> {
-    let price = state.prices.price(charge.platform, &charge.model)?;
+    let price = state.ledger.prices().price(charge.platform, &charge.model)?;
     let pricing =
         |e: tollgate_core::pricing::PricingError| GatewayError::Store(StoreError::Invalid(format!("pricing: {e}")));
     let amount = cost(&usage, &price).and_then(|c| apply_multiplier(c, charge.multiplier)).map_err(pricing)?;
@@ -119,24 +116,11 @@ fn price(
     })
 }
 
-/// Commits `record` through the settlement queue, retrying transient failures.
+/// Commits `record` through the ledger (which retries what can be retried).
 async fn commit(state: &AppState, record: NewUsageRecord, platform: Platform) -> Result<Money, GatewayError> {
     let began = Instant::now();
     let amount = record.cost;
-    let mut delay = Duration::from_millis(50);
-    let mut attempt = 1;
-    loop {
-        match state.settle_queue.settle(record.clone()).await {
-            Ok(()) => break,
-            Err(e) if attempt < ATTEMPTS && !matches!(e, StoreError::Invalid(_)) => {
-                tracing::warn!(request_id = %record.request_id, attempt, error = %e, "settlement failed; retrying");
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-                attempt += 1;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
+    state.ledger.commit(record).await?;
     metrics::histogram!("tollgate_settlement_seconds").record(began.elapsed().as_secs_f64());
     metrics::counter!("tollgate_charged_nanousd_total", "platform" => platform.as_str())
         .increment(u64::try_from(amount.nanos()).unwrap_or(0));

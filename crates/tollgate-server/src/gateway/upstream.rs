@@ -62,7 +62,7 @@ impl UpstreamCache {
             .iter()
             .filter(|u| u.enabled && u.platform == route.platform)
             // The v1internal envelope carries Gemini generation and token counting only.
-            .filter(|u| u.protocol == UpstreamProtocol::Native || route.endpoint.v1internal_method().is_some())
+            .filter(|u| u.protocol == UpstreamProtocol::Native || super::v1internal::method(route.endpoint).is_some())
             .cloned()
             .collect();
         out.sort_by_key(|u| (u.priority, u.id));
@@ -165,7 +165,7 @@ fn build(
     model: &str,
 ) -> Result<reqwest::RequestBuilder, GatewayError> {
     let v1internal = upstream.protocol == UpstreamProtocol::V1Internal;
-    let url = if let (true, Some((method_name, query))) = (v1internal, route.endpoint.v1internal_method()) {
+    let url = if let (true, Some((method_name, query))) = (v1internal, super::v1internal::method(route.endpoint)) {
         upstream_url(&upstream.base_url, &format!("/v1internal:{method_name}"), query)
     } else {
         upstream_url(&upstream.base_url, &route.upstream_path, route.upstream_query.as_deref())
@@ -182,7 +182,7 @@ fn build(
         .map_err(|_| GatewayError::Upstream(format!("{}: credential is not a valid header value", upstream.name)))?;
     let (name, value) = credential_header(route, v1internal, secret)?;
     headers.insert(name, value);
-    let body = if v1internal { wrap_v1internal(&body, model, &upstream.name)? } else { body };
+    let body = if v1internal { super::v1internal::wrap_request(&body, model, &upstream.name)? } else { body };
     if route.endpoint.has_body() {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
@@ -237,16 +237,6 @@ fn credential_header(
         }
         (_, super::error::ErrorShape::Gemini, _) => (HeaderName::from_static("x-goog-api-key"), secret),
     })
-}
-
-/// `{"model","project","request":{…}}` around the client's body; `project` comes from the
-/// account's name when it has the form `name@project` (Cloud Code needs a project id).
-fn wrap_v1internal(body: &Bytes, model: &str, upstream_name: &str) -> Result<Bytes, GatewayError> {
-    let request = std::str::from_utf8(body).map_err(|_| GatewayError::bad_request("body must be UTF-8 JSON"))?;
-    let project = upstream_name.rsplit_once('@').map(|(_, p)| p).unwrap_or("");
-    let model = serde_json::to_string(model).map_err(|e| GatewayError::bad_request(e.to_string()))?;
-    let project = serde_json::to_string(project).map_err(|e| GatewayError::bad_request(e.to_string()))?;
-    Ok(Bytes::from(format!("{{\"model\":{model},\"project\":{project},\"request\":{request}}}")))
 }
 
 #[cfg(test)]

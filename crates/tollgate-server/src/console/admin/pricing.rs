@@ -114,13 +114,13 @@ pub async fn put_price(
         source_url: o.opt_text("source_url", 500)?,
         as_of: o.opt_text("as_of", 40)?,
     };
-    let before = state.prices.table().get(&model).cloned();
+    let before = state.ledger.prices().table().get(&model).cloned();
     let entry = audit(&admin, "price.update", Some(&model), before.as_ref(), Some(&price));
     state
         .store
         .upsert_price_overrides_audited(&[(model.clone(), price.clone())], Timestamp::now(), Some(&entry))
         .await?;
-    state.prices.reload(&*state.store).await?;
+    state.ledger.reload_prices().await?;
     Ok(Json(ModelPrice { model, price, source: PriceSource::Override }))
 }
 
@@ -162,7 +162,7 @@ pub struct UnpricedOut {
 /// Models called without a price of their own that still have none (priced at the fallback or
 /// refused), most recent first: the admin prices them with `PUT /admin/pricing/{model}`.
 pub async fn list_unpriced(State(state): State<AppState>, _admin: Admin) -> ConsoleResult<Json<Vec<UnpricedOut>>> {
-    let table = state.prices.table();
+    let table = state.ledger.prices().table();
     let clock = state.settings.clock();
     let time = |t: Timestamp| t.to_zoned(clock.zone.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
     let out = state
@@ -207,10 +207,10 @@ pub async fn import_prices(
     let apply = o.opt_bool("apply")?.unwrap_or(false);
     let imported =
         price_import::parse(&text).map_err(|e| ConsoleError::invalid(format!("file.{}", e.field), e.message))?;
-    let changes = price_import::diff(&state.prices.table(), &imported);
+    let changes = price_import::diff(&state.ledger.prices().table(), &imported);
     if apply && !changes.is_empty() {
-        crate::prices::apply_import(&*state.store, Some(admin.0.user.id), &changes).await?;
-        state.prices.reload(&*state.store).await?;
+        crate::ledger::prices::apply_import(&*state.store, Some(admin.0.user.id), &changes).await?;
+        state.ledger.reload_prices().await?;
     }
     Ok(Json(ImportOut { format: imported.format, skipped: imported.skipped, changes, applied: apply }))
 }
@@ -225,13 +225,13 @@ pub async fn delete_price(
     Path(model): Path<String>,
 ) -> ConsoleResult<StatusCode> {
     let model = model_name(&model)?;
-    let before = state.prices.table().get(&model).cloned();
+    let before = state.ledger.prices().table().get(&model).cloned();
     state.store.delete_price_override(&model).await.map_err(|e| match e {
         StoreError::NotFound => ConsoleError::not_found(format!("{model} has no price override")),
         other => other.into(),
     })?;
-    state.prices.reload(&*state.store).await?;
-    let after = state.prices.table().get(&model).cloned();
+    state.ledger.reload_prices().await?;
+    let after = state.ledger.prices().table().get(&model).cloned();
     state.store.append_audit(&audit(&admin, "price.delete", Some(&model), before.as_ref(), after.as_ref())).await?;
     Ok(StatusCode::NO_CONTENT)
 }

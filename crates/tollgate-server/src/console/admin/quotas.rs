@@ -20,7 +20,7 @@ use crate::state::AppState;
 /// The admin view of a user's rows.
 async fn admin_views(state: &AppState, user_id: i64) -> ConsoleResult<QuotaViews> {
     // Reads after an answer see its charge (the journal's database write trails the answer).
-    state.settle_queue.caught_up().await;
+    state.ledger.caught_up().await;
     let rows = state.store.list_by_user(user_id).await?;
     quota_views(&rows, &state.settings.clock(), Timestamp::now(), true)
 }
@@ -84,7 +84,7 @@ pub async fn put_quotas(
         StoreError::NotFound => ConsoleError::not_found(format!("no user with id {}", user.id)),
         other => other.into(),
     })?;
-    state.quotas.invalidate_user(user.id);
+    state.ledger.invalidate_user(user.id);
     let rows = state.store.list_by_user(user.id).await?;
     Ok(Json(quota_views(&rows, &state.settings.clock(), Timestamp::now(), true)?))
 }
@@ -109,7 +109,7 @@ pub async fn reset_quota(
     let now = Timestamp::now();
     let clock = state.settings.clock();
     // A reset clears the charges made before it, including those still being written.
-    state.settle_queue.caught_up().await;
+    state.ledger.caught_up().await;
     let row = state.store.list_by_user(user.id).await?.into_iter().find(|r| r.platform == platform);
     let usage_before = match &row {
         Some(r) => r.current_usage(&clock, window, now).map_err(|e| ConsoleError::Internal(e.to_string()))?,
@@ -128,6 +128,6 @@ pub async fn reset_quota(
         StoreError::NotFound => ConsoleError::not_found(format!("user {} has no {platform} quota row", user.id)),
         other => other.into(),
     })?;
-    state.quotas.invalidate_user(user.id);
+    state.ledger.invalidate_user(user.id);
     Ok(Json(admin_views(&state, user.id).await?))
 }

@@ -81,7 +81,7 @@ pub async fn list_users(State(state): State<AppState>, _admin: Admin, q: PageQue
     if query.chars().count() > 200 {
         return Err(ConsoleError::invalid("q", "must have at most 200 characters"));
     }
-    state.settle_queue.caught_up().await;
+    state.ledger.caught_up().await;
     let found = state.store.list_users(&query, page, per_page).await?;
     let zone = state.settings.clock().zone;
     let mut users = Vec::with_capacity(found.users.len());

@@ -18,7 +18,7 @@ use crate::state::AppState;
 /// The user's quota rows, user view.
 pub async fn my_quotas(State(state): State<AppState>, caller: Caller) -> ConsoleResult<Json<QuotaViews>> {
     // Reads after an answer see its charge (the journal's database write trails the answer).
-    state.settle_queue.caught_up().await;
+    state.ledger.caught_up().await;
     let rows = state.store.list_by_user(caller.user.id).await?;
     Ok(Json(quota_views(&rows, &state.settings.clock(), Timestamp::now(), false)?))
 }
@@ -68,7 +68,7 @@ pub async fn my_usage(State(state): State<AppState>, caller: Caller, q: UsageQue
     let today = Timestamp::now().to_zoned(clock.zone.clone()).date();
     let first = today.checked_sub((days - 1).days()).map_err(internal)?;
     let since = first.to_zoned(clock.zone.clone()).map_err(internal)?.timestamp();
-    state.settle_queue.caught_up().await;
+    state.ledger.caught_up().await;
     let spend = state.store.daily_spend(caller.user.id, since, &clock.zone).await?;
     let by_key: BTreeMap<_, _> = spend.iter().map(|d| ((d.platform, d.date), (d.cost, d.requests))).collect();
     let mut series = Vec::with_capacity(Platform::ALL.len());

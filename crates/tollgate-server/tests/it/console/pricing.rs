@@ -85,7 +85,10 @@ async fn import(app: TestApp) {
     let r = app.call("POST", "/api/v1/admin/pricing/import", t, Some(&body)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(app.state.store.list_price_overrides().await.unwrap().len(), 2);
-    assert!(app.state.prices.is_known(tollgate_core::platform::Platform::OpenAi, "acme-chat-1"), "applied at once");
+    assert!(
+        app.state.ledger.prices().is_known(tollgate_core::platform::Platform::OpenAi, "acme-chat-1"),
+        "applied at once"
+    );
     let audit = app.get_as("/api/v1/admin/audit", &admin.token).await.json();
     assert!(audit["entries"].as_array().unwrap().iter().any(|e| e["action"] == "price.import"), "{audit}");
 

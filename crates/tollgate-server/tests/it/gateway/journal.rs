@@ -6,7 +6,7 @@ use tollgate_core::money::Money;
 use tollgate_core::platform::Platform;
 use tollgate_core::usage::Usage;
 use tollgate_server::config::GatewayConfig;
-use tollgate_server::gateway::journal::{Journal, Line};
+use tollgate_server::ledger::journal::{Journal, Line};
 use tollgate_store::NewUsageRecord;
 
 use crate::util::gateway::{MODEL, daily};

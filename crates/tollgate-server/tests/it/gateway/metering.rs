@@ -67,7 +67,7 @@ async fn variants_are_never_priced_as_a_cheaper_model(app: TestApp) {
     assert_eq!(chat_as(&app, &c.secret, "gpt-5.4-ultra").await, StatusCode::OK);
     // Unknown: OpenAI's fallback (gpt-5), 628.75 µUSD.
     assert_eq!(app.spent(c.user_id, Platform::OpenAi).await, 12_900_000 + 628_750);
-    app.state.prices.flush_unpriced(&*app.state.store).await;
+    app.state.ledger.prices().flush_unpriced(&*app.state.store).await;
     let listed = app.get_as("/api/v1/admin/pricing/unpriced", &admin.token).await.json();
     let listed = listed.as_array().unwrap();
     assert_eq!(listed.len(), 1, "{listed:?}");
@@ -82,7 +82,7 @@ async fn variants_are_never_priced_as_a_cheaper_model(app: TestApp) {
     let r = app.call("PUT", "/api/v1/admin/pricing/gpt-5.4-ultra", Some(&admin.token), Some(&body)).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(chat_as(&app, &c.secret, "gpt-5.4-ultra").await, StatusCode::OK);
-    app.state.prices.flush_unpriced(&*app.state.store).await;
+    app.state.ledger.prices().flush_unpriced(&*app.state.store).await;
     let listed = app.get_as("/api/v1/admin/pricing/unpriced", &admin.token).await.json();
     assert_eq!(listed.as_array().unwrap().len(), 0, "{listed}");
 }
@@ -285,3 +285,21 @@ async fn strict_bound_is_usable_and_counts_choices(app: TestApp) {
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text());
 }
 crate::both_backends!(strict_bound_is_usable_and_counts_choices, super::strict_bound_is_usable_and_counts_choices);
+
+/// A strict-mode hold of a request that failed upstream is released before the client hears
+/// back: the next request has the whole allowance again.
+async fn a_failed_request_releases_its_hold(app: TestApp) {
+    let app = app.with_mocks(false).await;
+    let admin = app.admin().await;
+    app.put_settings(&admin, r#"{"quota_enforcement":"strict"}"#).await;
+    let c = app.caller("hold@example.com", &daily(Platform::Anthropic, "0.01")).await;
+    let failing = Router::new().route("/v1/messages", post(|| async { (StatusCode::BAD_REQUEST, "no") }));
+    app.scripted(Platform::Anthropic, failing).await;
+    // The bound of this request is about $0.007 of the $0.01: two could not be held at once.
+    for _ in 0..3 {
+        let r = app.post_json("/v1/messages", &[("x-api-key", &c.secret)], &anthropic_prompt(false, 300)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    }
+    assert_eq!(app.spent(c.user_id, Platform::Anthropic).await, 0);
+}
+crate::both_backends!(a_failed_request_releases_its_hold, super::a_failed_request_releases_its_hold);

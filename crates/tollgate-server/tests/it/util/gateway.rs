@@ -53,7 +53,7 @@ impl TestApp {
         if v1internal {
             self.upstream(Platform::Antigravity, &mock.base_url(), 0, UpstreamProtocol::V1Internal).await;
         }
-        self.state.prices.set_overrides(vec![(MODEL.to_owned(), test_price(Platform::Anthropic))]).unwrap();
+        self.state.ledger.prices().set_overrides(vec![(MODEL.to_owned(), test_price(Platform::Anthropic))]).unwrap();
         self
     }
 
@@ -93,21 +93,21 @@ impl TestApp {
 
     /// The user's current daily usage on `platform`, in nano-USD.
     pub async fn spent(&self, user_id: i64, platform: Platform) -> i64 {
-        self.state.settle_queue.caught_up().await;
+        self.state.ledger.caught_up().await;
         let rows = self.state.store.list_by_user(user_id).await.unwrap();
         rows.iter().find(|r| r.platform == platform).map_or(0, |r| r.usage[0].usage.nanos())
     }
 
     /// The user's latest usage record.
     pub async fn last_record(&self, user_id: i64) -> tollgate_store::UsageRecord {
-        self.state.settle_queue.caught_up().await;
+        self.state.ledger.caught_up().await;
         let mut records = self.state.store.recent_usage(user_id, 1).await.unwrap();
         records.pop().expect("the user has a usage record")
     }
 
     /// Every usage record of the user, newest first.
     pub async fn records(&self, user_id: i64) -> Vec<tollgate_store::UsageRecord> {
-        self.state.settle_queue.caught_up().await;
+        self.state.ledger.caught_up().await;
         self.state.store.recent_usage(user_id, 1_000).await.unwrap()
     }
 }

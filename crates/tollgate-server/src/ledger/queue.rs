@@ -22,7 +22,7 @@ use tollgate_store::{NewUsageRecord, SettleOutcome, Store, StoreError};
 
 use super::journal::{Journal, Leftover, Line};
 use super::quota_cache::QuotaCache;
-use crate::state::SettingsCache;
+use crate::settings_cache::SettingsCache;
 
 /// Most settlements written in one transaction.
 const MAX_BATCH: usize = 256;
@@ -33,6 +33,8 @@ const QUEUE: usize = 64 * 1024;
 /// (Measured on PostgreSQL from 0 to 20 ms, docs/benchmarks.md: 2 ms took the most off the
 /// streaming p99 without widening the non-streaming one.)
 const LINGER: Duration = Duration::from_millis(2);
+/// Database writes tried for a direct-mode settlement before its caller is answered with the error.
+const DIRECT_ATTEMPTS: u32 = 4;
 /// Longest a read waits for this process's journaled charges to be written.
 const CATCH_UP_WAIT: Duration = Duration::from_secs(2);
 
@@ -276,6 +278,7 @@ impl Worker {
     async fn write_one(&self, record: NewUsageRecord, meta: Meta, stop: &CancellationToken) {
         let clock = self.settings.clock();
         let mut delay = Duration::from_millis(50);
+        let mut attempt = 1;
         loop {
             let result = {
                 let _gate = self.quotas.settling().await;
@@ -303,6 +306,14 @@ impl Worker {
                 }
                 // Shutting down with the database unreachable: the line stays in the journal.
                 (Err(_), Commit::Journal(_)) => return,
+                // A caller waits: retried a few times (a settlement is idempotent per request id),
+                // then the caller's answer is withheld.
+                (Err(e), Commit::Direct(_)) if attempt < DIRECT_ATTEMPTS && !matches!(e, StoreError::Invalid(_)) => {
+                    tracing::warn!(request_id = %record.request_id, attempt, error = %e, "settlement failed; retrying");
+                    attempt += 1;
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
                 (Err(e), Commit::Direct(_)) => {
                     self.quotas.dropped(meta.seq, record.user_id, record.platform);
                     return self.finish(meta, Err(e));

@@ -12,7 +12,9 @@ import type {
   Meta,
   ModelPrice,
   ModelPriceInput,
+  PriceImportResult,
   PricingResponse,
+  UnpricedModel,
   PutQuotasRequest,
   QuotaView,
   QuotaViewList,
@@ -63,6 +65,9 @@ export const deleteUpstream = (id: number) => api.del(`/admin/upstreams/${id}`)
 export const getPricing = () => api.get<PricingResponse>('/admin/pricing')
 export const putPrice = (model: string, body: ModelPriceInput) =>
   api.put<ModelPrice>(`/admin/pricing/${encodeURIComponent(model)}`, body)
+export const listUnpriced = () => api.get<UnpricedModel[]>('/admin/pricing/unpriced')
+export const importPrices = (file: string, apply: boolean) =>
+  api.post<PriceImportResult>('/admin/pricing/import', { file, apply })
 
 export const getMyQuotas = () => api.get<QuotaViewList<QuotaView>>('/user/platform-quotas')
 export const getMyUsage = (days: number) => api.get<UsageResponse>('/user/usage', { query: { days } })

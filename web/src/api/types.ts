@@ -230,6 +230,39 @@ export interface ModelPriceInput {
   cache_read_per_mtok?: number | null
   cache_write_5m_per_mtok?: number | null
   cache_write_1h_per_mtok?: number | null
+  /** Per-call fees of server-side tools, USD per 1,000 calls. */
+  tool_fees?: ToolFees
+  source_url?: string | null
+  as_of?: string | null
+}
+
+export interface ToolFees {
+  web_search_per_1k?: number | null
+  web_fetch_per_1k?: number | null
+  file_search_per_1k?: number | null
+  code_execution_per_1k?: number | null
+}
+
+/** A model called without a price of its own (charged at the fallback, or refused). */
+export interface UnpricedModel {
+  model: string
+  platform: Platform
+  requests: number
+  first_seen: string
+  last_seen: string
+}
+
+export interface PriceChange {
+  model: string
+  before: ModelPriceInput | null
+  after: ModelPriceInput
+}
+
+export interface PriceImportResult {
+  format: 'tollgate' | 'litellm'
+  skipped: number
+  changes: PriceChange[]
+  applied: boolean
 }
 
 export interface ModelPrice extends ModelPriceInput {

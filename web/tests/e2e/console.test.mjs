@@ -235,6 +235,64 @@ else describe('Tollgate console', () => {
     assert.equal(res.status(), 200, await res.text())
     assert.deepEqual(JSON.parse(res.request().postData()), { platform: 'openai', input_per_mtok: 1.5, output_per_mtok: 2.25 })
     await waitText(admin, sel('price-row-e2e-model'), (t) => t.includes('$2.25'))
+
+    // A price file: previewed as a diff, applied only on request.
+    await admin.click(sel('price-import'))
+    const file = JSON.stringify({ models: { 'e2e-imported': { platform: 'gemini', input_per_mtok: 0.5, output_per_mtok: 4 } } })
+    const preview = admin.waitForResponse((r) => r.url().endsWith('/admin/pricing/import'))
+    await admin.setInputFiles(sel('pi-file'), { name: 'prices.json', mimeType: 'application/json', buffer: Buffer.from(file) })
+    assert.equal(JSON.parse((await preview).request().postData()).apply, false)
+    await waitText(admin, sel('pi-change-e2e-imported'), (t) => t.includes('$4'))
+    await screenshot(admin, 'en-admin-pricing-import')
+    const applied = admin.waitForResponse((r) => r.url().endsWith('/admin/pricing/import'))
+    await admin.click(sel('pi-apply'))
+    assert.equal((await applied).status(), 200)
+    await waitText(admin, sel('price-row-e2e-imported'), (t) => t.includes('$4'))
+  })
+
+  it('lists models called without a price and prices one in one step', { skip: process.env.TOLLGATE_E2E_MOCK === '1' }, async () => {
+    // A client calls a model the table does not know, with unknown models refused.
+    const signin = await fetch(`${server.url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(ADMIN),
+    })
+    const { token } = await signin.json()
+    const api = (method, path, body) =>
+      fetch(`${server.url}/api/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body && JSON.stringify(body),
+      })
+    assert.equal((await api('PUT', '/admin/settings', { unknown_model_pricing: 'reject' })).status, 200)
+    const key = await (await api('POST', '/user/api-keys', { name: 'e2e-unpriced' })).json()
+    const call = await fetch(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key.secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-9-e2e', messages: [] }),
+    })
+    assert.equal(call.status, 400)
+    await admin.goto(`${server.url}/admin/pricing`)
+    // Noted models are written once a second.
+    for (let i = 0; i < 30 && !(await admin.locator(sel('unpriced-row-gpt-9-e2e')).count()); i++) {
+      await admin.waitForTimeout(200)
+      await admin.reload()
+    }
+    await waitText(admin, sel('unpriced-row-gpt-9-e2e'), (t) => t.includes('OpenAI'))
+    await screenshot(admin, 'en-admin-pricing-unpriced')
+    await admin.click(`${sel('unpriced-row-gpt-9-e2e')} ${sel('unpriced-add')}`)
+    assert.equal(await admin.inputValue(sel('pf-model')), 'gpt-9-e2e')
+    await admin.fill(sel('pf-input_per_mtok'), '3')
+    await admin.fill(sel('pf-output_per_mtok'), '12')
+    await admin.fill(sel('pf-web_search_per_1k'), '10')
+    const put = admin.waitForResponse((r) => r.url().endsWith('/admin/pricing/gpt-9-e2e'))
+    await admin.click(sel('pf-submit'))
+    const res = await put
+    assert.equal(res.status(), 200, await res.text())
+    assert.deepEqual(JSON.parse(res.request().postData()).tool_fees, { web_search_per_1k: 10 })
+    await admin.waitForSelector(sel('unpriced-row-gpt-9-e2e'), { state: 'detached' })
+    await waitText(admin, sel('price-row-gpt-9-e2e'), (t) => t.includes('$12'))
+    assert.equal((await api('PUT', '/admin/settings', { unknown_model_pricing: 'fallback' })).status, 200)
   })
 
   it('renders every page in en and zh with no missing translation', async () => {

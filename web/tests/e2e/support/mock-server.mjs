@@ -253,6 +253,21 @@ function route(st, method, path, ctx) {
   if (path === '/admin/pricing' && method === 'GET') {
     return { models: st.prices, fallback: { anthropic: { input_per_mtok: 3, output_per_mtok: 15 }, openai: null, gemini: { input_per_mtok: 1.25, output_per_mtok: 10 }, antigravity: null } }
   }
+  if (path === '/admin/pricing/unpriced' && method === 'GET') {
+    return (st.unpriced ?? []).filter((u) => !st.prices.some((p) => p.model === u.model))
+  }
+  if (path === '/admin/pricing/import' && method === 'POST') {
+    let file
+    try {
+      file = JSON.parse(data.file ?? '')
+    } catch {
+      throw new HttpError(400, 'invalid_input', 'must be a JSON object', 'file.(file)')
+    }
+    const models = file.models ?? {}
+    const changes = Object.entries(models).map(([model, after]) => ({ model, before: st.prices.find((p) => p.model === model) ?? null, after }))
+    if (data.apply) for (const c of changes) st.prices = [...st.prices.filter((p) => p.model !== c.model), { model: c.model, ...c.after, source: 'override' }]
+    return { format: 'tollgate', skipped: 0, changes, applied: !!data.apply }
+  }
   if ((m = /^\/admin\/pricing\/(.+)$/.exec(path)) && method === 'PUT') {
     const model = decodeURIComponent(m[1])
     const row = { model, ...data, source: 'override' }

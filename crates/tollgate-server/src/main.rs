@@ -11,7 +11,11 @@ use tollgate_server::state::AppState;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
-#[command(name = "tollgate", version, about = "AI API gateway with per-user, per-platform USD quotas")]
+#[command(
+    name = "tollgate",
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("TOLLGATE_GIT_REV"), ")"),
+    about = "AI API gateway with per-user, per-platform USD quotas"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

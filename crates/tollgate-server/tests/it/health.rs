@@ -46,3 +46,16 @@ async fn migrate_and_admin_create_from_the_binary() {
     assert!(!tollgate_server::console::accounts::verify_password("long-enough-pw", hash).await);
     assert_eq!(store.count_users().await.unwrap(), 1);
 }
+
+/// `tollgate --version` names the commit the binary was built from.
+#[test]
+fn version_names_the_git_revision() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate")).arg("--version").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rev = text
+        .trim()
+        .strip_prefix(concat!("tollgate ", env!("CARGO_PKG_VERSION"), " ("))
+        .and_then(|r| r.strip_suffix(')'));
+    let rev = rev.unwrap_or_else(|| panic!("unexpected version line: {text}"));
+    assert!(rev == "unknown" || (rev.len() == 12 && rev.bytes().all(|b| b.is_ascii_hexdigit())), "{text}");
+}

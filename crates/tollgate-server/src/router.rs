@@ -76,6 +76,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/chat/completions", post(openai_chat))
         .route("/v1/responses", post(openai_responses))
         .route("/v1/models", get(models))
+        .route("/v1/usage", get(key_usage))
+        .route("/antigravity/v1/usage", get(key_usage))
         .route("/v1beta/models", get(models))
         .route("/v1beta/models/{model_action}", post(gemini).get(models))
         .route("/v1/models/{model_action}", post(gemini).get(models))
@@ -249,6 +251,15 @@ async fn models(State(s): State<AppState>, m: Method, uri: Uri, h: HeaderMap, bo
         (Platform::OpenAi, Endpoint::OpenAiModels)
     };
     dispatch(s, native, endpoint, m, uri, h, body).await
+}
+
+/// `GET /v1/usage`: the caller's quotas, read with the gateway key (never charged).
+async fn key_usage(State(s): State<AppState>, uri: Uri, h: HeaderMap) -> Response {
+    let (_, key) = split_query(&uri, Endpoint::GeminiModels);
+    match gateway::key_usage::key_usage(&s, &h, key.as_deref()).await {
+        Ok(json) => json.into_response(),
+        Err(e) => e.into_response_as(ErrorShape::OpenAi),
+    }
 }
 
 /// `POST /v1beta/models/{model}:{action}` and `/v1/models/…` (Gemini; also under `/antigravity`).

@@ -54,7 +54,7 @@ impl KeyCache {
         }
     }
 
-    async fn lookup(&self, secret: &str) -> Result<Option<Arc<Caller>>, StoreError> {
+    pub async fn lookup(&self, secret: &str) -> Result<Option<Arc<Caller>>, StoreError> {
         let hash = hash_secret(secret);
         if let Ok(m) = self.entries.read()
             && let Some(e) = m.get(&hash)

@@ -8,6 +8,7 @@ pub mod admission;
 pub mod auth;
 pub mod error;
 pub mod family;
+pub mod key_usage;
 pub mod settlement;
 pub mod tee;
 pub mod transform;

@@ -2,6 +2,7 @@ mod admission;
 mod bad_input;
 mod concurrency;
 mod journal;
+mod key_usage;
 mod metering;
 mod multiprocess;
 mod passthrough;

@@ -120,6 +120,13 @@ async fn point_upstreams_at(store: &dyn Store, base_url: &str) -> anyhow::Result
 }
 
 async fn seed(store: &dyn Store) -> anyhow::Result<()> {
+    // Signup is closed on a fresh install; the demo opens it (once: an admin may close it again) so
+    // its visitors can try registering. It runs on localhost with public passwords anyway.
+    if !store.load_settings().await?.contains_key(tollgate_core::settings::REGISTRATION_ENABLED) {
+        store
+            .save_settings(&[(tollgate_core::settings::REGISTRATION_ENABLED.to_owned(), "true".to_owned())], Timestamp::now())
+            .await?;
+    }
     if store.find_user_by_email(ADMIN_EMAIL).await?.is_none() {
         accounts::create_admin(store, ADMIN_EMAIL, ADMIN_PASSWORD).await?;
     }

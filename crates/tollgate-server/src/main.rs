@@ -34,12 +34,17 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AdminCommand {
-    /// Create an admin account (or make an existing account an admin with this password).
+    /// Create an admin account. An address that already has an account is refused unless
+    /// `--promote` is given.
     Create {
         #[arg(long)]
         email: String,
         #[arg(long)]
         password: String,
+        /// Make an existing account an admin with this password: its sessions are ended, its OAuth
+        /// identities unlinked and its API keys revoked.
+        #[arg(long)]
+        promote: bool,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -77,10 +82,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("database at {} is up to date ({})", tollgate_store::redact_url(&db.url()), store.backend());
             Ok(())
         }
-        Command::Admin { command: AdminCommand::Create { email, password, db } } => {
+        Command::Admin { command: AdminCommand::Create { email, password, promote, db } } => {
+            use tollgate_server::console::accounts::{AdminCreated, create_or_promote_admin};
             let store = tollgate_store::connect(&db.url()).await?;
-            let user = tollgate_server::console::accounts::create_admin(&*store, &email, &password).await?;
-            println!("admin {} (id {}) is ready", user.email, user.id);
+            match create_or_promote_admin(&*store, &email, &password, promote).await? {
+                AdminCreated::Created(user) => println!("created admin {} (id {})", user.email, user.id),
+                AdminCreated::Promoted(p) => println!(
+                    "promoted existing account {} (id {}) to admin with the new password; ended {} session(s), \
+                     unlinked {} OAuth identit(ies), revoked {} API key(s)",
+                    p.user.email, p.user.id, p.sessions_ended, p.identities_unlinked, p.keys_revoked
+                ),
+            }
             Ok(())
         }
     }

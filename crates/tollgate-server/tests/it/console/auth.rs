@@ -116,7 +116,7 @@ async fn login_is_throttled_per_account_and_per_address() {
 
 async fn register(app: TestApp) {
     let admin = app.admin().await;
-    app.put_settings(&admin, r#"{"default_platform_quotas":{"anthropic":{"daily":10,"weekly":50}},"auth_source_default_email_platform_quotas":{"openai":{"daily":0}}}"#).await;
+    app.put_settings(&admin, r#"{"registration_enabled":true,"default_platform_quotas":{"anthropic":{"daily":10,"weekly":50}},"auth_source_default_email_platform_quotas":{"openai":{"daily":0}}}"#).await;
     let body = r#"{"email":"New@Example.com","password":"new-pass-123","display_name":"Newbie"}"#;
     let r = app.call("POST", "/api/v1/auth/register", None, Some(body)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());

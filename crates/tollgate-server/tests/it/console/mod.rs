@@ -1,6 +1,7 @@
 //! Console API tests, one file per route group.
 
 mod access;
+mod admin_create;
 mod api_keys;
 mod audit;
 mod auth;

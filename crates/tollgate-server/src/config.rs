@@ -68,6 +68,17 @@ pub struct GatewayConfig {
     /// request stays on one thread from accept to answer. 0: one per CPU core.
     #[arg(long, env = "TOLLGATE_SERVE_THREADS", default_value_t = 0)]
     pub serve_threads: usize,
+    /// File holding the key (base64 of 32 bytes) that encrypts upstream API keys and OAuth client
+    /// secrets at rest. The key can also be given in `TOLLGATE_SECRET_KEY`. With neither,
+    /// `DATA_DIR/secret.key` is used, and generated (mode 0600) on a fresh install.
+    #[arg(long, env = "TOLLGATE_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<PathBuf>,
+    /// The key itself, from `TOLLGATE_SECRET_KEY` only (a flag would show it in `ps`).
+    #[arg(skip)]
+    pub secret_key: Option<tollgate_store::Secret>,
+    /// Where a key is read or generated when neither of the above is given (`serve`: the data dir).
+    #[arg(skip)]
+    pub generated_key_file: Option<PathBuf>,
 }
 
 /// See [`GatewayConfig::settlement`].
@@ -78,6 +89,27 @@ pub enum SettlementMode {
 }
 
 impl GatewayConfig {
+    /// The secret key in force: `TOLLGATE_SECRET_KEY`, else `--secret-key-file`, else
+    /// `DATA_DIR/secret.key` (generated on a fresh install).
+    pub fn with_default_secret_key(mut self, db: &DbArgs) -> Self {
+        if self.secret_key.is_none() {
+            self.secret_key = std::env::var("TOLLGATE_SECRET_KEY").ok().filter(|k| !k.trim().is_empty()).map(Into::into);
+        }
+        if self.secret_key.is_none() && self.secret_key_file.is_none() {
+            self.generated_key_file = Some(db.data_dir.join("secret.key"));
+        }
+        self
+    }
+
+    /// Where the secret key comes from.
+    pub fn key_source(&self) -> crate::secrets::key::KeySource {
+        crate::secrets::key::KeySource {
+            env: self.secret_key.clone(),
+            file: self.secret_key_file.clone(),
+            generated_file: self.generated_key_file.clone(),
+        }
+    }
+
     /// The journal folder in force: the one given; else, for a SQLite database, `PATH.journal` next
     /// to its file (so each database has its own); else `journal` in the data directory.
     pub fn with_default_journal(mut self, db: &DbArgs) -> Self {
@@ -106,6 +138,9 @@ impl Default for GatewayConfig {
             settlement: SettlementMode::Journal,
             journal_dir: None,
             serve_threads: 0,
+            secret_key_file: None,
+            secret_key: None,
+            generated_key_file: None,
         }
     }
 }

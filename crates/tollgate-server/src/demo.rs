@@ -41,15 +41,16 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let url = format!("sqlite://{}", args.dir.join("tollgate.db").display());
-    let store = tollgate_store::connect(&url).await?;
+    let store = crate::files::connect_store(&url).await?;
     seed(&*store).await?;
-    let state = AppState::new(
-        store.clone(),
-        GatewayConfig { journal_dir: Some(args.dir.join("tollgate.db.journal")), ..GatewayConfig::default() },
-    )
-    .await?;
+    let config = GatewayConfig {
+        journal_dir: Some(args.dir.join("tollgate.db.journal")),
+        generated_key_file: Some(args.dir.join("secret.key")),
+        ..GatewayConfig::default()
+    };
+    let state = AppState::new(store.clone(), config).await?;
     let mock = MockUpstream::start(&state.tasks, state.shutdown.clone(), false).await?;
-    point_upstreams_at(&*store, &mock.base_url()).await?;
+    point_upstreams_at(&*store, &state.secrets, &mock.base_url()).await?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let addr = listener.local_addr()?;
     println!("{}", banner(&addr.to_string(), &url));
@@ -90,7 +91,7 @@ x-tollgate-quota-* tell what is left. Database: {db_url}. Press Ctrl-C to stop.
 
 /// (Re)creates one mock account per platform; antigravity also gets a Cloud Code (v1internal) one,
 /// tried first for Gemini requests.
-async fn point_upstreams_at(store: &dyn Store, base_url: &str) -> anyhow::Result<()> {
+async fn point_upstreams_at(store: &dyn Store, secrets: &crate::secrets::SecretBox, base_url: &str) -> anyhow::Result<()> {
     for u in store.list_upstreams().await? {
         if u.name.starts_with(MOCK_PREFIX) {
             store.delete_upstream(u.id).await?;
@@ -109,7 +110,7 @@ async fn point_upstreams_at(store: &dyn Store, base_url: &str) -> anyhow::Result
                 format!("{MOCK_PREFIX}-{platform}")
             },
             base_url: base_url.to_owned(),
-            api_key: tollgate_store::Secret::new(MOCK_KEY),
+            api_key: tollgate_store::Secret::new(secrets.seal(MOCK_KEY)),
             enabled: true,
             priority: if v1 { 0 } else { 1 },
             protocol,

@@ -3,12 +3,14 @@
 pub mod config;
 pub mod console;
 pub mod demo;
+pub mod files;
 pub mod gateway;
 pub mod keys;
 pub mod metrics_export;
 pub mod mock_upstream;
 pub mod prices;
 pub mod router;
+pub mod secrets;
 pub mod serving;
 pub mod state;
 pub mod ui;

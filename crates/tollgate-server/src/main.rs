@@ -30,6 +30,29 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// The key that encrypts upstream API keys and OAuth client secrets at rest.
+    SecretKey {
+        #[command(subcommand)]
+        command: SecretKeyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SecretKeyCommand {
+    /// Print a new random key (base64 of 32 bytes), for TOLLGATE_SECRET_KEY or a key file.
+    Generate,
+    /// Re-encrypt every stored secret from the old key to the new one, in one transaction. Stop the
+    /// gateway first, and start it again with the new key.
+    Rotate {
+        /// File holding the key the secrets are encrypted with now.
+        #[arg(long)]
+        old_key_file: std::path::PathBuf,
+        /// File holding the new key (`tollgate secret-key generate > FILE`).
+        #[arg(long)]
+        new_key_file: std::path::PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -69,8 +92,9 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
-            let store = tollgate_store::connect(&args.db.url()).await?;
-            let state = AppState::new(store, args.gateway.clone().with_default_journal(&args.db)).await?;
+            let store = tollgate_server::files::connect_store(&args.db.url()).await?;
+            let config = args.gateway.clone().with_default_journal(&args.db).with_default_secret_key(&args.db);
+            let state = AppState::new(store, config).await?;
             let listener = tokio::net::TcpListener::bind(args.listen).await?;
             tracing::info!(addr = %listener.local_addr()?, backend = state.store.backend(), "tollgate listening");
             tollgate_server::serve(listener, state, shutdown_signal()).await?;
@@ -78,13 +102,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Demo(args) => tollgate_server::demo::run(args, shutdown_signal()).await,
         Command::Migrate(db) => {
-            let store = tollgate_store::connect(&db.url()).await?;
+            let store = tollgate_server::files::connect_store(&db.url()).await?;
             println!("database at {} is up to date ({})", tollgate_store::redact_url(&db.url()), store.backend());
             Ok(())
         }
         Command::Admin { command: AdminCommand::Create { email, password, promote, db } } => {
             use tollgate_server::console::accounts::{AdminCreated, create_or_promote_admin};
-            let store = tollgate_store::connect(&db.url()).await?;
+            let store = tollgate_server::files::connect_store(&db.url()).await?;
             match create_or_promote_admin(&*store, &email, &password, promote).await? {
                 AdminCreated::Created(user) => println!("created admin {} (id {})", user.email, user.id),
                 AdminCreated::Promoted(p) => println!(
@@ -93,6 +117,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     p.user.email, p.user.id, p.sessions_ended, p.identities_unlinked, p.keys_revoked
                 ),
             }
+            Ok(())
+        }
+        Command::SecretKey { command: SecretKeyCommand::Generate } => {
+            println!("{}", tollgate_server::secrets::key::generate());
+            Ok(())
+        }
+        Command::SecretKey { command: SecretKeyCommand::Rotate { old_key_file, new_key_file, db } } => {
+            use tollgate_server::secrets::{SecretBox, key, stored};
+            let old = SecretBox::new(&key::read_file(&old_key_file)?);
+            let new = SecretBox::new(&key::read_file(&new_key_file)?);
+            let store = tollgate_server::files::connect_store(&db.url()).await?;
+            let (upstreams, settings) = stored::rotate(&*store, &old, &new).await?;
+            println!(
+                "re-encrypted {upstreams} upstream API key(s) and {settings} OAuth client secret(s) with the key in {}; \
+                 start tollgate with that key from now on",
+                new_key_file.display()
+            );
             Ok(())
         }
     }

@@ -18,6 +18,8 @@ use crate::gateway::quota_cache::QuotaCache;
 use crate::gateway::settle_queue::SettleQueue;
 use crate::gateway::upstream::UpstreamCache;
 use crate::prices::PriceBook;
+use crate::secrets::SecretBox;
+use crate::secrets::stored::open_settings;
 
 /// Everything a handler needs. Cheap to clone.
 #[derive(Clone)]
@@ -41,11 +43,14 @@ pub struct AppState {
     pub quotas: QuotaCache,
     /// Console-only state: login throttling, the OAuth HTTP client.
     pub console: Arc<crate::console::ConsoleState>,
+    /// Encrypts and decrypts the secrets stored in the database.
+    pub secrets: Arc<SecretBox>,
 }
 
 impl AppState {
     pub async fn new(store: Arc<dyn Store>, config: GatewayConfig) -> Result<Self, StoreError> {
-        let settings = SettingsCache::load(store.clone(), default_zone()).await?;
+        let secrets = Arc::new(crate::secrets::stored::startup(&*store, &config.key_source()).await?);
+        let settings = SettingsCache::load(store.clone(), default_zone(), secrets.clone()).await?;
         let prices = PriceBook::builtin().map_err(|e| StoreError::Invalid(format!("built-in price table: {e}")))?;
         prices
             .set_overrides(store.list_price_overrides().await?)
@@ -69,7 +74,7 @@ impl AppState {
                 .await?;
         Ok(Self {
             keys: KeyCache::new(store.clone()),
-            upstreams: UpstreamCache::new(store.clone()),
+            upstreams: UpstreamCache::new(store.clone(), secrets.clone()),
             store,
             settings,
             config: Arc::new(config),
@@ -80,6 +85,7 @@ impl AppState {
             settle_queue,
             quotas,
             console: Arc::new(crate::console::ConsoleState::default()),
+            secrets,
         })
     }
 
@@ -126,13 +132,23 @@ pub struct SettingsCache {
     /// The settings and the window clock built from them (a zone lookup is not free; do it once).
     current: Arc<RwLock<(Arc<Settings>, WindowClock)>>,
     default_zone: Arc<(String, TimeZone)>,
+    secrets: Arc<SecretBox>,
 }
 
 impl SettingsCache {
-    pub async fn load(store: Arc<dyn Store>, default_zone: (String, TimeZone)) -> Result<Self, StoreError> {
-        let settings = Arc::new(Settings::from_stored(&store.load_settings().await?));
+    pub async fn load(
+        store: Arc<dyn Store>,
+        default_zone: (String, TimeZone),
+        secrets: Arc<SecretBox>,
+    ) -> Result<Self, StoreError> {
+        let settings = Arc::new(Settings::from_stored(&open_settings(&secrets, store.load_settings().await?)?));
         let clock = settings.clock(&default_zone.1);
-        Ok(Self { store, current: Arc::new(RwLock::new((settings, clock))), default_zone: Arc::new(default_zone) })
+        Ok(Self {
+            store,
+            current: Arc::new(RwLock::new((settings, clock))),
+            default_zone: Arc::new(default_zone),
+            secrets,
+        })
     }
 
     /// A snapshot of the settings.
@@ -145,7 +161,7 @@ impl SettingsCache {
 
     /// Re-reads the settings table.
     pub async fn refresh(&self) -> Result<(), StoreError> {
-        let fresh = Arc::new(Settings::from_stored(&self.store.load_settings().await?));
+        let fresh = Arc::new(Settings::from_stored(&open_settings(&self.secrets, self.store.load_settings().await?)?));
         let clock = fresh.clock(&self.default_zone.1);
         match self.current.write() {
             Ok(mut g) => *g = (fresh, clock),

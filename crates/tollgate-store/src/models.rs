@@ -119,6 +119,22 @@ pub struct Promotion {
     pub keys_revoked: u64,
 }
 
+/// Stored secrets to replace, each as (which, old stored text, new stored text).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecretRewrite {
+    /// Upstream id, old `api_key` column text, new text.
+    pub upstream_keys: Vec<(i64, String, String)>,
+    /// Settings key, old JSON text, new JSON text.
+    pub settings: Vec<(String, String, String)>,
+}
+
+impl SecretRewrite {
+    /// Nothing to rewrite.
+    pub fn is_empty(&self) -> bool {
+        self.upstream_keys.is_empty() && self.settings.is_empty()
+    }
+}
+
 /// A page of users.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserPage {

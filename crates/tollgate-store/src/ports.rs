@@ -14,7 +14,7 @@ use tollgate_core::window::{QuotaWindow, WindowClock};
 use crate::StoreError;
 use crate::models::{
     ApiKey, AuditPage, DailySpend, NewApiKey, NewAuditEntry, NewQuota, NewReservation, NewSession, NewUpstream,
-    NewUsageRecord, NewUser, Promotion, Session, SettleOutcome, Upstream, UpstreamPatch, User, UserPage, UserPatch,
+    NewUsageRecord, NewUser, Promotion, SecretRewrite, Session, SettleOutcome, Upstream, UpstreamPatch, User, UserPage, UserPatch,
 };
 use tollgate_core::quota::Admission;
 
@@ -271,6 +271,14 @@ pub trait UsageQuery: Send + Sync {
     -> Result<Vec<DailySpend>, StoreError>;
 }
 
+/// Rewrites of stored secrets (encryption at rest and key rotation).
+#[async_trait]
+pub trait SecretRepo: Send + Sync {
+    /// Applies every change of `rewrite` in one transaction; each replaces exactly the old value it
+    /// names, else nothing is written (`Conflict`).
+    async fn rewrite_secrets(&self, rewrite: &SecretRewrite, now: Timestamp) -> Result<(), StoreError>;
+}
+
 /// Liveness of the database.
 #[async_trait]
 pub trait Health: Send + Sync {
@@ -299,6 +307,7 @@ pub trait Store:
     + IdentityRepo
     + UsageQuery
     + BillingRepo
+    + SecretRepo
     + Health
 {
 }
@@ -315,7 +324,7 @@ impl<T> Store for T where
         + IdentityRepo
         + UsageQuery
         + BillingRepo
-        + BillingRepo
+        + SecretRepo
         + Health
 {
 }

@@ -12,7 +12,7 @@
 //! `rejected.jsonl` for an operator, never dropped silently.
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -87,7 +87,8 @@ impl Journal {
     /// process left, for the caller to apply before serving.
     pub fn open(dir: &Path) -> io::Result<(Self, Vec<Leftover>)> {
         std::fs::create_dir_all(dir)?;
-        let lock = OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(LOCK_FILE))?;
+        crate::files::restrict_dir(dir)?;
+        let lock = crate::files::open_private_append(&dir.join(LOCK_FILE))?;
         lock.try_lock().map_err(|_| {
             io::Error::other(format!(
                 "the settlement journal {} is in use by another tollgate process; give each process its own --journal-dir",
@@ -166,7 +167,7 @@ impl Journal {
             .map_err(io::Error::other)
             .and_then(|mut text| {
                 text.push(b'\n');
-                OpenOptions::new().create(true).append(true).open(self.dir.join(REJECTED_FILE))?.write_all(&text)
+                crate::files::open_private_append(&self.dir.join(REJECTED_FILE))?.write_all(&text)
             });
         if let Err(e) = kept {
             tracing::error!(request_id = %line.record.request_id, error = %e, "could not keep a rejected settlement");
@@ -185,7 +186,7 @@ impl Journal {
 }
 
 fn open_segment(dir: &Path, segment: u64) -> io::Result<File> {
-    OpenOptions::new().create(true).append(true).open(segment_path(dir, segment))
+    crate::files::open_private_append(&segment_path(dir, segment))
 }
 
 /// Every whole line of a segment. A line that does not parse is the torn last write of a killed
@@ -212,6 +213,8 @@ fn read_segment(path: &Path) -> io::Result<Vec<(Timestamp, NewUsageRecord)>> {
 mod tests {
     use tollgate_core::money::Money;
     use tollgate_core::platform::Platform;
+    use std::fs::OpenOptions;
+
     use tollgate_core::usage::Usage;
 
     use super::*;

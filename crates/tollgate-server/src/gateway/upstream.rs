@@ -27,11 +27,12 @@ type Cached = Option<(Instant, Arc<Vec<Upstream>>)>;
 pub struct UpstreamCache {
     store: Arc<dyn Store>,
     cached: Arc<RwLock<Cached>>,
+    secrets: Arc<crate::secrets::SecretBox>,
 }
 
 impl UpstreamCache {
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store, cached: Arc::new(RwLock::new(None)) }
+    pub fn new(store: Arc<dyn Store>, secrets: Arc<crate::secrets::SecretBox>) -> Self {
+        Self { store, cached: Arc::new(RwLock::new(None)), secrets }
     }
 
     /// Forget the cache (after a change through this process's console).
@@ -48,7 +49,7 @@ impl UpstreamCache {
         {
             return Ok(list.clone());
         }
-        let list = Arc::new(self.store.list_upstreams().await?);
+        let list = Arc::new(crate::secrets::stored::open_upstreams(&self.secrets, self.store.list_upstreams().await?)?);
         if let Ok(mut g) = self.cached.write() {
             *g = Some((Instant::now(), list.clone()));
         }

@@ -91,7 +91,7 @@ const PRIORITY: std::ops::RangeInclusive<i64> = -1_000_000..=1_000_000;
 
 /// Every upstream, by platform then priority (lowest first: tried first).
 pub async fn list_upstreams(State(state): State<AppState>, _admin: Admin) -> ConsoleResult<Json<UpstreamList>> {
-    let all = state.store.list_upstreams().await?;
+    let all = crate::secrets::stored::open_upstreams(&state.secrets, state.store.list_upstreams().await?)?;
     Ok(Json(UpstreamList { upstreams: all.iter().map(UpstreamOut::from).collect() }))
 }
 
@@ -106,13 +106,14 @@ pub async fn create_upstream(
         platform: o.name("platform")?,
         name: o.text("name", 100)?,
         base_url: base_url(o)?.ok_or_else(|| ConsoleError::invalid("base_url", "is required"))?,
-        api_key: tollgate_store::Secret::new(o.text("api_key", 4096)?),
+        api_key: tollgate_store::Secret::new(state.secrets.seal(&o.text("api_key", 4096)?)),
         enabled: o.opt_bool("enabled")?.unwrap_or(true),
         priority: o.opt_i64("priority", PRIORITY)?.unwrap_or(0),
         protocol: protocol(o)?.unwrap_or_default(),
     };
     check_protocol(new.platform, new.protocol)?;
-    let created = state.store.create_upstream(&new, Timestamp::now()).await?;
+    let mut created = state.store.create_upstream(&new, Timestamp::now()).await?;
+    created.api_key = state.secrets.open(created.api_key.expose()).map_err(|e| ConsoleError::Internal(e.to_string()))?.into();
     Ok((StatusCode::CREATED, Json(UpstreamOut::from(&created))))
 }
 
@@ -129,7 +130,7 @@ pub async fn update_upstream(
         platform: o.opt_name("platform")?,
         name: o.opt_text("name", 100)?,
         base_url: base_url(o)?,
-        api_key: o.opt_text("api_key", 4096)?.map(tollgate_store::Secret::new),
+        api_key: o.opt_text("api_key", 4096)?.map(|k| tollgate_store::Secret::new(state.secrets.seal(&k))),
         enabled: o.opt_bool("enabled")?,
         priority: o.opt_i64("priority", PRIORITY)?,
         protocol: protocol(o)?,
@@ -137,10 +138,11 @@ pub async fn update_upstream(
     let not_found = || ConsoleError::not_found(format!("no upstream with id {id}"));
     let current = state.store.list_upstreams().await?.into_iter().find(|u| u.id == id).ok_or_else(not_found)?;
     check_protocol(patch.platform.unwrap_or(current.platform), patch.protocol.unwrap_or(current.protocol))?;
-    let updated = state.store.update_upstream(id, &patch, Timestamp::now()).await.map_err(|e| match e {
+    let mut updated = state.store.update_upstream(id, &patch, Timestamp::now()).await.map_err(|e| match e {
         StoreError::NotFound => not_found(),
         other => other.into(),
     })?;
+    updated.api_key = state.secrets.open(updated.api_key.expose()).map_err(|e| ConsoleError::Internal(e.to_string()))?.into();
     Ok(Json(UpstreamOut::from(&updated)))
 }
 

@@ -10,6 +10,7 @@ mod oauth;
 mod openapi;
 mod pricing;
 mod quotas;
+mod secrets;
 mod settings;
 mod signup;
 mod upstreams;

@@ -68,6 +68,16 @@ pub struct GatewayConfig {
     /// request stays on one thread from accept to answer. 0: one per CPU core.
     #[arg(long, env = "TOLLGATE_SERVE_THREADS", default_value_t = 0)]
     pub serve_threads: usize,
+    /// Seconds a client has to send a whole request head, from its first byte (or from the accept,
+    /// for a connection that sends nothing).
+    #[arg(long, env = "TOLLGATE_HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a client has to send a whole request body, from the end of its head.
+    #[arg(long, env = "TOLLGATE_BODY_READ_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_read_timeout_secs: u64,
+    /// Seconds a keep-alive connection may stay silent between requests before it is closed.
+    #[arg(long, env = "TOLLGATE_IDLE_TIMEOUT_SECS", default_value_t = 75, value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout_secs: u64,
     /// File holding the key (base64 of 32 bytes) that encrypts upstream API keys and OAuth client
     /// secrets at rest. The key can also be given in `TOLLGATE_SECRET_KEY`. With neither,
     /// `DATA_DIR/secret.key` is used, and generated (mode 0600) on a fresh install.
@@ -99,6 +109,15 @@ impl GatewayConfig {
             self.generated_key_file = Some(db.data_dir.join("secret.key"));
         }
         self
+    }
+
+    /// The connection timeouts.
+    pub fn timeouts(&self) -> crate::connection::Timeouts {
+        crate::connection::Timeouts {
+            header: std::time::Duration::from_secs(self.header_read_timeout_secs),
+            body: std::time::Duration::from_secs(self.body_read_timeout_secs),
+            idle: std::time::Duration::from_secs(self.idle_timeout_secs),
+        }
     }
 
     /// Where the secret key comes from.
@@ -138,6 +157,9 @@ impl Default for GatewayConfig {
             settlement: SettlementMode::Journal,
             journal_dir: None,
             serve_threads: 0,
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 60,
+            idle_timeout_secs: 75,
             secret_key_file: None,
             secret_key: None,
             generated_key_file: None,

@@ -1,6 +1,7 @@
 //! The Tollgate server: the gateway routes and billing chain, the console API, the embedded web UI.
 
 pub mod config;
+pub mod connection;
 pub mod console;
 pub mod demo;
 pub mod files;

@@ -6,3 +6,4 @@ mod multiprocess;
 mod passthrough;
 mod serving;
 mod streaming;
+mod timeouts;

@@ -78,6 +78,11 @@ pub struct GatewayConfig {
     /// Seconds a keep-alive connection may stay silent between requests before it is closed.
     #[arg(long, env = "TOLLGATE_IDLE_TIMEOUT_SECS", default_value_t = 75, value_parser = clap::value_parser!(u64).range(1..))]
     pub idle_timeout_secs: u64,
+    /// Reverse proxies (CIDRs or addresses, comma-separated) whose `X-Forwarded-For` and
+    /// `X-Forwarded-Proto` are believed, for the client address (login throttling) and the cookie's
+    /// `Secure` flag. Default: none (the TCP peer is the client; forwarding headers are dropped).
+    #[arg(long, env = "TOLLGATE_TRUSTED_PROXIES", value_delimiter = ',', num_args = 1.., value_parser = crate::console::client::parse_proxy)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// File holding the key (base64 of 32 bytes) that encrypts upstream API keys and OAuth client
     /// secrets at rest. The key can also be given in `TOLLGATE_SECRET_KEY`. With neither,
     /// `DATA_DIR/secret.key` is used, and generated (mode 0600) on a fresh install.
@@ -157,6 +162,7 @@ impl Default for GatewayConfig {
             settlement: SettlementMode::Journal,
             journal_dir: None,
             serve_threads: 0,
+            trusted_proxies: Vec::new(),
             header_read_timeout_secs: 10,
             body_read_timeout_secs: 60,
             idle_timeout_secs: 75,

@@ -5,6 +5,7 @@ pub mod connection;
 pub mod console;
 pub mod demo;
 pub mod files;
+pub mod hardening;
 pub mod gateway;
 pub mod keys;
 pub mod metrics_export;

@@ -80,7 +80,7 @@ pub fn app(state: AppState) -> Router {
         .route("/antigravity/v1beta/models/{model_action}", post(gemini).get(models))
         .route("/antigravity/v1/models/{model_action}", post(gemini).get(models))
         .method_not_allowed_fallback(gateway_method_not_allowed);
-    Router::new()
+    let app = Router::new()
         .merge(gateway)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -88,7 +88,8 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", console_routes())
         .fallback(fallback)
         .with_state(state.clone())
-        .layer(axum::middleware::from_fn_with_state(state, run_to_completion))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), run_to_completion));
+    crate::hardening::wrap(app, state)
 }
 
 /// Runs every handler as a task that shutdown waits for, so a client that disconnects cannot cancel

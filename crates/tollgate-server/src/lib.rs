@@ -13,6 +13,7 @@ pub mod mock_upstream;
 pub mod prices;
 pub mod router;
 pub mod secrets;
+pub mod security_headers;
 pub mod serving;
 pub mod state;
 pub mod ui;

@@ -10,6 +10,7 @@ pub mod oauth;
 pub mod openapi;
 pub mod session;
 pub mod client;
+pub mod content_type;
 pub mod throttle;
 pub mod user;
 pub mod views;

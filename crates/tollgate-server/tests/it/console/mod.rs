@@ -5,6 +5,7 @@ mod admin_create;
 mod api_keys;
 mod audit;
 mod auth;
+mod hardening;
 mod meta;
 mod oauth;
 mod openapi;

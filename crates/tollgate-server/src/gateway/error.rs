@@ -97,9 +97,11 @@ impl GatewayError {
         if status.is_server_error() {
             tracing::error!(error = %self, code = self.code(), "gateway request failed");
         }
-        // Internal details stay in the log.
+        // Internal details stay in the log, and so do upstream failures: their detail can name an
+        // upstream account, its host or a Cloud Code project id (docs/security.md).
         let message = match &self {
             GatewayError::Store(_) => "internal error; retry later".to_owned(),
+            GatewayError::Upstream(_) => "upstream unavailable: no upstream account could answer; retry later".to_owned(),
             other => other.to_string(),
         };
         let window = match &self {

@@ -8,6 +8,7 @@ pub mod admission;
 pub mod auth;
 pub mod error;
 pub mod family;
+pub mod forward_headers;
 pub mod journal;
 pub mod quota_cache;
 pub mod settle_queue;

@@ -7,3 +7,4 @@ mod passthrough;
 mod serving;
 mod streaming;
 mod timeouts;
+mod upstream_headers;

@@ -11,6 +11,7 @@ pub mod family;
 pub mod forward_headers;
 pub mod journal;
 pub mod quota_cache;
+pub mod revocation;
 pub mod settle_queue;
 pub mod settlement;
 pub mod tee;

@@ -30,6 +30,11 @@ pub fn metered_body(upstream: Upstream, settler: StreamSettler, transform: Optio
             match tee.upstream.next().await {
                 Some(Ok(chunk)) => {
                     tee.settler.meter.feed(&chunk);
+                    // Key revoked or user disabled meanwhile: cut here (charging what was produced).
+                    if !tee.settler.caller_still_valid() {
+                        tee.done = true;
+                        return Some((Err(super::revocation::cut(&mut tee.settler).await), tee));
+                    }
                     let out = match &mut tee.transform {
                         Some(t) => t.push(&chunk),
                         None => chunk,

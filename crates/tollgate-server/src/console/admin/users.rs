@@ -177,5 +177,11 @@ pub async fn update_user(
     if patch.password_hash.is_some() || patch.status == Some(UserStatus::Disabled) {
         state.store.delete_user_sessions(id).await?;
     }
+    // The gateway sees the change on the next request (and cuts a disabled user's streams).
+    if let Some(status) = patch.status {
+        state.keys.user_changed(id, status == UserStatus::Disabled);
+    } else if patch.role.is_some() || patch.cost_multiplier.is_some() {
+        state.keys.invalidate();
+    }
     Ok(Json(UserOut::new(&user, &state.settings.clock().zone)))
 }

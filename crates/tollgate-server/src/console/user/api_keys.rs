@@ -113,5 +113,6 @@ pub async fn revoke_key(
         StoreError::NotFound => ConsoleError::not_found(format!("no API key with id {id}")),
         other => other.into(),
     })?;
+    state.keys.key_revoked(id);
     Ok(StatusCode::NO_CONTENT)
 }

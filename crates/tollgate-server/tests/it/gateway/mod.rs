@@ -4,6 +4,7 @@ mod concurrency;
 mod journal;
 mod multiprocess;
 mod passthrough;
+mod revocation;
 mod serving;
 mod streaming;
 mod timeouts;

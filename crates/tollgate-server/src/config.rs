@@ -83,6 +83,15 @@ pub struct GatewayConfig {
     /// `Secure` flag. Default: none (the TCP peer is the client; forwarding headers are dropped).
     #[arg(long, env = "TOLLGATE_TRUSTED_PROXIES", value_delimiter = ',', num_args = 1.., value_parser = crate::console::client::parse_proxy)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Bearer token that `GET /metrics` requires (`Authorization: Bearer TOKEN`). Without it and
+    /// without `--metrics-listen`, `/metrics` answers only loopback clients that came through no
+    /// proxy (404 for everyone else).
+    #[arg(long, env = "TOLLGATE_METRICS_TOKEN", hide_env_values = true, value_parser = parse_secret)]
+    pub metrics_token: Option<tollgate_store::Secret>,
+    /// Serve `/metrics` on this separate address only (e.g. `127.0.0.1:9090`, or an internal
+    /// interface); the main listener then answers 404 there.
+    #[arg(long, env = "TOLLGATE_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     /// File holding the key (base64 of 32 bytes) that encrypts upstream API keys and OAuth client
     /// secrets at rest. The key can also be given in `TOLLGATE_SECRET_KEY`. With neither,
     /// `DATA_DIR/secret.key` is used, and generated (mode 0600) on a fresh install.
@@ -94,6 +103,13 @@ pub struct GatewayConfig {
     /// Where a key is read or generated when neither of the above is given (`serve`: the data dir).
     #[arg(skip)]
     pub generated_key_file: Option<PathBuf>,
+}
+
+fn parse_secret(text: &str) -> Result<tollgate_store::Secret, String> {
+    if text.trim().len() < 16 {
+        return Err("must have at least 16 characters".to_owned());
+    }
+    Ok(tollgate_store::Secret::new(text.trim()))
 }
 
 /// See [`GatewayConfig::settlement`].
@@ -163,6 +179,8 @@ impl Default for GatewayConfig {
             journal_dir: None,
             serve_threads: 0,
             trusted_proxies: Vec::new(),
+            metrics_token: None,
+            metrics_listen: None,
             header_read_timeout_secs: 10,
             body_read_timeout_secs: 60,
             idle_timeout_secs: 75,

@@ -37,6 +37,17 @@ pub async fn serve(
         shares.push((listener.try_clone()?, state.with_own_upstream_client().map_err(io::Error::other)?));
     }
     metrics_export::install();
+    if let Some(addr) = state.config.metrics_listen {
+        let metrics = TcpListener::bind(addr).await?;
+        tracing::info!(addr = %metrics.local_addr()?, "metrics listening");
+        let app = metrics_export::separate_app(state.clone());
+        let stop = state.shutdown.clone();
+        state.tasks.spawn(async move {
+            if let Err(e) = axum::serve(metrics, app).with_graceful_shutdown(stop.cancelled_owned()).await {
+                tracing::error!(error = %e, "metrics listener failed");
+            }
+        });
+    }
     spawn_refresher(&state, Duration::from_secs(state.config.settings_refresh_secs.max(1)));
     let stop_accepting = CancellationToken::new();
     let release = CancellationToken::new();

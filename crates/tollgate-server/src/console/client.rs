@@ -19,6 +19,10 @@ use crate::state::AppState;
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub Option<IpAddr>);
 
+/// Whether the request carried forwarding headers (it came through a proxy, trusted or not).
+#[derive(Debug, Clone, Copy)]
+pub struct ViaProxy(pub bool);
+
 /// Parses `--trusted-proxies`: CIDRs or single addresses.
 pub fn parse_proxy(text: &str) -> Result<IpNet, String> {
     let t = text.trim();
@@ -52,12 +56,13 @@ pub fn client_ip(proxies: &[IpNet], peer: IpAddr, forwarded_for: &[&str]) -> IpA
     client
 }
 
-const FORWARDING: [&str; 3] = ["x-forwarded-for", "x-forwarded-proto", "forwarded"];
+const FORWARDING: [&str; 4] = ["x-forwarded-for", "x-forwarded-proto", "forwarded", "x-real-ip"];
 
 /// Middleware: records [`ClientIp`] and drops forwarding headers that do not come from a trusted
 /// proxy.
 pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let via_proxy = FORWARDING.iter().any(|h| req.headers().contains_key(*h));
     let proxies = &state.config.trusted_proxies;
     let ip = match peer {
         Some(peer) if trusted(proxies, peer) => {
@@ -73,6 +78,7 @@ pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next
         }
     };
     req.extensions_mut().insert(ClientIp(ip));
+    req.extensions_mut().insert(ViaProxy(via_proxy));
     next.run(req).await
 }
 

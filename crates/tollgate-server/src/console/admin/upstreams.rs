@@ -12,6 +12,7 @@ use tollgate_store::{NewUpstream, StoreError, Upstream, UpstreamPatch, UpstreamP
 use super::users::parse_id;
 use crate::console::body::{JsonObject, Obj};
 use crate::console::error::{ConsoleError, ConsoleResult};
+use crate::console::admin::audit_log;
 use crate::console::session::Admin;
 use crate::state::AppState;
 
@@ -98,7 +99,7 @@ pub async fn list_upstreams(State(state): State<AppState>, _admin: Admin) -> Con
 /// Adds an upstream. 201.
 pub async fn create_upstream(
     State(state): State<AppState>,
-    _admin: Admin,
+    Admin(admin): Admin,
     body: JsonObject,
 ) -> ConsoleResult<(StatusCode, Json<UpstreamOut>)> {
     let o = &body.obj;
@@ -114,13 +115,16 @@ pub async fn create_upstream(
     check_protocol(new.platform, new.protocol)?;
     let mut created = state.store.create_upstream(&new, Timestamp::now()).await?;
     created.api_key = state.secrets.open(created.api_key.expose()).map_err(|e| ConsoleError::Internal(e.to_string()))?.into();
-    Ok((StatusCode::CREATED, Json(UpstreamOut::from(&created))))
+    let out = UpstreamOut::from(&created);
+    state.upstreams.invalidate();
+    audit_log::record(&state, admin.user.id, "upstream.create", None, None::<&UpstreamOut>, Some(&out)).await;
+    Ok((StatusCode::CREATED, Json(out)))
 }
 
 /// Changes the given fields; an absent `api_key` keeps the stored credential.
 pub async fn update_upstream(
     State(state): State<AppState>,
-    _admin: Admin,
+    Admin(admin): Admin,
     Path(id): Path<String>,
     body: JsonObject,
 ) -> ConsoleResult<Json<UpstreamOut>> {
@@ -136,26 +140,35 @@ pub async fn update_upstream(
         protocol: protocol(o)?,
     };
     let not_found = || ConsoleError::not_found(format!("no upstream with id {id}"));
-    let current = state.store.list_upstreams().await?.into_iter().find(|u| u.id == id).ok_or_else(not_found)?;
+    let all = crate::secrets::stored::open_upstreams(&state.secrets, state.store.list_upstreams().await?)?;
+    let current = all.into_iter().find(|u| u.id == id).ok_or_else(not_found)?;
     check_protocol(patch.platform.unwrap_or(current.platform), patch.protocol.unwrap_or(current.protocol))?;
     let mut updated = state.store.update_upstream(id, &patch, Timestamp::now()).await.map_err(|e| match e {
         StoreError::NotFound => not_found(),
         other => other.into(),
     })?;
     updated.api_key = state.secrets.open(updated.api_key.expose()).map_err(|e| ConsoleError::Internal(e.to_string()))?.into();
-    Ok(Json(UpstreamOut::from(&updated)))
+    let out = UpstreamOut::from(&updated);
+    state.upstreams.invalidate();
+    let before = UpstreamOut::from(&current);
+    audit_log::record(&state, admin.user.id, "upstream.update", None, Some(&before), Some(&out)).await;
+    Ok(Json(out))
 }
 
 /// Removes an upstream. 204.
 pub async fn delete_upstream(
     State(state): State<AppState>,
-    _admin: Admin,
+    Admin(admin): Admin,
     Path(id): Path<String>,
 ) -> ConsoleResult<StatusCode> {
     let id = parse_id(&id)?;
+    let all = crate::secrets::stored::open_upstreams(&state.secrets, state.store.list_upstreams().await?)?;
+    let before = all.iter().find(|u| u.id == id).map(UpstreamOut::from);
     state.store.delete_upstream(id).await.map_err(|e| match e {
         StoreError::NotFound => ConsoleError::not_found(format!("no upstream with id {id}")),
         other => other.into(),
     })?;
+    state.upstreams.invalidate();
+    audit_log::record(&state, admin.user.id, "upstream.delete", None, before.as_ref(), None::<&UpstreamOut>).await;
     Ok(StatusCode::NO_CONTENT)
 }

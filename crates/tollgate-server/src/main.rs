@@ -30,11 +30,41 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Inspect or repair a settlement journal (a damaged line stops the gateway's start).
+    Journal {
+        #[command(subcommand)]
+        command: JournalCommand,
+    },
     /// The key that encrypts upstream API keys and OAuth client secrets at rest.
     SecretKey {
         #[command(subcommand)]
         command: SecretKeyCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum JournalCommand {
+    /// Print every damaged line (exit status 1 if there is one).
+    Check(JournalArgs),
+    /// Print every damaged line and move it to `SEGMENT.rejected`, so the journal replays. Stop the
+    /// gateway first.
+    Repair(JournalArgs),
+}
+
+#[derive(clap::Args)]
+struct JournalArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// The journal folder, when not the default one of the database (see `serve --journal-dir`).
+    #[arg(long, env = "TOLLGATE_JOURNAL_DIR")]
+    journal_dir: Option<std::path::PathBuf>,
+}
+
+impl JournalArgs {
+    fn dir(&self) -> anyhow::Result<std::path::PathBuf> {
+        let config = tollgate_server::config::GatewayConfig { journal_dir: self.journal_dir.clone(), ..Default::default() };
+        config.with_default_journal(&self.db).journal_dir.ok_or_else(|| anyhow::anyhow!("no journal folder"))
+    }
 }
 
 #[derive(Subcommand)]
@@ -116,6 +146,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                      unlinked {} OAuth identit(ies), revoked {} API key(s)",
                     p.user.email, p.user.id, p.sessions_ended, p.identities_unlinked, p.keys_revoked
                 ),
+            }
+            Ok(())
+        }
+        Command::Journal { command } => {
+            use tollgate_server::gateway::journal_tool;
+            let (args, repair) = match &command {
+                JournalCommand::Check(a) => (a, false),
+                JournalCommand::Repair(a) => (a, true),
+            };
+            let dir = args.dir()?;
+            let mut out = std::io::stdout();
+            let report = if repair { journal_tool::repair(&dir, &mut out)? } else { journal_tool::check(&dir, &mut out)? };
+            println!(
+                "{}: {} segment(s), {} good line(s), {} damaged",
+                dir.display(),
+                report.segments,
+                report.good_lines,
+                report.damaged.len()
+            );
+            if !repair && !report.damaged.is_empty() {
+                anyhow::bail!("the journal has damaged lines; `tollgate journal repair` moves them to .rejected files");
             }
             Ok(())
         }

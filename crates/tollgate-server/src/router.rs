@@ -275,6 +275,9 @@ async fn healthz() -> &'static str {
 
 /// The process can reach its database.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    if state.settle_queue.check_writable().is_err() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "settlement journal unwritable").into_response();
+    }
     match state.store.ping().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(e) => {

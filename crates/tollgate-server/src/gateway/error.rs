@@ -43,6 +43,9 @@ pub enum GatewayError {
     Upstream(String),
     #[error("storage: {0}")]
     Store(#[from] StoreError),
+    /// The settlement journal cannot be written: a charge could not be committed (503).
+    #[error("the gateway cannot record charges right now (settlement journal unwritable); retry later")]
+    BillingUnavailable,
 }
 
 impl GatewayError {
@@ -68,6 +71,7 @@ impl GatewayError {
             GatewayError::NoRoute(_) => StatusCode::NOT_FOUND,
             GatewayError::NoUpstream(_) => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::Upstream(_) => StatusCode::BAD_GATEWAY,
+            GatewayError::BillingUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -87,6 +91,7 @@ impl GatewayError {
             GatewayError::NoRoute(_) => "not_found",
             GatewayError::NoUpstream(_) => "no_upstream",
             GatewayError::Upstream(_) => "upstream_unavailable",
+            GatewayError::BillingUnavailable => "billing_unavailable",
             GatewayError::Store(_) => "internal_error",
         }
     }

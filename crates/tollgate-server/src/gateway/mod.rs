@@ -10,6 +10,8 @@ pub mod error;
 pub mod family;
 pub mod forward_headers;
 pub mod journal;
+pub mod journal_format;
+pub mod journal_tool;
 pub mod quota_cache;
 pub mod revocation;
 pub mod settle_queue;
@@ -68,6 +70,7 @@ async fn run(
     body: Body,
 ) -> Result<Response<Body>, GatewayError> {
     let started = Instant::now();
+    state.settle_queue.check_writable().map_err(|_| GatewayError::BillingUnavailable)?; // journal health (security.md)
     let caller = auth::authenticate(&state.keys, &state.tasks, route, headers, query_key).await?;
     let body = read_body(body, state.config.max_body_bytes).await?;
     let body_len = body.len();

@@ -130,6 +130,23 @@ impl SettleQueue {
         Ok(Self { tx, journal, quotas, settings, seq: Arc::default(), sent: Arc::default(), done })
     }
 
+    /// This process's journal (`journal` mode).
+    pub fn journal(&self) -> Option<&Arc<Journal>> {
+        self.journal.as_ref()
+    }
+
+    /// `Err` while the journal cannot be written (disk full, I/O error): billable requests are then
+    /// refused, since their charges could not be committed. Each call while unwritable tries a
+    /// harmless write, so the gateway recovers as soon as the disk does.
+    pub fn check_writable(&self) -> Result<(), StoreError> {
+        match &self.journal {
+            Some(j) if j.is_unwritable() && !j.probe() => {
+                Err(StoreError::Unavailable("the settlement journal cannot be written".into()))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Commits one request's charge (see the module comment for the two modes) and applies it to
     /// this process's quota copy.
     pub async fn settle(&self, record: NewUsageRecord) -> Result<(), StoreError> {

@@ -20,7 +20,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the gateway and console.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create or upgrade the database, then exit.
     Migrate(DbArgs),
     /// A self-contained demo on SQLite (seeded admin and demo user).

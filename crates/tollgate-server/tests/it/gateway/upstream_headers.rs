@@ -53,7 +53,8 @@ async fn only_the_allow_list_reaches_the_upstream() {
     let c = app.caller("h@example.com", &[]).await;
     let bearer = format!("Bearer {}", c.secret);
     let common: Vec<(&str, &str)> = [("user-agent", "sdk/1"), ("accept", "application/json")].into();
-    let cases: [(&str, Vec<(&str, &str)>, &[&str]); 3] = [
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a [&'a str]);
+    let cases: [Case; 3] = [
         (
             "/v1/messages",
             vec![("x-api-key", &c.secret), ("anthropic-version", "2023-06-01"), ("anthropic-beta", "b1"), ("openai-beta", "x")],

@@ -163,7 +163,9 @@ impl Default for Settings {
             quota_timezone: None,
             monthly_window: MonthlyMode::Calendar,
             enforcement: Enforcement::Soft,
-            registration_enabled: true,
+            // Closed by default (docs/security.md): a fresh install admits no one until an admin
+            // opens signup, so no account exists before the default quotas have been set.
+            registration_enabled: false,
             reject_unknown_models: false,
             oauth: BTreeMap::new(),
         }
@@ -192,7 +194,7 @@ impl Settings {
             Some("strict") => Enforcement::Strict,
             _ => Enforcement::Soft,
         };
-        s.registration_enabled = get(REGISTRATION_ENABLED).map(str::trim) != Some("false");
+        s.registration_enabled = get(REGISTRATION_ENABLED).map(str::trim) == Some("true");
         s.reject_unknown_models = string(UNKNOWN_MODEL_PRICING).as_deref() == Some("reject");
         for src in oauth::sources() {
             let key = oauth::key(src);

@@ -66,3 +66,11 @@ fn typed_view_and_round_trip() {
     stored2.extend(again);
     assert_eq!(Settings::from_stored(&stored2), s);
 }
+
+#[test]
+fn registration_is_closed_unless_opened() {
+    assert!(!Settings::default().registration_enabled);
+    assert!(!Settings::from_stored(&BTreeMap::new()).registration_enabled);
+    let opened = BTreeMap::from([("registration_enabled".to_owned(), "true".to_owned())]);
+    assert!(Settings::from_stored(&opened).registration_enabled);
+}

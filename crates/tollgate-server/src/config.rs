@@ -68,6 +68,48 @@ pub struct GatewayConfig {
     /// request stays on one thread from accept to answer. 0: one per CPU core.
     #[arg(long, env = "TOLLGATE_SERVE_THREADS", default_value_t = 0)]
     pub serve_threads: usize,
+    /// Seconds a client has to send a whole request head, from its first byte (or from the accept,
+    /// for a connection that sends nothing).
+    #[arg(long, env = "TOLLGATE_HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a client has to send a whole request body, from the end of its head.
+    #[arg(long, env = "TOLLGATE_BODY_READ_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_read_timeout_secs: u64,
+    /// Seconds a keep-alive connection may stay silent between requests before it is closed.
+    #[arg(long, env = "TOLLGATE_IDLE_TIMEOUT_SECS", default_value_t = 75, value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout_secs: u64,
+    /// Reverse proxies (CIDRs or addresses, comma-separated) whose `X-Forwarded-For` and
+    /// `X-Forwarded-Proto` are believed, for the client address (login throttling) and the cookie's
+    /// `Secure` flag. Default: none (the TCP peer is the client; forwarding headers are dropped).
+    #[arg(long, env = "TOLLGATE_TRUSTED_PROXIES", value_delimiter = ',', num_args = 1.., value_parser = crate::console::client::parse_proxy)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Bearer token that `GET /metrics` requires (`Authorization: Bearer TOKEN`). Without it and
+    /// without `--metrics-listen`, `/metrics` answers only loopback clients that came through no
+    /// proxy (404 for everyone else).
+    #[arg(long, env = "TOLLGATE_METRICS_TOKEN", hide_env_values = true, value_parser = parse_secret)]
+    pub metrics_token: Option<tollgate_store::Secret>,
+    /// Serve `/metrics` on this separate address only (e.g. `127.0.0.1:9090`, or an internal
+    /// interface); the main listener then answers 404 there.
+    #[arg(long, env = "TOLLGATE_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// File holding the key (base64 of 32 bytes) that encrypts upstream API keys and OAuth client
+    /// secrets at rest. The key can also be given in `TOLLGATE_SECRET_KEY`. With neither,
+    /// `DATA_DIR/secret.key` is used, and generated (mode 0600) on a fresh install.
+    #[arg(long, env = "TOLLGATE_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<PathBuf>,
+    /// The key itself, from `TOLLGATE_SECRET_KEY` only (a flag would show it in `ps`).
+    #[arg(skip)]
+    pub secret_key: Option<tollgate_store::Secret>,
+    /// Where a key is read or generated when neither of the above is given (`serve`: the data dir).
+    #[arg(skip)]
+    pub generated_key_file: Option<PathBuf>,
+}
+
+fn parse_secret(text: &str) -> Result<tollgate_store::Secret, String> {
+    if text.trim().len() < 16 {
+        return Err("must have at least 16 characters".to_owned());
+    }
+    Ok(tollgate_store::Secret::new(text.trim()))
 }
 
 /// See [`GatewayConfig::settlement`].
@@ -78,6 +120,37 @@ pub enum SettlementMode {
 }
 
 impl GatewayConfig {
+    /// The secret key in force: `TOLLGATE_SECRET_KEY`, else `--secret-key-file`, else
+    /// `DATA_DIR/secret.key` (generated on a fresh install).
+    pub fn with_default_secret_key(mut self, db: &DbArgs) -> Self {
+        if self.secret_key.is_none() {
+            self.secret_key =
+                std::env::var("TOLLGATE_SECRET_KEY").ok().filter(|k| !k.trim().is_empty()).map(Into::into);
+        }
+        if self.secret_key.is_none() && self.secret_key_file.is_none() {
+            self.generated_key_file = Some(db.data_dir.join("secret.key"));
+        }
+        self
+    }
+
+    /// The connection timeouts.
+    pub fn timeouts(&self) -> crate::connection::Timeouts {
+        crate::connection::Timeouts {
+            header: std::time::Duration::from_secs(self.header_read_timeout_secs),
+            body: std::time::Duration::from_secs(self.body_read_timeout_secs),
+            idle: std::time::Duration::from_secs(self.idle_timeout_secs),
+        }
+    }
+
+    /// Where the secret key comes from.
+    pub fn key_source(&self) -> crate::secrets::key::KeySource {
+        crate::secrets::key::KeySource {
+            env: self.secret_key.clone(),
+            file: self.secret_key_file.clone(),
+            generated_file: self.generated_key_file.clone(),
+        }
+    }
+
     /// The journal folder in force: the one given; else, for a SQLite database, `PATH.journal` next
     /// to its file (so each database has its own); else `journal` in the data directory.
     pub fn with_default_journal(mut self, db: &DbArgs) -> Self {
@@ -106,6 +179,15 @@ impl Default for GatewayConfig {
             settlement: SettlementMode::Journal,
             journal_dir: None,
             serve_threads: 0,
+            trusted_proxies: Vec::new(),
+            metrics_token: None,
+            metrics_listen: None,
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 60,
+            idle_timeout_secs: 75,
+            secret_key_file: None,
+            secret_key: None,
+            generated_key_file: None,
         }
     }
 }

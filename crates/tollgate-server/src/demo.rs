@@ -41,15 +41,16 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let url = format!("sqlite://{}", args.dir.join("tollgate.db").display());
-    let store = tollgate_store::connect(&url).await?;
+    let store = crate::files::connect_store(&url).await?;
     seed(&*store).await?;
-    let state = AppState::new(
-        store.clone(),
-        GatewayConfig { journal_dir: Some(args.dir.join("tollgate.db.journal")), ..GatewayConfig::default() },
-    )
-    .await?;
+    let config = GatewayConfig {
+        journal_dir: Some(args.dir.join("tollgate.db.journal")),
+        generated_key_file: Some(args.dir.join("secret.key")),
+        ..GatewayConfig::default()
+    };
+    let state = AppState::new(store.clone(), config).await?;
     let mock = MockUpstream::start(&state.tasks, state.shutdown.clone(), false).await?;
-    point_upstreams_at(&*store, &mock.base_url()).await?;
+    point_upstreams_at(&*store, &state.secrets, &mock.base_url()).await?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let addr = listener.local_addr()?;
     println!("{}", banner(&addr.to_string(), &url));
@@ -90,7 +91,11 @@ x-tollgate-quota-* tell what is left. Database: {db_url}. Press Ctrl-C to stop.
 
 /// (Re)creates one mock account per platform; antigravity also gets a Cloud Code (v1internal) one,
 /// tried first for Gemini requests.
-async fn point_upstreams_at(store: &dyn Store, base_url: &str) -> anyhow::Result<()> {
+async fn point_upstreams_at(
+    store: &dyn Store,
+    secrets: &crate::secrets::SecretBox,
+    base_url: &str,
+) -> anyhow::Result<()> {
     for u in store.list_upstreams().await? {
         if u.name.starts_with(MOCK_PREFIX) {
             store.delete_upstream(u.id).await?;
@@ -109,7 +114,7 @@ async fn point_upstreams_at(store: &dyn Store, base_url: &str) -> anyhow::Result
                 format!("{MOCK_PREFIX}-{platform}")
             },
             base_url: base_url.to_owned(),
-            api_key: tollgate_store::Secret::new(MOCK_KEY),
+            api_key: tollgate_store::Secret::new(secrets.seal(MOCK_KEY)),
             enabled: true,
             priority: if v1 { 0 } else { 1 },
             protocol,
@@ -120,6 +125,16 @@ async fn point_upstreams_at(store: &dyn Store, base_url: &str) -> anyhow::Result
 }
 
 async fn seed(store: &dyn Store) -> anyhow::Result<()> {
+    // Signup is closed on a fresh install; the demo opens it (once: an admin may close it again) so
+    // its visitors can try registering. It runs on localhost with public passwords anyway.
+    if !store.load_settings().await?.contains_key(tollgate_core::settings::REGISTRATION_ENABLED) {
+        store
+            .save_settings(
+                &[(tollgate_core::settings::REGISTRATION_ENABLED.to_owned(), "true".to_owned())],
+                Timestamp::now(),
+            )
+            .await?;
+    }
     if store.find_user_by_email(ADMIN_EMAIL).await?.is_none() {
         accounts::create_admin(store, ADMIN_EMAIL, ADMIN_PASSWORD).await?;
     }

@@ -1,14 +1,19 @@
 //! The Tollgate server: the gateway routes and billing chain, the console API, the embedded web UI.
 
 pub mod config;
+pub mod connection;
 pub mod console;
 pub mod demo;
+pub mod files;
 pub mod gateway;
+pub mod hardening;
 pub mod keys;
 pub mod ledger;
 pub mod metrics_export;
 pub mod mock_upstream;
 pub mod router;
+pub mod secrets;
+pub mod security_headers;
 pub mod serving;
 pub mod settings_cache;
 pub mod state;

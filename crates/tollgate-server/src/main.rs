@@ -24,7 +24,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the gateway and console.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create or upgrade the database, then exit.
     Migrate(DbArgs),
     /// A self-contained demo on SQLite (seeded admin and demo user).
@@ -38,6 +38,16 @@ enum Command {
     Prices {
         #[command(subcommand)]
         command: PricesCommand,
+    },
+    /// Inspect or repair a settlement journal (a damaged line stops the gateway's start).
+    Journal {
+        #[command(subcommand)]
+        command: JournalCommand,
+    },
+    /// The key that encrypts upstream API keys and OAuth client secrets at rest.
+    SecretKey {
+        #[command(subcommand)]
+        command: SecretKeyCommand,
     },
 }
 
@@ -57,13 +67,62 @@ enum PricesCommand {
 }
 
 #[derive(Subcommand)]
+enum JournalCommand {
+    /// Print every damaged line (exit status 1 if there is one).
+    Check(JournalArgs),
+    /// Print every damaged line and move it to `SEGMENT.rejected`, so the journal replays. Stop the
+    /// gateway first.
+    Repair(JournalArgs),
+}
+
+#[derive(clap::Args)]
+struct JournalArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// The journal folder, when not the default one of the database (see `serve --journal-dir`).
+    #[arg(long, env = "TOLLGATE_JOURNAL_DIR")]
+    journal_dir: Option<std::path::PathBuf>,
+}
+
+impl JournalArgs {
+    fn dir(&self) -> anyhow::Result<std::path::PathBuf> {
+        let config =
+            tollgate_server::config::GatewayConfig { journal_dir: self.journal_dir.clone(), ..Default::default() };
+        config.with_default_journal(&self.db).journal_dir.ok_or_else(|| anyhow::anyhow!("no journal folder"))
+    }
+}
+
+#[derive(Subcommand)]
+enum SecretKeyCommand {
+    /// Print a new random key (base64 of 32 bytes), for TOLLGATE_SECRET_KEY or a key file.
+    Generate,
+    /// Re-encrypt every stored secret from the old key to the new one, in one transaction. Stop the
+    /// gateway first, and start it again with the new key.
+    Rotate {
+        /// File holding the key the secrets are encrypted with now.
+        #[arg(long)]
+        old_key_file: std::path::PathBuf,
+        /// File holding the new key (`tollgate secret-key generate > FILE`).
+        #[arg(long)]
+        new_key_file: std::path::PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand)]
 enum AdminCommand {
-    /// Create an admin account (or make an existing account an admin with this password).
+    /// Create an admin account. An address that already has an account is refused unless
+    /// `--promote` is given.
     Create {
         #[arg(long)]
         email: String,
         #[arg(long)]
         password: String,
+        /// Make an existing account an admin with this password: its sessions are ended, its OAuth
+        /// identities unlinked and its API keys revoked.
+        #[arg(long)]
+        promote: bool,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -88,8 +147,9 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
-            let store = tollgate_store::connect(&args.db.url()).await?;
-            let state = AppState::new(store, args.gateway.clone().with_default_journal(&args.db)).await?;
+            let store = tollgate_server::files::connect_store(&args.db.url()).await?;
+            let config = args.gateway.clone().with_default_journal(&args.db).with_default_secret_key(&args.db);
+            let state = AppState::new(store, config).await?;
             let listener = tokio::net::TcpListener::bind(args.listen).await?;
             tracing::info!(addr = %listener.local_addr()?, backend = state.store.backend(), "tollgate listening");
             tollgate_server::serve(listener, state, shutdown_signal()).await?;
@@ -97,7 +157,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Demo(args) => tollgate_server::demo::run(args, shutdown_signal()).await,
         Command::Migrate(db) => {
-            let store = tollgate_store::connect(&db.url()).await?;
+            let store = tollgate_server::files::connect_store(&db.url()).await?;
             println!("database at {} is up to date ({})", tollgate_store::redact_url(&db.url()), store.backend());
             Ok(())
         }
@@ -110,10 +170,56 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{report}");
             Ok(())
         }
-        Command::Admin { command: AdminCommand::Create { email, password, db } } => {
-            let store = tollgate_store::connect(&db.url()).await?;
-            let user = tollgate_server::console::accounts::create_admin(&*store, &email, &password).await?;
-            println!("admin {} (id {}) is ready", user.email, user.id);
+        Command::Admin { command: AdminCommand::Create { email, password, promote, db } } => {
+            use tollgate_server::console::accounts::{AdminCreated, create_or_promote_admin};
+            let store = tollgate_server::files::connect_store(&db.url()).await?;
+            match create_or_promote_admin(&*store, &email, &password, promote).await? {
+                AdminCreated::Created(user) => println!("created admin {} (id {})", user.email, user.id),
+                AdminCreated::Promoted(p) => println!(
+                    "promoted existing account {} (id {}) to admin with the new password; ended {} session(s), \
+                     unlinked {} OAuth identit(ies), revoked {} API key(s)",
+                    p.user.email, p.user.id, p.sessions_ended, p.identities_unlinked, p.keys_revoked
+                ),
+            }
+            Ok(())
+        }
+        Command::Journal { command } => {
+            use tollgate_server::ledger::journal_tool;
+            let (args, repair) = match &command {
+                JournalCommand::Check(a) => (a, false),
+                JournalCommand::Repair(a) => (a, true),
+            };
+            let dir = args.dir()?;
+            let mut out = std::io::stdout();
+            let report =
+                if repair { journal_tool::repair(&dir, &mut out)? } else { journal_tool::check(&dir, &mut out)? };
+            println!(
+                "{}: {} segment(s), {} good line(s), {} damaged",
+                dir.display(),
+                report.segments,
+                report.good_lines,
+                report.damaged.len()
+            );
+            if !repair && !report.damaged.is_empty() {
+                anyhow::bail!("the journal has damaged lines; `tollgate journal repair` moves them to .rejected files");
+            }
+            Ok(())
+        }
+        Command::SecretKey { command: SecretKeyCommand::Generate } => {
+            println!("{}", tollgate_server::secrets::key::generate());
+            Ok(())
+        }
+        Command::SecretKey { command: SecretKeyCommand::Rotate { old_key_file, new_key_file, db } } => {
+            use tollgate_server::secrets::{SecretBox, key, stored};
+            let old = SecretBox::new(&key::read_file(&old_key_file)?);
+            let new = SecretBox::new(&key::read_file(&new_key_file)?);
+            let store = tollgate_server::files::connect_store(&db.url()).await?;
+            let (upstreams, settings) = stored::rotate(&*store, &old, &new).await?;
+            println!(
+                "re-encrypted {upstreams} upstream API key(s) and {settings} OAuth client secret(s) with the key in {}; \
+                 start tollgate with that key from now on",
+                new_key_file.display()
+            );
             Ok(())
         }
     }

@@ -4,7 +4,8 @@
 //!
 //! Every answer reports the same usage, [`MOCK_USAGE`], in each family's own accounting, so a test
 //! can compute the expected charge by hand. Streams are cut into small chunks that split events.
-//! A request header `x-mock` scripts failures: `error500`, `cut` (the stream stops before its
+//! A `User-Agent` ending in `mock=SCRIPT` (the gateway forwards `User-Agent` on every platform, and
+//! nothing off its allow-list) scripts failures: `error500`, `cut` (the stream stops before its
 //! usage), `slow` (40 ms between chunks), `garbage` (invalid bytes in the stream).
 
 use std::net::SocketAddr;
@@ -143,7 +144,8 @@ async fn get_model(Path(id): Path<String>, headers: HeaderMap, uri: Uri) -> Resp
 }
 
 fn script(headers: &HeaderMap) -> &str {
-    headers.get("x-mock").and_then(|v| v.to_str().ok()).unwrap_or("")
+    let agent = headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    agent.rsplit_once("mock=").map_or("", |(_, s)| s.trim())
 }
 
 /// Checks the credential header the gateway must have put in place of the client's.

@@ -88,7 +88,7 @@ pub fn app(state: AppState) -> Router {
         .route("/antigravity/v1beta/models/{model_action}", post(gemini).get(models))
         .route("/antigravity/v1/models/{model_action}", post(gemini).get(models))
         .method_not_allowed_fallback(gateway_method_not_allowed);
-    Router::new()
+    let app = Router::new()
         .merge(gateway)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -96,7 +96,8 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", console_routes())
         .fallback(fallback)
         .with_state(state.clone())
-        .layer(axum::middleware::from_fn_with_state(state, run_to_completion))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), run_to_completion));
+    crate::hardening::wrap(app, state)
 }
 
 /// Runs every handler as a task that shutdown waits for, so a client that disconnects cannot cancel
@@ -294,6 +295,9 @@ async fn healthz() -> &'static str {
 
 /// The process can reach its database.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    if state.ledger.check_writable().is_err() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "settlement journal unwritable").into_response();
+    }
     match state.store.ping().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(e) => {

@@ -7,7 +7,6 @@ use std::io;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
@@ -38,6 +37,17 @@ pub async fn serve(
         shares.push((listener.try_clone()?, state.with_own_upstream_client().map_err(io::Error::other)?));
     }
     metrics_export::install();
+    if let Some(addr) = state.config.metrics_listen {
+        let metrics = TcpListener::bind(addr).await?;
+        tracing::info!(addr = %metrics.local_addr()?, "metrics listening");
+        let app = metrics_export::separate_app(state.clone());
+        let stop = state.shutdown.clone();
+        state.tasks.spawn(async move {
+            if let Err(e) = axum::serve(metrics, app).with_graceful_shutdown(stop.cancelled_owned()).await {
+                tracing::error!(error = %e, "metrics listener failed");
+            }
+        });
+    }
     spawn_refresher(&state, Duration::from_secs(state.config.settings_refresh_secs.max(1)));
     let stop_accepting = CancellationToken::new();
     let release = CancellationToken::new();
@@ -111,13 +121,35 @@ async fn accept_until(
     state: AppState,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    // Nagle + delayed ACK add ~40 ms to back-to-back requests on one connection (SPEC 4).
-    let listener = TcpListener::from_std(listener)?.tap_io(|tcp| {
+    let listener = TcpListener::from_std(listener)?;
+    let timeouts = state.config.timeouts();
+    let app = router::app(state);
+    let connections = tokio_util::task::TaskTracker::new();
+    let stopping = CancellationToken::new();
+    tokio::pin!(stop);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait instead of spinning (as axum::serve).
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        // Nagle + delayed ACK add ~40 ms to back-to-back requests on one connection (SPEC 4).
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
-    });
-    // Connect info gives login throttling the client's address.
-    let app = router::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(stop).await
+        // Connect info gives login throttling the client's address.
+        connections.spawn(crate::connection::serve(tcp, peer, app.clone(), timeouts, stopping.clone()));
+    }
+    drop(listener);
+    stopping.cancel();
+    connections.close();
+    connections.wait().await;
+    Ok(())
 }

@@ -8,6 +8,9 @@ use tollgate_core::settings::Settings;
 use tollgate_core::window::WindowClock;
 use tollgate_store::{Store, StoreError};
 
+use crate::secrets::SecretBox;
+use crate::secrets::stored::open_settings;
+
 /// The settings in force, cached in memory. A write through this process refreshes it at once;
 /// writes by other processes on the same database are picked up by [`SettingsCache::refresh`],
 /// which the server runs every `settings_refresh_secs`.
@@ -17,13 +20,23 @@ pub struct SettingsCache {
     /// The settings and the window clock built from them (a zone lookup is not free; do it once).
     current: Arc<RwLock<(Arc<Settings>, WindowClock)>>,
     default_zone: Arc<(String, TimeZone)>,
+    secrets: Arc<SecretBox>,
 }
 
 impl SettingsCache {
-    pub async fn load(store: Arc<dyn Store>, default_zone: (String, TimeZone)) -> Result<Self, StoreError> {
-        let settings = Arc::new(Settings::from_stored(&store.load_settings().await?));
+    pub async fn load(
+        store: Arc<dyn Store>,
+        default_zone: (String, TimeZone),
+        secrets: Arc<SecretBox>,
+    ) -> Result<Self, StoreError> {
+        let settings = Arc::new(Settings::from_stored(&open_settings(&secrets, store.load_settings().await?)?));
         let clock = settings.clock(&default_zone.1);
-        Ok(Self { store, current: Arc::new(RwLock::new((settings, clock))), default_zone: Arc::new(default_zone) })
+        Ok(Self {
+            store,
+            current: Arc::new(RwLock::new((settings, clock))),
+            default_zone: Arc::new(default_zone),
+            secrets,
+        })
     }
 
     /// A snapshot of the settings.
@@ -36,7 +49,7 @@ impl SettingsCache {
 
     /// Re-reads the settings table.
     pub async fn refresh(&self) -> Result<(), StoreError> {
-        let fresh = Arc::new(Settings::from_stored(&self.store.load_settings().await?));
+        let fresh = Arc::new(Settings::from_stored(&open_settings(&self.secrets, self.store.load_settings().await?)?));
         let clock = fresh.clock(&self.default_zone.1);
         match self.current.write() {
             Ok(mut g) => *g = (fresh, clock),

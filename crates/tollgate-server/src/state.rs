@@ -14,6 +14,7 @@ use crate::gateway::auth::KeyCache;
 use crate::gateway::upstream::UpstreamCache;
 use crate::ledger::Ledger;
 use crate::ledger::journal::Journal;
+use crate::secrets::SecretBox;
 pub use crate::settings_cache::SettingsCache;
 
 /// Everything a handler needs. Cheap to clone.
@@ -35,11 +36,14 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Console-only state: login throttling, the OAuth HTTP client.
     pub console: Arc<crate::console::ConsoleState>,
+    /// Encrypts and decrypts the secrets stored in the database.
+    pub secrets: Arc<SecretBox>,
 }
 
 impl AppState {
     pub async fn new(store: Arc<dyn Store>, config: GatewayConfig) -> Result<Self, StoreError> {
-        let settings = SettingsCache::load(store.clone(), default_zone()).await?;
+        let secrets = Arc::new(crate::secrets::stored::startup(&*store, &config.key_source()).await?);
+        let settings = SettingsCache::load(store.clone(), default_zone(), secrets.clone()).await?;
         let http = upstream_client(&config)?;
         let tasks = TaskTracker::new();
         let shutdown = CancellationToken::new();
@@ -58,7 +62,7 @@ impl AppState {
             Ledger::start(store.clone(), settings.clone(), quota_refresh, journal, &tasks, shutdown.clone()).await?;
         Ok(Self {
             keys: KeyCache::new(store.clone()),
-            upstreams: UpstreamCache::new(store.clone()),
+            upstreams: UpstreamCache::new(store.clone(), secrets.clone()),
             store,
             settings,
             config: Arc::new(config),
@@ -67,6 +71,7 @@ impl AppState {
             tasks,
             shutdown,
             console: Arc::new(crate::console::ConsoleState::default()),
+            secrets,
         })
     }
 

@@ -106,6 +106,35 @@ pub struct UserPatch {
     pub cost_multiplier: Option<Decimal9>,
 }
 
+/// What `IdentityRepo::promote_to_admin` did to the account it promoted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Promotion {
+    /// The account after promotion.
+    pub user: User,
+    /// Console sessions ended (their tokens no longer work).
+    pub sessions_ended: u64,
+    /// OAuth / OIDC identities unlinked (they can no longer sign in to this account).
+    pub identities_unlinked: u64,
+    /// Gateway API keys revoked (they were created before the operator took the account over).
+    pub keys_revoked: u64,
+}
+
+/// Stored secrets to replace, each as (which, old stored text, new stored text).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecretRewrite {
+    /// Upstream id, old `api_key` column text, new text.
+    pub upstream_keys: Vec<(i64, String, String)>,
+    /// Settings key, old JSON text, new JSON text.
+    pub settings: Vec<(String, String, String)>,
+}
+
+impl SecretRewrite {
+    /// Nothing to rewrite.
+    pub fn is_empty(&self) -> bool {
+        self.upstream_keys.is_empty() && self.settings.is_empty()
+    }
+}
+
 /// A page of users.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserPage {

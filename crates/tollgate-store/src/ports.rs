@@ -14,8 +14,8 @@ use tollgate_core::window::{QuotaWindow, WindowClock};
 use crate::StoreError;
 use crate::models::{
     ApiKey, AuditPage, DailySpend, NewApiKey, NewAuditEntry, NewQuota, NewReservation, NewSession, NewUpstream,
-    NewUsageRecord, NewUser, Session, SettleOutcome, UnpricedModel, Upstream, UpstreamPatch, UsageRecord, User,
-    UserPage, UserPatch,
+    NewUsageRecord, NewUser, Promotion, SecretRewrite, Session, SettleOutcome, UnpricedModel, Upstream, UpstreamPatch,
+    UsageRecord, User, UserPage, UserPatch,
 };
 use tollgate_core::quota::Admission;
 
@@ -280,6 +280,16 @@ pub trait IdentityRepo: Send + Sync {
         initial_quotas: &[(Platform, WindowLimits)],
         now: Timestamp,
     ) -> Result<User, StoreError>;
+
+    /// Makes an existing account an active admin with `password_hash`, in one transaction that also
+    /// ends its sessions, unlinks its external identities and revokes its API keys: whoever held
+    /// the account before keeps no way into it. `NotFound` for an unknown user.
+    async fn promote_to_admin(
+        &self,
+        user_id: i64,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<Promotion, StoreError>;
 }
 
 /// Reads of the usage records.
@@ -292,6 +302,14 @@ pub trait UsageQuery: Send + Sync {
 
     /// The user's latest usage records, newest first (at most `limit`).
     async fn recent_usage(&self, user_id: i64, limit: i64) -> Result<Vec<UsageRecord>, StoreError>;
+}
+
+/// Rewrites of stored secrets (encryption at rest and key rotation).
+#[async_trait]
+pub trait SecretRepo: Send + Sync {
+    /// Applies every change of `rewrite` in one transaction; each replaces exactly the old value it
+    /// names, else nothing is written (`Conflict`).
+    async fn rewrite_secrets(&self, rewrite: &SecretRewrite, now: Timestamp) -> Result<(), StoreError>;
 }
 
 /// Liveness of the database.
@@ -322,6 +340,7 @@ pub trait Store:
     + IdentityRepo
     + UsageQuery
     + BillingRepo
+    + SecretRepo
     + Health
 {
 }
@@ -338,7 +357,7 @@ impl<T> Store for T where
         + IdentityRepo
         + UsageQuery
         + BillingRepo
-        + BillingRepo
+        + SecretRepo
         + Health
 {
 }

@@ -99,6 +99,11 @@ export async function newPage(browser, { lang = 'en', width = 1280, height = 860
   const page = await context.newPage()
   page.errors = []
   page.on('pageerror', (e) => page.errors.push(e.message))
+  // The server sends a strict Content-Security-Policy; anything the built console needs and the
+  // policy blocks is reported on the console, and counted as a page error.
+  page.on('console', (m) => {
+    if (/Content Security Policy|Refused to (load|apply|execute|connect|frame)/i.test(m.text())) page.errors.push(`CSP: ${m.text()}`)
+  })
   return page
 }
 

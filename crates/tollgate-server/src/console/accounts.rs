@@ -7,7 +7,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use jiff::Timestamp;
 use tollgate_core::platform::AuthSource;
 use tollgate_core::settings::Settings;
-use tollgate_store::{NewUser, Role, Store, StoreError, User, UserPatch};
+use tollgate_store::{NewUser, Role, Store, StoreError, User};
 
 /// Shortest accepted password.
 pub const MIN_PASSWORD_CHARS: usize = 8;
@@ -66,23 +66,56 @@ pub async fn create_user(
     store.create_user(new, &initial, Timestamp::now()).await
 }
 
-/// `tollgate admin create`: a new admin, or an existing account promoted with a new password.
+/// What `tollgate admin create` did.
+#[derive(Debug)]
+pub enum AdminCreated {
+    /// A new admin account.
+    Created(User),
+    /// An existing account taken over (`--promote`).
+    Promoted(tollgate_store::Promotion),
+}
+
+/// `tollgate admin create`: a new admin. An address that already has an account is refused unless
+/// `promote`: then the account becomes an admin with this password, and everything that let its
+/// previous holder in (sessions, OAuth identities, API keys) is ended in the same transaction.
 pub async fn create_admin(store: &dyn Store, email: &str, password: &str) -> anyhow::Result<User> {
+    match create_or_promote_admin(store, email, password, false).await? {
+        AdminCreated::Created(u) => Ok(u),
+        AdminCreated::Promoted(p) => Ok(p.user),
+    }
+}
+
+/// See [`create_admin`]; `promote` allows taking over an existing account.
+pub async fn create_or_promote_admin(
+    store: &dyn Store,
+    email: &str,
+    password: &str,
+    promote: bool,
+) -> anyhow::Result<AdminCreated> {
     if !email.contains('@') {
         anyhow::bail!("--email must be an email address");
     }
     if password.chars().count() < MIN_PASSWORD_CHARS {
         anyhow::bail!("--password must have at least {MIN_PASSWORD_CHARS} characters");
     }
-    let hash = hash_password(password).await?;
     if let Some(existing) = store.find_user_by_email(email).await? {
-        let patch = UserPatch { password_hash: Some(hash), role: Some(Role::Admin), ..Default::default() };
-        return Ok(store.update_user(existing.id, &patch, Timestamp::now()).await?);
+        if !promote {
+            anyhow::bail!(
+                "--email: an account {} (id {}, role {}) already exists; nothing was changed. Pass --promote to make it \
+                 an admin with this password (its sessions are ended, its OAuth identities unlinked and its API keys revoked)",
+                existing.email,
+                existing.id,
+                existing.role.as_str()
+            );
+        }
+        let hash = hash_password(password).await?;
+        return Ok(AdminCreated::Promoted(store.promote_to_admin(existing.id, &hash, Timestamp::now()).await?));
     }
+    let hash = hash_password(password).await?;
     let settings = Settings::from_stored(&store.load_settings().await?);
     let mut new = NewUser::new(email, AuthSource::Email);
     new.role = Role::Admin;
     new.password_hash = Some(hash);
     new.display_name = "Admin".to_owned();
-    Ok(create_user(store, &settings, &new, true).await?)
+    Ok(AdminCreated::Created(create_user(store, &settings, &new, true).await?))
 }

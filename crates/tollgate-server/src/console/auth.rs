@@ -28,15 +28,17 @@ pub struct LoginOut {
     pub user: UserOut,
 }
 
-/// The client's address (the TCP peer), when the server runs with connect info. Proxies' forwarding
-/// headers are not trusted: they are client-controlled unless a proxy is known to set them.
+/// The client's address: as resolved from a trusted proxy's `X-Forwarded-For` (see
+/// [`super::client`]), else the TCP peer when the server runs with connect info.
 pub struct ClientAddr(pub Option<String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string())))
+        let resolved = parts.extensions.get::<super::client::ClientIp>().map(|c| c.0);
+        let ip = resolved.unwrap_or_else(|| parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()));
+        Ok(ClientAddr(ip.map(|ip| ip.to_string())))
     }
 }
 
@@ -106,7 +108,7 @@ pub async fn login(
             return Err(ConsoleError::Unauthenticated("wrong email or password".into()));
         }
     };
-    throttle.succeeded(&email);
+    throttle.succeeded(&email, address.as_deref());
     if user.status != UserStatus::Active {
         return Err(ConsoleError::Forbidden("this account is disabled".into()));
     }

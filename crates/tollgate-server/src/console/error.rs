@@ -27,6 +27,9 @@ pub enum ConsoleError {
     /// A uniqueness rule, e.g. an email already registered (409).
     #[error("{message}")]
     Conflict { field: Option<String>, message: String },
+    /// A write whose body is not `application/json` (415): a cross-site form cannot send JSON.
+    #[error("the request body must be application/json (got {0})")]
+    UnsupportedMediaType(String),
     /// Login throttling (429 with `Retry-After`).
     #[error("too many failed attempts; try again in {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
@@ -56,6 +59,7 @@ impl ConsoleError {
             ConsoleError::Forbidden(_) | ConsoleError::CsrfFailed => StatusCode::FORBIDDEN,
             ConsoleError::NotFound(_) => StatusCode::NOT_FOUND,
             ConsoleError::Conflict { .. } => StatusCode::CONFLICT,
+            ConsoleError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ConsoleError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ConsoleError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ConsoleError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -70,6 +74,7 @@ impl ConsoleError {
             ConsoleError::CsrfFailed => "csrf_failed",
             ConsoleError::NotFound(_) => "not_found",
             ConsoleError::Conflict { .. } => "conflict",
+            ConsoleError::UnsupportedMediaType(_) => "unsupported_media_type",
             ConsoleError::TooManyRequests { .. } => "too_many_requests",
             ConsoleError::Unavailable(_) => "unavailable",
             ConsoleError::Internal(_) => "internal",

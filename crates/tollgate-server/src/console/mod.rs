@@ -4,6 +4,8 @@ pub mod accounts;
 pub mod admin;
 pub mod auth;
 pub mod body;
+pub mod client;
+pub mod content_type;
 pub mod error;
 pub mod meta;
 pub mod oauth;
@@ -23,7 +25,7 @@ pub struct ConsoleState {
 }
 
 impl ConsoleState {
-    pub fn new(limits: throttle::ThrottleLimits) -> Self {
+    pub fn new() -> Self {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(20))
@@ -31,12 +33,12 @@ impl ConsoleState {
             .user_agent(concat!("tollgate/", env!("CARGO_PKG_VERSION")))
             .build()
             .unwrap_or_default();
-        Self { throttle: throttle::LoginThrottle::new(limits), http }
+        Self { throttle: throttle::LoginThrottle::new(), http }
     }
 }
 
 impl Default for ConsoleState {
     fn default() -> Self {
-        Self::new(throttle::ThrottleLimits::default())
+        Self::new()
     }
 }

@@ -42,7 +42,8 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.trim().to_owned())
 }
 
-/// Whether the client reached us over HTTPS (directly or through a proxy that says so).
+/// Whether the client reached us over HTTPS, as a trusted proxy says (`X-Forwarded-Proto` from
+/// anyone else is removed before handlers run: see `console::client`).
 pub fn is_https(headers: &HeaderMap) -> bool {
     headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|p| p.eq_ignore_ascii_case("https"))
 }

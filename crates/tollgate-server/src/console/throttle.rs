@@ -1,98 +1,123 @@
-//! Login throttling: failed attempts per account and per client address within a sliding window.
+//! Login throttling without lock-out: an increasing delay per (account, client address).
 //!
-//! In memory, per process: several gateway processes each allow the limit, which still bounds
-//! guessing to a few attempts per minute. A throttled attempt is refused before the password is
-//! checked, so it teaches an attacker nothing.
+//! The first [`FREE_FAILURES`] failures cost nothing; each further one makes the next attempt wait
+//! 1 s, 2 s, 4 s … up to [`MAX_DELAY`]. A throttled attempt is answered 429 with `Retry-After` at
+//! once (no sleeping on a connection) and before the password is checked, so it teaches nothing.
+//! There is no hard lock: once the delay has passed, the right password signs in. Because the key
+//! includes the client's address, someone guessing from elsewhere slows only themselves; behind a
+//! reverse proxy the address is the proxy's unless `--trusted-proxies` names it
+//! (docs/security.md). In memory, per process.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Limits of the throttle.
+/// Failures allowed without delay.
+pub const FREE_FAILURES: u32 = 3;
+/// Longest delay between two attempts.
+pub const MAX_DELAY: Duration = Duration::from_secs(30);
+/// Failures are forgotten after this long without a new one.
+pub const FORGET_AFTER: Duration = Duration::from_secs(15 * 60);
+
+/// Beyond this many tracked keys, stale ones are swept on the next failure.
+const SWEEP_ABOVE: usize = 10_000;
+
 #[derive(Debug, Clone, Copy)]
-pub struct ThrottleLimits {
-    pub per_account: usize,
-    pub per_address: usize,
-    pub window: Duration,
+struct Failures {
+    count: u32,
+    last: Instant,
+    next_allowed: Instant,
 }
 
-impl Default for ThrottleLimits {
-    /// 5 failures per account and 20 per address in 15 minutes (an address may be a shared NAT).
-    fn default() -> Self {
-        Self { per_account: 5, per_address: 20, window: Duration::from_secs(15 * 60) }
+/// The delay before the attempt after the `count`-th consecutive failure.
+pub fn delay_after(count: u32) -> Duration {
+    if count <= FREE_FAILURES {
+        return Duration::ZERO;
     }
+    let exp = (count - FREE_FAILURES - 1).min(16);
+    Duration::from_secs(1u64 << exp).min(MAX_DELAY)
 }
 
 /// Failed-login bookkeeping.
 #[derive(Debug, Default)]
 pub struct LoginThrottle {
-    limits: ThrottleLimits,
-    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+    failures: Mutex<HashMap<String, Failures>>,
 }
 
-/// Beyond this many tracked keys, stale ones are swept on the next failure.
-const SWEEP_ABOVE: usize = 10_000;
-
 impl LoginThrottle {
-    pub fn new(limits: ThrottleLimits) -> Self {
-        Self { limits, failures: Mutex::new(HashMap::new()) }
+    pub fn new() -> Self {
+        Self::default()
     }
 
-    fn keys(account: &str, address: Option<&str>) -> [(String, bool); 2] {
-        [(format!("acct:{}", account.trim().to_lowercase()), true), (format!("addr:{}", address.unwrap_or("")), false)]
+    fn key(account: &str, address: Option<&str>) -> String {
+        format!("{}|{}", account.trim().to_lowercase(), address.unwrap_or(""))
     }
 
-    fn with<R>(&self, f: impl FnOnce(&mut HashMap<String, VecDeque<Instant>>) -> R) -> R {
+    fn with<R>(&self, f: impl FnOnce(&mut HashMap<String, Failures>) -> R) -> R {
         match self.failures.lock() {
             Ok(mut g) => f(&mut g),
             Err(poisoned) => f(&mut poisoned.into_inner()),
         }
     }
 
-    /// `Err(seconds until an attempt is allowed)` when the account or the address is throttled.
+    /// `Err(whole seconds to wait)` while the delay of this account and address runs.
     pub fn check(&self, account: &str, address: Option<&str>) -> Result<(), u64> {
         let now = Instant::now();
-        let ThrottleLimits { per_account, per_address, window } = self.limits;
-        self.with(|map| {
-            for (key, is_account) in Self::keys(account, address) {
-                if !is_account && address.is_none() {
-                    continue;
-                }
-                let max = if is_account { per_account } else { per_address };
-                if let Some(q) = map.get_mut(&key) {
-                    while q.front().is_some_and(|t| now.duration_since(*t) >= window) {
-                        q.pop_front();
-                    }
-                    if q.len() >= max {
-                        let oldest = q.front().copied().unwrap_or(now);
-                        let wait = window.saturating_sub(now.duration_since(oldest));
-                        return Err(wait.as_secs() + 1);
-                    }
-                }
+        self.with(|map| match map.get(&Self::key(account, address)) {
+            Some(f) if f.next_allowed > now => {
+                let wait = f.next_allowed - now;
+                Err(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
             }
-            Ok(())
+            _ => Ok(()),
         })
     }
 
-    /// Counts a failed attempt against the account and the address.
-    pub fn failed(&self, account: &str, address: Option<&str>) {
+    /// Counts a failed attempt; returns the delay before the next one.
+    pub fn failed(&self, account: &str, address: Option<&str>) -> Duration {
         let now = Instant::now();
-        let window = self.limits.window;
         self.with(|map| {
             if map.len() > SWEEP_ABOVE {
-                map.retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) < window));
+                map.retain(|_, f| now.duration_since(f.last) < FORGET_AFTER);
             }
-            for (key, is_account) in Self::keys(account, address) {
-                if is_account || address.is_some() {
-                    map.entry(key).or_default().push_back(now);
-                }
+            let entry =
+                map.entry(Self::key(account, address)).or_insert(Failures { count: 0, last: now, next_allowed: now });
+            if now.duration_since(entry.last) >= FORGET_AFTER {
+                entry.count = 0;
             }
-        });
+            entry.count = entry.count.saturating_add(1);
+            entry.last = now;
+            let delay = delay_after(entry.count);
+            entry.next_allowed = now + delay;
+            delay
+        })
     }
 
-    /// A successful login clears the account's failures (not the address's).
-    pub fn succeeded(&self, account: &str) {
-        let [(key, _), _] = Self::keys(account, None);
-        self.with(|map| map.remove(&key));
+    /// A successful login clears this account and address.
+    pub fn succeeded(&self, account: &str, address: Option<&str>) {
+        self.with(|map| map.remove(&Self::key(account, address)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_grow_and_are_capped() {
+        let secs: Vec<u64> = (1..=10).map(|n| delay_after(n).as_secs()).collect();
+        assert_eq!(secs, [0, 0, 0, 1, 2, 4, 8, 16, 30, 30]);
+        assert_eq!(delay_after(u32::MAX), MAX_DELAY);
+    }
+
+    #[test]
+    fn the_key_is_account_and_address() {
+        let t = LoginThrottle::new();
+        for _ in 0..5 {
+            t.failed("A@x", Some("1.1.1.1"));
+        }
+        assert!(t.check("a@x", Some("1.1.1.1")).is_err());
+        assert!(t.check("a@x", Some("2.2.2.2")).is_ok());
+        t.succeeded("a@x", Some("1.1.1.1"));
+        assert!(t.check("a@x", Some("1.1.1.1")).is_ok());
     }
 }

@@ -1,9 +1,13 @@
 //! API key → caller, before any of the body is read.
 //!
 //! Keys are looked up by their SHA-256 and cached for [`KEY_CACHE_TTL`], so the hot path does not
-//! read the database; a revoked key or a disabled user stops working within that bound.
+//! read the database. A key revoked or a user disabled through this process stops working at once
+//! (the console records it here: [`KeyCache::key_revoked`], [`KeyCache::user_changed`]), streams
+//! already running included ([`KeyCache::is_still_valid`], checked per chunk); through another
+//! process, new requests stop within [`KEY_CACHE_TTL`] (docs/security.md).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -34,17 +38,61 @@ struct Entry {
     caller: Option<Arc<Caller>>,
 }
 
+/// Keys revoked and users disabled through this process since it started.
+#[derive(Default)]
+struct Revocations {
+    /// Bumped on every change, so the per-chunk check costs one atomic load while nothing changed.
+    generation: AtomicU64,
+    keys: RwLock<HashSet<i64>>,
+    users: RwLock<HashSet<i64>>,
+}
+
 /// Cached key lookups.
 #[derive(Clone)]
 pub struct KeyCache {
     store: Arc<dyn Store>,
     entries: Arc<RwLock<HashMap<String, Entry>>>,
     touched: Arc<RwLock<HashMap<i64, Instant>>>,
+    revoked: Arc<Revocations>,
 }
 
 impl KeyCache {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store, entries: Arc::default(), touched: Arc::default() }
+        Self { store, entries: Arc::default(), touched: Arc::default(), revoked: Arc::default() }
+    }
+
+    /// A key was revoked through this process: refused from the next request, and streams running
+    /// on it are cut at their next chunk.
+    pub fn key_revoked(&self, key_id: i64) {
+        if let Ok(mut k) = self.revoked.keys.write() {
+            k.insert(key_id);
+        }
+        self.revoked.generation.fetch_add(1, Ordering::Release);
+        self.invalidate();
+    }
+
+    /// A user's status or role changed through this process. A disabled user is refused from the
+    /// next request and its running streams are cut; re-enabling lifts that.
+    pub fn user_changed(&self, user_id: i64, disabled: bool) {
+        if let Ok(mut u) = self.revoked.users.write() {
+            if disabled {
+                u.insert(user_id);
+            } else {
+                u.remove(&user_id);
+            }
+        }
+        self.revoked.generation.fetch_add(1, Ordering::Release);
+        self.invalidate();
+    }
+
+    /// Whether a request of `user_id` with key `key_id` may still be served (cheap: one atomic load
+    /// while no key was revoked and no user disabled through this process).
+    pub fn is_still_valid(&self, key_id: Option<i64>, user_id: i64) -> bool {
+        if self.revoked.generation.load(Ordering::Acquire) == 0 {
+            return true;
+        }
+        let key_ok = key_id.is_none_or(|id| self.revoked.keys.read().map_or(true, |k| !k.contains(&id)));
+        key_ok && self.revoked.users.read().map_or(true, |u| !u.contains(&user_id))
     }
 
     /// Drop every cached lookup (after a key is revoked or a user changed through this process).
@@ -121,6 +169,14 @@ pub async fn authenticate(
         }));
     };
     let caller = keys.lookup(secret).await?.ok_or(GatewayError::InvalidKey)?;
+    // A lookup that raced with a revocation may have cached the old row: the record decides.
+    if !keys.is_still_valid(Some(caller.key.id), caller.user.id) {
+        return Err(if keys.is_still_valid(None, caller.user.id) {
+            GatewayError::InvalidKey
+        } else {
+            GatewayError::UserDisabled
+        });
+    }
     if caller.user.status != UserStatus::Active {
         return Err(GatewayError::UserDisabled);
     }

@@ -43,6 +43,9 @@ pub enum GatewayError {
     Upstream(String),
     #[error("storage: {0}")]
     Store(#[from] StoreError),
+    /// The settlement journal cannot be written: a charge could not be committed (503).
+    #[error("the gateway cannot record charges right now (settlement journal unwritable); retry later")]
+    BillingUnavailable,
 }
 
 impl GatewayError {
@@ -68,6 +71,7 @@ impl GatewayError {
             GatewayError::NoRoute(_) => StatusCode::NOT_FOUND,
             GatewayError::NoUpstream(_) => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::Upstream(_) => StatusCode::BAD_GATEWAY,
+            GatewayError::BillingUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -87,6 +91,7 @@ impl GatewayError {
             GatewayError::NoRoute(_) => "not_found",
             GatewayError::NoUpstream(_) => "no_upstream",
             GatewayError::Upstream(_) => "upstream_unavailable",
+            GatewayError::BillingUnavailable => "billing_unavailable",
             GatewayError::Store(_) => "internal_error",
         }
     }
@@ -97,9 +102,13 @@ impl GatewayError {
         if status.is_server_error() {
             tracing::error!(error = %self, code = self.code(), "gateway request failed");
         }
-        // Internal details stay in the log.
+        // Internal details stay in the log, and so do upstream failures: their detail can name an
+        // upstream account, its host or a Cloud Code project id (docs/security.md).
         let message = match &self {
             GatewayError::Store(_) => "internal error; retry later".to_owned(),
+            GatewayError::Upstream(_) => {
+                "upstream unavailable: no upstream account could answer; retry later".to_owned()
+            }
             other => other.to_string(),
         };
         let window = match &self {

@@ -57,7 +57,7 @@ pub async fn key_usage(
         .find_map(|shape| client_key(shape, headers, query_key))
         .ok_or(GatewayError::MissingKey("x-api-key, x-goog-api-key or Authorization: Bearer"))?;
     let caller = state.keys.lookup(secret).await?.ok_or(GatewayError::InvalidKey)?;
-    if caller.user.status != UserStatus::Active {
+    if caller.user.status != UserStatus::Active || !state.keys.is_still_valid(Some(caller.key.id), caller.user.id) {
         return Err(GatewayError::UserDisabled);
     }
     // A read made after an answer sees that answer's charge.

@@ -8,7 +8,9 @@ pub mod admission;
 pub mod auth;
 pub mod error;
 pub mod family;
+pub mod forward_headers;
 pub mod key_usage;
+pub mod revocation;
 pub mod settlement;
 pub mod tee;
 pub mod transform;
@@ -95,6 +97,8 @@ async fn prepare(
     body: Body,
 ) -> Result<Prepared, GatewayError> {
     let started = Instant::now();
+    // A journal that cannot be written refuses billable work (docs/security.md).
+    state.ledger.check_writable().map_err(|_| GatewayError::BillingUnavailable)?;
     let caller = auth::authenticate(&state.keys, &state.tasks, route, headers, query_key).await?;
     let body = read_body(body, state.config.max_body_bytes).await?;
     let inspected = family::inspect(route, body)?;

@@ -154,6 +154,11 @@ impl StreamSettler {
         &self.state
     }
 
+    /// Whether the caller's key and user may still be served (see `KeyCache::is_still_valid`).
+    pub fn caller_still_valid(&self) -> bool {
+        self.state.keys.is_still_valid(self.charge.api_key_id, self.charge.user_id)
+    }
+
     /// Settles now with what the meter has seen. If that fails (after its own retries), the stream
     /// is cut by the caller and the drop guard tries once more in the background: settlement is
     /// idempotent per request id, so a charge that did commit is never doubled.

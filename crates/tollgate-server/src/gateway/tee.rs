@@ -89,6 +89,12 @@ pub fn metered_body(upstream: Upstream, settler: StreamSettler, transform: Optio
                 Some(Ok(chunk)) => {
                     settler.meter.feed(&chunk);
                     settler.keep_hold();
+                    // Key revoked or user disabled meanwhile: cut here (charging what was produced).
+                    if !settler.caller_still_valid() {
+                        tee.done = true;
+                        let cut = super::revocation::cut(settler).await;
+                        return Some((Err(cut), tee));
+                    }
                     let out = match &mut tee.transform {
                         Some(t) => t.push(&chunk),
                         None => chunk,

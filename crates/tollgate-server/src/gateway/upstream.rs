@@ -27,11 +27,12 @@ type Cached = Option<(Instant, Arc<Vec<Upstream>>)>;
 pub struct UpstreamCache {
     store: Arc<dyn Store>,
     cached: Arc<RwLock<Cached>>,
+    secrets: Arc<crate::secrets::SecretBox>,
 }
 
 impl UpstreamCache {
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store, cached: Arc::new(RwLock::new(None)) }
+    pub fn new(store: Arc<dyn Store>, secrets: Arc<crate::secrets::SecretBox>) -> Self {
+        Self { store, cached: Arc::new(RwLock::new(None)), secrets }
     }
 
     /// Forget the cache (after a change through this process's console).
@@ -48,7 +49,7 @@ impl UpstreamCache {
         {
             return Ok(list.clone());
         }
-        let list = Arc::new(self.store.list_upstreams().await?);
+        let list = Arc::new(crate::secrets::stored::open_upstreams(&self.secrets, self.store.list_upstreams().await?)?);
         if let Ok(mut g) = self.cached.write() {
             *g = Some((Instant::now(), list.clone()));
         }
@@ -76,27 +77,6 @@ pub struct Answer {
     pub upstream: Upstream,
 }
 
-/// Headers never forwarded upstream: hop-by-hop ones, the client's credentials, and encodings we
-/// could not meter (we ask for identity so usage can be read from a copy of the bytes).
-const DROP_REQUEST_HEADERS: &[&str] = &[
-    "host",
-    "content-length",
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authorization",
-    "proxy-authenticate",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "authorization",
-    "x-api-key",
-    "x-goog-api-key",
-    "accept-encoding",
-    "cookie",
-];
-
 /// Hop-by-hop response headers, and those that no longer describe the body we send.
 pub const DROP_RESPONSE_HEADERS: &[&str] =
     &["connection", "keep-alive", "transfer-encoding", "content-length", "trailer", "upgrade", "proxy-connection"];
@@ -122,7 +102,8 @@ pub async fn forward(
         let result = match request {
             Ok(r) => r.send().await,
             Err(e) => {
-                last_error = e.to_string();
+                tracing::error!(upstream = %upstream.name, error = %e, "cannot build the upstream request");
+                last_error = "an upstream account is misconfigured".to_owned();
                 continue;
             }
         };
@@ -131,12 +112,13 @@ pub async fn forward(
         match result {
             Ok(resp) if resp.status().is_server_error() && i < last => {
                 tracing::warn!(upstream = %upstream.name, status = %resp.status(), "upstream 5xx; trying the next account");
-                last_error = format!("{} answered {}", upstream.name, resp.status());
+                // Client-facing: no account names (they can carry a Cloud Code project id).
+                last_error = format!("the upstream answered {}", resp.status());
             }
             Ok(response) => return Ok(Answer { response, upstream }),
             Err(e) => {
                 tracing::warn!(upstream = %upstream.name, error = %e, "upstream unreachable; trying the next account");
-                last_error = format!("{}: {}", upstream.name, without_url(&e));
+                last_error = without_url(&e);
             }
         }
     }
@@ -171,12 +153,8 @@ fn build(
         upstream_url(&upstream.base_url, &route.upstream_path, route.upstream_query.as_deref())
     }
     .map_err(|e| GatewayError::Upstream(format!("{}: bad base URL: {e}", upstream.name)))?;
-    let mut headers = HeaderMap::new();
-    for (name, value) in client_headers {
-        if !DROP_REQUEST_HEADERS.contains(&name.as_str()) {
-            headers.append(name.clone(), value.clone());
-        }
-    }
+    // An allow-list per wire API; the credential and encodings are set below.
+    let mut headers = super::forward_headers::forwarded(route.endpoint.shape(), client_headers);
     headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
     let secret = HeaderValue::from_str(upstream.api_key.expose())
         .map_err(|_| GatewayError::Upstream(format!("{}: credential is not a valid header value", upstream.name)))?;

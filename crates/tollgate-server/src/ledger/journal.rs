@@ -10,11 +10,17 @@
 //! the lines to the database idempotently (the usage record's request id), and a segment file is
 //! deleted once every line in it is applied. Lines the database refuses as invalid are kept in
 //! `rejected.jsonl` for an operator, never dropped silently.
+//!
+//! Each line carries a checksum (`journal_format`). A damaged or partial line stops the replay with
+//! an error naming the file and line; `tollgate journal check|repair` inspects and repairs. A failed
+//! write is cut back off the file (so it cannot merge with the next line) and marks the journal
+//! unwritable: `/readyz` then fails and new billable requests are refused until a write succeeds.
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, Write};
+use std::fs::File;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use jiff::Timestamp;
@@ -23,7 +29,7 @@ use tollgate_store::NewUsageRecord;
 
 /// Lines per segment file before the next one is started (a few MB).
 const SEGMENT_LINES: u64 = 8192;
-const LOCK_FILE: &str = "journal.lock";
+pub(crate) const LOCK_FILE: &str = "journal.lock";
 const REJECTED_FILE: &str = "rejected.jsonl";
 
 /// One settlement as written to the journal.
@@ -70,15 +76,19 @@ struct Active {
 pub struct Journal {
     dir: PathBuf,
     active: Mutex<Active>,
+    /// The last write failed; cleared by the next write that succeeds.
+    unwritable: AtomicBool,
+    /// Tests: every write fails (a full disk on demand).
+    fail_writes: AtomicBool,
     /// Holds the directory's lock for as long as the journal lives.
     _lock: File,
 }
 
-fn segment_path(dir: &Path, segment: u64) -> PathBuf {
+pub(crate) fn segment_path(dir: &Path, segment: u64) -> PathBuf {
     dir.join(format!("settlements-{segment:016}.jsonl"))
 }
 
-fn segment_id(name: &str) -> Option<u64> {
+pub(crate) fn segment_id(name: &str) -> Option<u64> {
     name.strip_prefix("settlements-")?.strip_suffix(".jsonl")?.parse().ok()
 }
 
@@ -87,7 +97,8 @@ impl Journal {
     /// process left, for the caller to apply before serving.
     pub fn open(dir: &Path) -> io::Result<(Self, Vec<Leftover>)> {
         std::fs::create_dir_all(dir)?;
-        let lock = OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(LOCK_FILE))?;
+        crate::files::restrict_dir(dir)?;
+        let lock = crate::files::open_private_append(&dir.join(LOCK_FILE))?;
         lock.try_lock().map_err(|_| {
             io::Error::other(format!(
                 "the settlement journal {} is in use by another tollgate process; give each process its own --journal-dir",
@@ -106,7 +117,13 @@ impl Journal {
         let file = open_segment(dir, segment)?;
         let mut counts = BTreeMap::new();
         counts.insert(segment, Count::default());
-        let journal = Self { dir: dir.to_owned(), active: Mutex::new(Active { file, segment, counts }), _lock: lock };
+        let journal = Self {
+            dir: dir.to_owned(),
+            active: Mutex::new(Active { file, segment, counts }),
+            unwritable: AtomicBool::new(false),
+            fail_writes: AtomicBool::new(false),
+            _lock: lock,
+        };
         Ok((journal, leftovers))
     }
 
@@ -117,20 +134,54 @@ impl Journal {
 
     /// Commits one settlement: returns once its line is written, with the segment that holds it.
     pub fn append(&self, line: &Line<'_>) -> io::Result<u64> {
-        let mut text = serde_json::to_vec(line).map_err(io::Error::other)?;
-        text.push(b'\n');
+        let text = super::journal_format::encode(&serde_json::to_vec(line).map_err(io::Error::other)?);
         let mut active = self.lock();
+        let result = self.append_locked(&mut active, &text);
+        self.unwritable.store(result.is_err(), Ordering::Release);
+        result
+    }
+
+    /// Whether the last write failed (`/readyz`, and admission of billable requests).
+    pub fn is_unwritable(&self) -> bool {
+        self.unwritable.load(Ordering::Acquire)
+    }
+
+    /// After a failed write: tries a harmless one (an empty line, skipped by replay) and reports
+    /// whether the journal is writable again.
+    pub fn probe(&self) -> bool {
+        let mut active = self.lock();
+        let ok = self.append_locked(&mut active, b"\n").is_ok();
+        self.unwritable.store(!ok, Ordering::Release);
+        ok
+    }
+
+    /// Tests: makes every write fail (`true`) as on a full disk, or work again.
+    #[doc(hidden)]
+    pub fn inject_write_failures(&self, on: bool) {
+        self.fail_writes.store(on, Ordering::Release);
+    }
+
+    fn append_locked(&self, active: &mut MutexGuard<'_, Active>, text: &[u8]) -> io::Result<u64> {
+        if self.fail_writes.load(Ordering::Acquire) {
+            return Err(io::Error::new(io::ErrorKind::StorageFull, "no space left on device (injected)"));
+        }
         if active.counts.get(&active.segment).is_some_and(|c| c.written >= SEGMENT_LINES) {
             let next = active.segment + 1;
             active.file = open_segment(&self.dir, next)?;
             let done = active.segment;
             active.segment = next;
             active.counts.insert(next, Count::default());
-            self.remove_if_applied(&mut active, done);
+            self.remove_if_applied(active, done);
         }
-        // One `write` of the whole line (O_APPEND): a killed process leaves whole lines, or a torn
-        // last line that was never acknowledged and that the replay skips.
-        active.file.write_all(&text)?;
+        // One `write` of the whole line (O_APPEND). A failed or short write (disk full) is cut back
+        // off, so that the next line does not merge with its fragment.
+        let before = active.file.metadata()?.len();
+        if let Err(e) = active.file.write_all(text) {
+            if let Err(cut) = active.file.set_len(before) {
+                tracing::error!(error = %cut, "could not cut a failed journal write back off");
+            }
+            return Err(e);
+        }
         let segment = active.segment;
         active.counts.entry(segment).or_default().written += 1;
         Ok(segment)
@@ -166,7 +217,7 @@ impl Journal {
             .map_err(io::Error::other)
             .and_then(|mut text| {
                 text.push(b'\n');
-                OpenOptions::new().create(true).append(true).open(self.dir.join(REJECTED_FILE))?.write_all(&text)
+                crate::files::open_private_append(&self.dir.join(REJECTED_FILE))?.write_all(&text)
             });
         if let Err(e) = kept {
             tracing::error!(request_id = %line.record.request_id, error = %e, "could not keep a rejected settlement");
@@ -185,33 +236,34 @@ impl Journal {
 }
 
 fn open_segment(dir: &Path, segment: u64) -> io::Result<File> {
-    OpenOptions::new().create(true).append(true).open(segment_path(dir, segment))
+    crate::files::open_private_append(&segment_path(dir, segment))
 }
 
-/// Every whole line of a segment. A line that does not parse is the torn last write of a killed
-/// process (never acknowledged), or damage: either way it is reported and skipped.
+/// Every line of a segment. A damaged or partial line is an error naming the file and the line.
 fn read_segment(path: &Path) -> io::Result<Vec<(Timestamp, NewUsageRecord)>> {
-    let reader = io::BufReader::new(File::open(path)?);
+    let bytes = std::fs::read(path)?;
+    let parse = |json: &[u8]| serde_json::from_slice::<ReadLine>(json).map_err(|e| format!("not a settlement: {e}"));
     let mut lines = Vec::new();
-    for (n, text) in reader.split(b'\n').enumerate() {
-        let text = text?;
-        if text.is_empty() {
-            continue;
-        }
-        match serde_json::from_slice::<ReadLine>(&text) {
-            Ok(line) => lines.push((line.at, line.record)),
-            Err(e) => {
-                tracing::warn!(path = %path.display(), line = n + 1, error = %e, "unreadable journal line skipped")
-            }
+    for (_, line) in super::journal_format::scan(&bytes, parse) {
+        match line {
+            Ok(l) => lines.push((l.at, l.record)),
+            Err(d) => return Err(super::journal_format::damaged_error(path, &d)),
         }
     }
     Ok(lines)
 }
 
+/// Parses a line's JSON as a settlement (for `tollgate journal check`).
+pub(crate) fn parse_line(json: &[u8]) -> Result<(), String> {
+    serde_json::from_slice::<ReadLine>(json).map(|_| ()).map_err(|e| format!("not a settlement: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
+    use std::fs::OpenOptions;
     use tollgate_core::money::Money;
     use tollgate_core::platform::Platform;
+
     use tollgate_core::usage::Usage;
 
     use super::*;
@@ -242,7 +294,7 @@ mod tests {
     }
 
     #[test]
-    fn lines_survive_the_process_and_a_torn_tail_is_skipped() -> io::Result<()> {
+    fn lines_survive_the_process_and_a_torn_tail_stops_the_replay() -> io::Result<()> {
         let dir = temp_dir("survive");
         let at = Timestamp::from_second(1_700_000_000).map_err(io::Error::other)?;
         {
@@ -257,6 +309,14 @@ mod tests {
             let path = segment_path(&dir, 1);
             OpenOptions::new().append(true).open(path)?.write_all(b"{\"at\":\"2023-")?;
         }
+        // Never skipped silently: the replay names the file and line.
+        let err = Journal::open(&dir).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("settlements-0000000000000001.jsonl line 3: partial line"), "{err}");
+        // Without the torn line, both lines come back.
+        let path = segment_path(&dir, 1);
+        let text = std::fs::read(&path)?;
+        let cut = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        std::fs::write(&path, &text[..cut])?;
         let (_journal, leftovers) = Journal::open(&dir)?;
         assert_eq!(leftovers.len(), 1);
         let ids: Vec<_> = leftovers[0].lines.iter().map(|(_, r)| r.request_id.as_str()).collect();

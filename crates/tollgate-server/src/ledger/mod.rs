@@ -10,6 +10,8 @@
 //! invalidation lives here, once.
 
 pub mod journal;
+pub mod journal_format;
+pub mod journal_tool;
 pub mod prices;
 pub mod queue;
 pub mod quota_cache;
@@ -67,6 +69,17 @@ impl Ledger {
     /// counts it in this process's quota copy before returning. Retries live in the queue.
     pub async fn commit(&self, record: NewUsageRecord) -> Result<(), StoreError> {
         self.queue.settle(record).await
+    }
+
+    /// This process's settlement journal (`None` in `direct` mode).
+    pub fn journal(&self) -> Option<&Arc<Journal>> {
+        self.queue.journal()
+    }
+
+    /// `Err` while the settlement journal cannot be written: billable requests are refused then
+    /// (their charges could not be committed), and `/readyz` fails.
+    pub fn check_writable(&self) -> Result<(), StoreError> {
+        self.queue.check_writable()
     }
 
     /// Waits until this process's charges committed so far are in the database (a console read

@@ -139,6 +139,23 @@ impl SettleQueue {
         Ok(Self { tx, store, journal, quotas, settings, seq: Arc::default(), sent: Arc::default(), done })
     }
 
+    /// This process's journal (`journal` mode).
+    pub fn journal(&self) -> Option<&Arc<Journal>> {
+        self.journal.as_ref()
+    }
+
+    /// `Err` while the journal cannot be written (disk full, I/O error): billable requests are then
+    /// refused, since their charges could not be committed. Each call while unwritable tries a
+    /// harmless write, so the gateway recovers as soon as the disk does.
+    pub fn check_writable(&self) -> Result<(), StoreError> {
+        match &self.journal {
+            Some(j) if j.is_unwritable() && !j.probe() => {
+                Err(StoreError::Unavailable("the settlement journal cannot be written".into()))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Commits one request's charge (see the module comment for the two modes) and applies it to
     /// this process's quota copy.
     pub async fn settle(&self, record: NewUsageRecord) -> Result<(), StoreError> {
@@ -169,12 +186,15 @@ impl SettleQueue {
             None => self.quotas.invalidate_user(user_id),
         }
         let job = Job { record, meta: Meta { seq, at, rollovers, commit } };
-        if self.tx.send(job).await.is_err() {
+        if let Err(mpsc::error::SendError(job)) = self.tx.send(job).await {
+            // The worker stopped between the check above and now (shutdown): write the charge
+            // straight to the database (idempotent: a journaled line replayed at the next start is
+            // skipped). If even that fails, a journaled charge is still applied at the next start.
             self.quotas.dropped(seq, user_id, platform);
-            return match wait {
-                // Shutting down: the line is in the journal, and the next start applies it.
-                None => Ok(()),
-                Some(_) => Err(StoreError::Unavailable("the settlement queue is closed".into())),
+            let written = self.store.settle(&job.record, at, &self.settings.clock()).await.map(|_| ());
+            return match (written, wait) {
+                (Ok(()), _) | (Err(_), None) => Ok(()),
+                (Err(e), Some(_)) => Err(e),
             };
         }
         self.sent.fetch_add(1, Ordering::Release);

@@ -24,19 +24,28 @@ async fn migrate_and_admin_create_from_the_binary() {
     let db = tollgate_store::testing::TestDb::sqlite();
     let out = std::process::Command::new(bin).args(["migrate", "--database-url", &db.url()]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let create = |pw: &str| {
-        std::process::Command::new(bin)
-            .args(["admin", "create", "--email", "Root@Example.com", "--password", pw, "--database-url", &db.url()])
-            .output()
-            .unwrap()
+    let create = |pw: &str, promote: bool| {
+        let mut args = vec!["admin", "create", "--email", "Root@Example.com", "--password", pw];
+        if promote {
+            args.push("--promote");
+        }
+        std::process::Command::new(bin).args(args).args(["--database-url", &db.url()]).output().unwrap()
     };
-    let out = create("short");
+    let out = create("short", false);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 8"));
-    let out = create("long-enough-pw");
+    let out = create("long-enough-pw", false);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    // Running it again promotes and re-passwords the same account instead of failing.
-    assert!(create("another-password").status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("created admin root@example.com"));
+    // Again without --promote: refused, the password is unchanged.
+    let out = create("another-password", false);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--promote"), "{}", String::from_utf8_lossy(&out.stderr));
+    // With --promote: the same account, re-passworded, and the output says what was ended.
+    let out = create("another-password", true);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("promoted existing account") && said.contains("ended 0 session(s)"), "{said}");
     let store = db.open().await.unwrap();
     let admin = store.find_user_by_email("root@example.com").await.unwrap().unwrap();
     assert_eq!(admin.role, tollgate_store::Role::Admin);

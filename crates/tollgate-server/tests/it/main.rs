@@ -4,4 +4,5 @@
 mod console;
 mod gateway;
 mod health;
+mod metrics;
 mod util;

@@ -63,7 +63,7 @@ export function createState() {
     quota_timezone: 'UTC',
     monthly_window: 'calendar',
     quota_enforcement: 'soft',
-    registration_enabled: true,
+    registration_enabled: false,
   }
   for (const s of SOURCES) settings[`auth_source_default_${s}_platform_quotas`] = {}
   return { settings, users: [], quotas: new Map(), sessions: new Map(), keys: [], upstreams: [], prices: [], audit: [], seq: 1 }

@@ -1,6 +1,7 @@
 //! Admin routes (`/admin/…`): every handler takes [`super::session::Admin`], so users get 403.
 
 pub mod audit;
+pub mod audit_log;
 pub mod pricing;
 pub mod quotas;
 pub mod settings;

@@ -66,7 +66,10 @@ pub async fn put_settings(
         before_json: Some(before),
         after_json: Some(after),
     };
-    state.store.save_settings_audited(&values, now, Some(&entry)).await?;
+    // OAuth client secrets are stored encrypted (docs/security.md).
+    let sealed: Vec<(String, String)> =
+        values.iter().map(|(k, v)| (k.clone(), crate::secrets::stored::seal_setting(&state.secrets, k, v))).collect();
+    state.store.save_settings_audited(&sealed, now, Some(&entry)).await?;
     state.settings.refresh().await?;
     Ok(json(settings_body(&state)))
 }

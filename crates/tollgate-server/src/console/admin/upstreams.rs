@@ -10,6 +10,7 @@ use tollgate_core::platform::Platform;
 use tollgate_store::{NewUpstream, StoreError, Upstream, UpstreamPatch, UpstreamProtocol};
 
 use super::users::parse_id;
+use crate::console::admin::audit_log;
 use crate::console::body::{JsonObject, Obj};
 use crate::console::error::{ConsoleError, ConsoleResult};
 use crate::console::session::Admin;
@@ -91,14 +92,14 @@ const PRIORITY: std::ops::RangeInclusive<i64> = -1_000_000..=1_000_000;
 
 /// Every upstream, by platform then priority (lowest first: tried first).
 pub async fn list_upstreams(State(state): State<AppState>, _admin: Admin) -> ConsoleResult<Json<UpstreamList>> {
-    let all = state.store.list_upstreams().await?;
+    let all = crate::secrets::stored::open_upstreams(&state.secrets, state.store.list_upstreams().await?)?;
     Ok(Json(UpstreamList { upstreams: all.iter().map(UpstreamOut::from).collect() }))
 }
 
 /// Adds an upstream. 201.
 pub async fn create_upstream(
     State(state): State<AppState>,
-    _admin: Admin,
+    Admin(admin): Admin,
     body: JsonObject,
 ) -> ConsoleResult<(StatusCode, Json<UpstreamOut>)> {
     let o = &body.obj;
@@ -106,20 +107,25 @@ pub async fn create_upstream(
         platform: o.name("platform")?,
         name: o.text("name", 100)?,
         base_url: base_url(o)?.ok_or_else(|| ConsoleError::invalid("base_url", "is required"))?,
-        api_key: tollgate_store::Secret::new(o.text("api_key", 4096)?),
+        api_key: tollgate_store::Secret::new(state.secrets.seal(&o.text("api_key", 4096)?)),
         enabled: o.opt_bool("enabled")?.unwrap_or(true),
         priority: o.opt_i64("priority", PRIORITY)?.unwrap_or(0),
         protocol: protocol(o)?.unwrap_or_default(),
     };
     check_protocol(new.platform, new.protocol)?;
-    let created = state.store.create_upstream(&new, Timestamp::now()).await?;
-    Ok((StatusCode::CREATED, Json(UpstreamOut::from(&created))))
+    let mut created = state.store.create_upstream(&new, Timestamp::now()).await?;
+    created.api_key =
+        state.secrets.open(created.api_key.expose()).map_err(|e| ConsoleError::Internal(e.to_string()))?.into();
+    let out = UpstreamOut::from(&created);
+    state.upstreams.invalidate();
+    audit_log::record(&state, admin.user.id, "upstream.create", None, None::<&UpstreamOut>, Some(&out)).await;
+    Ok((StatusCode::CREATED, Json(out)))
 }
 
 /// Changes the given fields; an absent `api_key` keeps the stored credential.
 pub async fn update_upstream(
     State(state): State<AppState>,
-    _admin: Admin,
+    Admin(admin): Admin,
     Path(id): Path<String>,
     body: JsonObject,
 ) -> ConsoleResult<Json<UpstreamOut>> {
@@ -129,31 +135,42 @@ pub async fn update_upstream(
         platform: o.opt_name("platform")?,
         name: o.opt_text("name", 100)?,
         base_url: base_url(o)?,
-        api_key: o.opt_text("api_key", 4096)?.map(tollgate_store::Secret::new),
+        api_key: o.opt_text("api_key", 4096)?.map(|k| tollgate_store::Secret::new(state.secrets.seal(&k))),
         enabled: o.opt_bool("enabled")?,
         priority: o.opt_i64("priority", PRIORITY)?,
         protocol: protocol(o)?,
     };
     let not_found = || ConsoleError::not_found(format!("no upstream with id {id}"));
-    let current = state.store.list_upstreams().await?.into_iter().find(|u| u.id == id).ok_or_else(not_found)?;
+    let all = crate::secrets::stored::open_upstreams(&state.secrets, state.store.list_upstreams().await?)?;
+    let current = all.into_iter().find(|u| u.id == id).ok_or_else(not_found)?;
     check_protocol(patch.platform.unwrap_or(current.platform), patch.protocol.unwrap_or(current.protocol))?;
-    let updated = state.store.update_upstream(id, &patch, Timestamp::now()).await.map_err(|e| match e {
+    let mut updated = state.store.update_upstream(id, &patch, Timestamp::now()).await.map_err(|e| match e {
         StoreError::NotFound => not_found(),
         other => other.into(),
     })?;
-    Ok(Json(UpstreamOut::from(&updated)))
+    updated.api_key =
+        state.secrets.open(updated.api_key.expose()).map_err(|e| ConsoleError::Internal(e.to_string()))?.into();
+    let out = UpstreamOut::from(&updated);
+    state.upstreams.invalidate();
+    let before = UpstreamOut::from(&current);
+    audit_log::record(&state, admin.user.id, "upstream.update", None, Some(&before), Some(&out)).await;
+    Ok(Json(out))
 }
 
 /// Removes an upstream. 204.
 pub async fn delete_upstream(
     State(state): State<AppState>,
-    _admin: Admin,
+    Admin(admin): Admin,
     Path(id): Path<String>,
 ) -> ConsoleResult<StatusCode> {
     let id = parse_id(&id)?;
+    let all = crate::secrets::stored::open_upstreams(&state.secrets, state.store.list_upstreams().await?)?;
+    let before = all.iter().find(|u| u.id == id).map(UpstreamOut::from);
     state.store.delete_upstream(id).await.map_err(|e| match e {
         StoreError::NotFound => ConsoleError::not_found(format!("no upstream with id {id}")),
         other => other.into(),
     })?;
+    state.upstreams.invalidate();
+    audit_log::record(&state, admin.user.id, "upstream.delete", None, before.as_ref(), None::<&UpstreamOut>).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,6 +11,7 @@ use tollgate_store::{NewUser, Role, StoreError, User, UserPatch, UserStatus};
 
 use super::audit::{PageQuery, int_param};
 use crate::console::accounts;
+use crate::console::admin::audit_log;
 use crate::console::auth::{parse_email, parse_new_password};
 use crate::console::body::{JsonObject, Obj};
 use crate::console::error::{ConsoleError, ConsoleResult};
@@ -170,12 +171,26 @@ pub async fn update_user(
     if let Some(p) = new_password {
         patch.password_hash = Some(accounts::hash_password(&p).await?);
     }
+    let before = state.store.get_user(id).await?;
     let user = state.store.update_user(id, &patch, Timestamp::now()).await.map_err(|e| match e {
         StoreError::NotFound => ConsoleError::not_found(format!("no user with id {id}")),
         other => other.into(),
     })?;
     if patch.password_hash.is_some() || patch.status == Some(UserStatus::Disabled) {
         state.store.delete_user_sessions(id).await?;
+    }
+    // Role, status and cost multiplier decide what the account may do and spend: audited.
+    if let Some(before) = before {
+        let (b, a) = (audit_log::UserAccess::from(&before), audit_log::UserAccess::from(&user));
+        if b != a {
+            audit_log::record(&state, admin.user.id, "user.update", Some(id), Some(&b), Some(&a)).await;
+        }
+    }
+    // The gateway sees the change on the next request (and cuts a disabled user's streams).
+    if let Some(status) = patch.status {
+        state.keys.user_changed(id, status == UserStatus::Disabled);
+    } else if patch.role.is_some() || patch.cost_multiplier.is_some() {
+        state.keys.invalidate();
     }
     Ok(Json(UserOut::new(&user, &state.settings.clock().zone)))
 }

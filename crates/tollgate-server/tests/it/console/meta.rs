@@ -14,9 +14,11 @@ async fn meta(app: TestApp) {
         j["auth_sources"],
         serde_json::json!(["email", "linuxdo", "oidc", "wechat", "github", "google", "dingtalk"])
     );
-    assert_eq!(j["login"], serde_json::json!({"password": true, "registration": true, "oauth": []}));
+    assert_eq!(j["login"], serde_json::json!({"password": true, "registration": false, "oauth": []}));
     assert!(j["version"].is_string());
     let admin = app.admin().await;
+    app.put_settings(&admin, r#"{"registration_enabled":true}"#).await;
+    assert_eq!(app.get("/api/v1/meta").await.json()["login"]["registration"], true);
     app.put_settings(&admin, r#"{"registration_enabled":false,"oauth_github":{"client_id":"a","client_secret":"b"},"oauth_wechat":{"client_id":"w","client_secret":"s"}}"#).await;
     let j = app.get("/api/v1/meta").await.json();
     assert_eq!(j["login"], serde_json::json!({"password": true, "registration": false, "oauth": ["wechat", "github"]}));

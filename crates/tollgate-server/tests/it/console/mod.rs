@@ -1,14 +1,17 @@
 //! Console API tests, one file per route group.
 
 mod access;
+mod admin_create;
 mod api_keys;
 mod audit;
 mod auth;
+mod hardening;
 mod meta;
 mod oauth;
 mod openapi;
 mod pricing;
 mod quotas;
+mod secrets;
 mod settings;
 mod signup;
 mod upstreams;

@@ -12,7 +12,7 @@ async fn get_and_put(app: TestApp) {
     assert_eq!(s["default_platform_quotas"], serde_json::json!({}));
     assert_eq!(s["auth_source_default_dingtalk_platform_quotas"], serde_json::json!({}));
     assert_eq!((s["monthly_window"].as_str(), s["quota_enforcement"].as_str()), (Some("calendar"), Some("soft")));
-    assert_eq!(s["registration_enabled"], true);
+    assert_eq!(s["registration_enabled"], false, "signup is closed on a fresh install");
     assert_eq!(s["oauth_github"], serde_json::Value::Null);
 
     let body = r#"{"default_platform_quotas":{"gemini":{"monthly":10.1},"anthropic":{"daily":0.000000001}},"quota_timezone":"Etc/UTC","monthly_window":"rolling_30d","quota_enforcement":"strict","registration_enabled":false,"oauth_google":{"client_id":"gid","client_secret":"gsecret"}}"#;

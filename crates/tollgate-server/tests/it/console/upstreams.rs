@@ -31,7 +31,9 @@ async fn crud(app: TestApp) {
         (Some(false), Some(-1), Some("sk-…abcd"))
     );
     let stored = app.state.store.list_upstreams().await.unwrap();
-    assert_eq!(stored.iter().find(|u| u.id == id).unwrap().api_key.expose(), "sk-ant-secret-abcd");
+    let sealed = stored.iter().find(|u| u.id == id).unwrap().api_key.expose().to_owned();
+    assert!(sealed.starts_with("enc:v1:") && !sealed.contains("sk-ant"), "{sealed}");
+    assert_eq!(app.state.secrets.open(&sealed).unwrap(), "sk-ant-secret-abcd");
     let r = app.call("DELETE", &format!("/api/v1/admin/upstreams/{id}"), t, None).await;
     assert_eq!((r.status, r.body.len()), (StatusCode::NO_CONTENT, 0));
     assert_error(

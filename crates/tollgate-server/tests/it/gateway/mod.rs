@@ -6,5 +6,8 @@ mod key_usage;
 mod metering;
 mod multiprocess;
 mod passthrough;
+mod revocation;
 mod serving;
 mod streaming;
+mod timeouts;
+mod upstream_headers;

@@ -141,7 +141,7 @@ pub async fn open_slow_stream(base: &str, secret: &str) -> reqwest::Response {
     let resp = reqwest::Client::new()
         .post(format!("{base}/v1/messages"))
         .header("x-api-key", secret)
-        .header("x-mock", "slow")
+        .header("user-agent", "test mock=slow")
         .header("content-type", "application/json")
         .body(body)
         .send()

@@ -164,6 +164,8 @@ impl MockOAuth {
         for s in ["linuxdo", "oidc", "wechat", "github", "google", "dingtalk"] {
             m.insert(format!("oauth_{s}"), self.config(s));
         }
+        // Signup is closed on a fresh install; these flows sign new identities up.
+        m.insert("registration_enabled".to_owned(), serde_json::Value::Bool(true));
         serde_json::Value::Object(m).to_string()
     }
 }

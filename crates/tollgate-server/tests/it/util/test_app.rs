@@ -9,6 +9,9 @@ use tollgate_server::state::AppState;
 use tollgate_store::testing::TestDb;
 use tower::ServiceExt;
 
+/// The secret key of test apps (every app on one database must share it).
+pub const TEST_SECRET_KEY: &str = "dGVzdC1zZWNyZXQta2V5LTMyLWJ5dGVzLWxvbmctISE=";
+
 /// A fresh journal folder for one app (left in the temp dir; a few empty files).
 pub fn journal_dir() -> std::path::PathBuf {
     static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -55,7 +58,10 @@ impl TestApp {
         Self::with_config(db, GatewayConfig { journal_dir: Some(journal_dir()), ..GatewayConfig::default() }).await
     }
 
-    pub async fn with_config(db: TestDb, config: GatewayConfig) -> Self {
+    pub async fn with_config(db: TestDb, mut config: GatewayConfig) -> Self {
+        if config.secret_key.is_none() && config.secret_key_file.is_none() && config.generated_key_file.is_none() {
+            config.secret_key = Some(TEST_SECRET_KEY.into());
+        }
         let store = db.open().await.unwrap();
         let journal = config.journal_dir.clone();
         let state = AppState::new(store, config).await.unwrap();

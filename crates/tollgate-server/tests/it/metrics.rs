@@ -1,0 +1,62 @@
+//! `/metrics` is not public: loopback-only by default, a bearer token, or a separate listener.
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use http::{Request, StatusCode};
+use tollgate_server::config::GatewayConfig;
+use tollgate_store::testing::TestDb;
+
+use crate::util::test_app::{TestApp, journal_dir};
+
+fn scrape(peer: &str, headers: &[(&str, &str)]) -> Request<Body> {
+    let mut b = Request::get("/metrics");
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    let mut req = b.body(Body::empty()).unwrap();
+    req.extensions_mut().insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+    req
+}
+
+async fn app_with(token: Option<&str>, listen: Option<&str>) -> TestApp {
+    let config = GatewayConfig {
+        journal_dir: Some(journal_dir()),
+        metrics_token: token.map(Into::into),
+        metrics_listen: listen.map(|l| l.parse().unwrap()),
+        ..GatewayConfig::default()
+    };
+    TestApp::with_config(TestDb::sqlite(), config).await
+}
+
+#[tokio::test]
+async fn metrics_default_to_loopback_clients_without_a_proxy() {
+    let app = app_with(None, None).await;
+    assert_eq!(app.send(scrape("127.0.0.1:5000", &[])).await.status, StatusCode::OK);
+    assert_eq!(app.send(scrape("[::1]:5000", &[])).await.status, StatusCode::OK);
+    assert_eq!(app.send(scrape("203.0.113.4:5000", &[])).await.status, StatusCode::NOT_FOUND);
+    // Through a reverse proxy on the same host: not published.
+    let r = app.send(scrape("127.0.0.1:5000", &[("x-forwarded-for", "203.0.113.4")])).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn metrics_token_is_required_when_set() {
+    let app = app_with(Some("scrape-token-0123456789"), None).await;
+    assert_eq!(app.send(scrape("127.0.0.1:5000", &[])).await.status, StatusCode::UNAUTHORIZED);
+    let wrong = [("authorization", "Bearer scrape-token-0123456780")];
+    assert_eq!(app.send(scrape("203.0.113.4:5000", &wrong)).await.status, StatusCode::UNAUTHORIZED);
+    let right = [("authorization", "Bearer scrape-token-0123456789")];
+    let r = app.send(scrape("203.0.113.4:5000", &right)).await;
+    assert_eq!(r.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_separate_metrics_listener_takes_them_off_the_main_one() {
+    let app = app_with(None, Some("127.0.0.1:0")).await;
+    assert_eq!(app.send(scrape("127.0.0.1:5000", &[])).await.status, StatusCode::NOT_FOUND);
+    let served = tollgate_server::metrics_export::separate_app(app.state.clone());
+    let r = tower::ServiceExt::oneshot(served, Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}

@@ -124,7 +124,8 @@ impl GatewayConfig {
     /// `DATA_DIR/secret.key` (generated on a fresh install).
     pub fn with_default_secret_key(mut self, db: &DbArgs) -> Self {
         if self.secret_key.is_none() {
-            self.secret_key = std::env::var("TOLLGATE_SECRET_KEY").ok().filter(|k| !k.trim().is_empty()).map(Into::into);
+            self.secret_key =
+                std::env::var("TOLLGATE_SECRET_KEY").ok().filter(|k| !k.trim().is_empty()).map(Into::into);
         }
         if self.secret_key.is_none() && self.secret_key_file.is_none() {
             self.generated_key_file = Some(db.data_dir.join("secret.key"));

@@ -91,7 +91,11 @@ x-tollgate-quota-* tell what is left. Database: {db_url}. Press Ctrl-C to stop.
 
 /// (Re)creates one mock account per platform; antigravity also gets a Cloud Code (v1internal) one,
 /// tried first for Gemini requests.
-async fn point_upstreams_at(store: &dyn Store, secrets: &crate::secrets::SecretBox, base_url: &str) -> anyhow::Result<()> {
+async fn point_upstreams_at(
+    store: &dyn Store,
+    secrets: &crate::secrets::SecretBox,
+    base_url: &str,
+) -> anyhow::Result<()> {
     for u in store.list_upstreams().await? {
         if u.name.starts_with(MOCK_PREFIX) {
             store.delete_upstream(u.id).await?;
@@ -125,7 +129,10 @@ async fn seed(store: &dyn Store) -> anyhow::Result<()> {
     // its visitors can try registering. It runs on localhost with public passwords anyway.
     if !store.load_settings().await?.contains_key(tollgate_core::settings::REGISTRATION_ENABLED) {
         store
-            .save_settings(&[(tollgate_core::settings::REGISTRATION_ENABLED.to_owned(), "true".to_owned())], Timestamp::now())
+            .save_settings(
+                &[(tollgate_core::settings::REGISTRATION_ENABLED.to_owned(), "true".to_owned())],
+                Timestamp::now(),
+            )
             .await?;
     }
     if store.find_user_by_email(ADMIN_EMAIL).await?.is_none() {

@@ -62,7 +62,8 @@ struct JournalArgs {
 
 impl JournalArgs {
     fn dir(&self) -> anyhow::Result<std::path::PathBuf> {
-        let config = tollgate_server::config::GatewayConfig { journal_dir: self.journal_dir.clone(), ..Default::default() };
+        let config =
+            tollgate_server::config::GatewayConfig { journal_dir: self.journal_dir.clone(), ..Default::default() };
         config.with_default_journal(&self.db).journal_dir.ok_or_else(|| anyhow::anyhow!("no journal folder"))
     }
 }
@@ -157,7 +158,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let dir = args.dir()?;
             let mut out = std::io::stdout();
-            let report = if repair { journal_tool::repair(&dir, &mut out)? } else { journal_tool::check(&dir, &mut out)? };
+            let report =
+                if repair { journal_tool::repair(&dir, &mut out)? } else { journal_tool::check(&dir, &mut out)? };
             println!(
                 "{}: {} segment(s), {} good line(s), {} damaged",
                 dir.display(),

@@ -14,7 +14,8 @@ use tollgate_core::window::{QuotaWindow, WindowClock};
 use crate::StoreError;
 use crate::models::{
     ApiKey, AuditPage, DailySpend, NewApiKey, NewAuditEntry, NewQuota, NewReservation, NewSession, NewUpstream,
-    NewUsageRecord, NewUser, Promotion, SecretRewrite, Session, SettleOutcome, Upstream, UpstreamPatch, User, UserPage, UserPatch,
+    NewUsageRecord, NewUser, Promotion, SecretRewrite, Session, SettleOutcome, Upstream, UpstreamPatch, User, UserPage,
+    UserPatch,
 };
 use tollgate_core::quota::Admission;
 
@@ -258,8 +259,12 @@ pub trait IdentityRepo: Send + Sync {
     /// Makes an existing account an active admin with `password_hash`, in one transaction that also
     /// ends its sessions, unlinks its external identities and revokes its API keys: whoever held
     /// the account before keeps no way into it. `NotFound` for an unknown user.
-    async fn promote_to_admin(&self, user_id: i64, password_hash: &str, now: Timestamp)
-    -> Result<Promotion, StoreError>;
+    async fn promote_to_admin(
+        &self,
+        user_id: i64,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<Promotion, StoreError>;
 }
 
 /// Reads of the usage records.

@@ -21,7 +21,8 @@ pub async fn require_json(req: Request, next: Next) -> Response {
     let writes = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH | Method::DELETE);
     let has_body = req.body().size_hint().exact() != Some(0);
     if writes && has_body {
-        let declared = req.headers().get(header::CONTENT_TYPE).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let declared =
+            req.headers().get(header::CONTENT_TYPE).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         if !declared.as_deref().is_some_and(is_json) {
             let got = declared.unwrap_or_else(|| "no Content-Type".to_owned());
             return ConsoleError::UnsupportedMediaType(got).into_response();

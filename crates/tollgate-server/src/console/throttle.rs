@@ -79,7 +79,8 @@ impl LoginThrottle {
             if map.len() > SWEEP_ABOVE {
                 map.retain(|_, f| now.duration_since(f.last) < FORGET_AFTER);
             }
-            let entry = map.entry(Self::key(account, address)).or_insert(Failures { count: 0, last: now, next_allowed: now });
+            let entry =
+                map.entry(Self::key(account, address)).or_insert(Failures { count: 0, last: now, next_allowed: now });
             if now.duration_since(entry.last) >= FORGET_AFTER {
                 entry.count = 0;
             }

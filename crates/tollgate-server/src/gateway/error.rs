@@ -106,7 +106,9 @@ impl GatewayError {
         // upstream account, its host or a Cloud Code project id (docs/security.md).
         let message = match &self {
             GatewayError::Store(_) => "internal error; retry later".to_owned(),
-            GatewayError::Upstream(_) => "upstream unavailable: no upstream account could answer; retry later".to_owned(),
+            GatewayError::Upstream(_) => {
+                "upstream unavailable: no upstream account could answer; retry later".to_owned()
+            }
             other => other.to_string(),
         };
         let window = match &self {

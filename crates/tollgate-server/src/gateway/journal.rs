@@ -260,9 +260,9 @@ pub(crate) fn parse_line(json: &[u8]) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    use std::fs::OpenOptions;
     use tollgate_core::money::Money;
     use tollgate_core::platform::Platform;
-    use std::fs::OpenOptions;
 
     use tollgate_core::usage::Usage;
 

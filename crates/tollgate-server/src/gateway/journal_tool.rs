@@ -64,7 +64,10 @@ pub fn check(dir: &Path, out: &mut impl Write) -> io::Result<Report> {
 pub fn repair(dir: &Path, out: &mut impl Write) -> io::Result<Report> {
     let lock = crate::files::open_private_append(&dir.join(LOCK_FILE))?;
     lock.try_lock().map_err(|_| {
-        io::Error::other(format!("the journal {} is in use by a running tollgate process; stop it first", dir.display()))
+        io::Error::other(format!(
+            "the journal {} is in use by a running tollgate process; stop it first",
+            dir.display()
+        ))
     })?;
     let report = check(dir, out)?;
     for path in segments(dir)? {

@@ -28,8 +28,8 @@ pub fn parse(text: &str, what: &str) -> anyhow::Result<[u8; 32]> {
 
 /// Reads a key file (narrowing it to 0600).
 pub fn read_file(path: &Path) -> anyhow::Result<[u8; 32]> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("--secret-key-file {}: {e}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("--secret-key-file {}: {e}", path.display()))?;
     crate::files::restrict(path).map_err(|e| anyhow::anyhow!("--secret-key-file {}: {e}", path.display()))?;
     parse(&text, &format!("--secret-key-file {}", path.display()))
 }

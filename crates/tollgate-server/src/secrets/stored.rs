@@ -77,7 +77,12 @@ pub async fn any_sealed(store: &dyn Store) -> Result<bool, StoreError> {
 /// Every stored secret read with `old` and written with `new`: all of them (`rotate`), or only the
 /// plaintext ones (`!rotate`: upgrading an older database; the encrypted ones are still checked
 /// against `old`, so a wrong key is reported at start, naming the secret).
-pub async fn plan(store: &dyn Store, old: &SecretBox, new: &SecretBox, rotate: bool) -> Result<SecretRewrite, StoreError> {
+pub async fn plan(
+    store: &dyn Store,
+    old: &SecretBox,
+    new: &SecretBox,
+    rotate: bool,
+) -> Result<SecretRewrite, StoreError> {
     let mut rewrite = SecretRewrite::default();
     for u in store.list_upstreams().await? {
         let stored = u.api_key.expose();

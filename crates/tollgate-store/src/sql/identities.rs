@@ -81,8 +81,11 @@ macro_rules! impl_identity_repo {
                 if done.rows_affected() == 0 {
                     return Err($crate::StoreError::NotFound);
                 }
-                let sessions_ended =
-                    sqlx::query($crate::sql::sessions::DELETE_USER).bind(user_id).execute(&mut *tx).await?.rows_affected();
+                let sessions_ended = sqlx::query($crate::sql::sessions::DELETE_USER)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
                 let identities_unlinked = sqlx::query($crate::sql::identities::DELETE_USER)
                     .bind(user_id)
                     .execute(&mut *tx)

@@ -2,7 +2,8 @@
 //! each conditional on the value it replaces, so a concurrent write makes the whole rewrite fail
 //! (`Conflict`) instead of being overwritten.
 
-pub(crate) const UPSTREAM: &str = "UPDATE upstreams SET api_key = $2, updated_at_ms = $4 WHERE id = $1 AND api_key = $3";
+pub(crate) const UPSTREAM: &str =
+    "UPDATE upstreams SET api_key = $2, updated_at_ms = $4 WHERE id = $1 AND api_key = $3";
 
 pub(crate) const SETTING: &str = "UPDATE settings SET value = $2, updated_at_ms = $4 WHERE key = $1 AND value = $3";
 

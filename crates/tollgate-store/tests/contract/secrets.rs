@@ -24,7 +24,10 @@ pub async fn secret_rewrites_are_all_or_nothing(db: &TestDb) {
         .unwrap();
     // One stale old value: nothing is written.
     let stale = SecretRewrite {
-        upstream_keys: vec![(a.id, "plain-a".into(), "enc:a".into()), (b.id, "not-what-is-stored".into(), "enc:b".into())],
+        upstream_keys: vec![
+            (a.id, "plain-a".into(), "enc:a".into()),
+            (b.id, "not-what-is-stored".into(), "enc:b".into()),
+        ],
         settings: vec![],
     };
     assert!(matches!(s.rewrite_secrets(&stale, Timestamp::now()).await, Err(StoreError::Conflict(_))));
@@ -47,7 +50,13 @@ pub async fn secret_rewrites_are_all_or_nothing(db: &TestDb) {
 pub async fn promotion_ends_every_way_into_the_account(db: &TestDb) {
     let s = db.open().await.unwrap();
     let user = s
-        .create_user_with_identity(&NewUser::new("p@example.com", AuthSource::GitHub), AuthSource::GitHub, "42", &[], Timestamp::now())
+        .create_user_with_identity(
+            &NewUser::new("p@example.com", AuthSource::GitHub),
+            AuthSource::GitHub,
+            "42",
+            &[],
+            Timestamp::now(),
+        )
         .await
         .unwrap();
     let session = tollgate_store::NewSession {

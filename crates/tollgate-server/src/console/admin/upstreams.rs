@@ -10,9 +10,9 @@ use tollgate_core::platform::Platform;
 use tollgate_store::{NewUpstream, StoreError, Upstream, UpstreamPatch, UpstreamProtocol};
 
 use super::users::parse_id;
+use crate::console::admin::audit_log;
 use crate::console::body::{JsonObject, Obj};
 use crate::console::error::{ConsoleError, ConsoleResult};
-use crate::console::admin::audit_log;
 use crate::console::session::Admin;
 use crate::state::AppState;
 
@@ -114,7 +114,8 @@ pub async fn create_upstream(
     };
     check_protocol(new.platform, new.protocol)?;
     let mut created = state.store.create_upstream(&new, Timestamp::now()).await?;
-    created.api_key = state.secrets.open(created.api_key.expose()).map_err(|e| ConsoleError::Internal(e.to_string()))?.into();
+    created.api_key =
+        state.secrets.open(created.api_key.expose()).map_err(|e| ConsoleError::Internal(e.to_string()))?.into();
     let out = UpstreamOut::from(&created);
     state.upstreams.invalidate();
     audit_log::record(&state, admin.user.id, "upstream.create", None, None::<&UpstreamOut>, Some(&out)).await;
@@ -147,7 +148,8 @@ pub async fn update_upstream(
         StoreError::NotFound => not_found(),
         other => other.into(),
     })?;
-    updated.api_key = state.secrets.open(updated.api_key.expose()).map_err(|e| ConsoleError::Internal(e.to_string()))?.into();
+    updated.api_key =
+        state.secrets.open(updated.api_key.expose()).map_err(|e| ConsoleError::Internal(e.to_string()))?.into();
     let out = UpstreamOut::from(&updated);
     state.upstreams.invalidate();
     let before = UpstreamOut::from(&current);

@@ -11,10 +11,10 @@ use tollgate_store::{NewUser, Role, StoreError, User, UserPatch, UserStatus};
 
 use super::audit::{PageQuery, int_param};
 use crate::console::accounts;
+use crate::console::admin::audit_log;
 use crate::console::auth::{parse_email, parse_new_password};
 use crate::console::body::{JsonObject, Obj};
 use crate::console::error::{ConsoleError, ConsoleResult};
-use crate::console::admin::audit_log;
 use crate::console::session::Admin;
 use crate::console::views::{PlatformLimits, UserOut, active_limits};
 use crate::state::AppState;

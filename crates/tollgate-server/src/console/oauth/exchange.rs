@@ -13,7 +13,8 @@ async fn read_json(resp: Result<reqwest::Response, reqwest::Error>, what: &str) 
     // Without the URL: WeChat takes the client secret in the query string.
     let resp = resp.map_err(|e| format!("{what} request failed: {}", e.without_url()))?;
     let status = resp.status();
-    let body: Value = resp.json().await.map_err(|e| format!("{what} answer is not JSON ({status}): {}", e.without_url()))?;
+    let body: Value =
+        resp.json().await.map_err(|e| format!("{what} answer is not JSON ({status}): {}", e.without_url()))?;
     // Standard OAuth2 errors, WeChat's errcode, DingTalk's code/message.
     let err =
         body.get("error").and_then(Value::as_str).map(str::to_owned).or_else(|| {

@@ -31,7 +31,8 @@ async fn promotion_needs_the_flag_and_ends_the_old_holder(app: TestApp) {
     // Someone registered the address first (here through OAuth, with a key and a session).
     let mut new = NewUser::new("boss@example.com", AuthSource::GitHub);
     new.password_hash = Some(tollgate_server::console::accounts::hash_password("squatter-1").await.unwrap());
-    let squatter = store.create_user_with_identity(&new, AuthSource::GitHub, "gh-42", &[], Timestamp::now()).await.unwrap();
+    let squatter =
+        store.create_user_with_identity(&new, AuthSource::GitHub, "gh-42", &[], Timestamp::now()).await.unwrap();
     let old = app.login("boss@example.com", "squatter-1").await;
     let key = NewApiKey {
         user_id: squatter.id,

@@ -58,7 +58,10 @@ async fn sensitive_changes_are_audited(app: TestApp) {
     assert_eq!(names, ["api_key.revoke", "user.update", "upstream.delete", "upstream.update", "upstream.create"]);
     let user_change = &entries[1];
     assert_eq!(user_change["target_user_id"], user.id);
-    assert_eq!((user_change["before"]["cost_multiplier"].as_i64(), user_change["after"]["cost_multiplier"].as_i64()), (Some(1), Some(0)));
+    assert_eq!(
+        (user_change["before"]["cost_multiplier"].as_i64(), user_change["after"]["cost_multiplier"].as_i64()),
+        (Some(1), Some(0))
+    );
     assert_eq!(user_change["after"]["role"], "admin");
     assert_eq!(entries[3]["before"]["enabled"], true);
     assert_eq!(entries[3]["after"]["enabled"], false);

@@ -19,7 +19,9 @@ fn login_as(content_type: Option<&str>) -> Request<Body> {
 async fn console_writes_accept_only_json() {
     let app = TestApp::sqlite().await;
     let admin = app.admin().await;
-    for ct in [Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("multipart/form-data; boundary=x"), None] {
+    for ct in
+        [Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("multipart/form-data; boundary=x"), None]
+    {
         let r = app.send(login_as(ct)).await;
         assert_error(&r, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", None);
         assert!(r.headers.get("set-cookie").is_none(), "{ct:?} signed in");

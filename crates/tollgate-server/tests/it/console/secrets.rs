@@ -36,7 +36,8 @@ async fn start_error(db: &TestDb, config: GatewayConfig) -> String {
 
 async fn secrets_are_encrypted_at_rest(app: TestApp) {
     let admin = app.admin().await;
-    let body = r#"{"platform":"openai","name":"prod-openai","base_url":"https://x.example","api_key":"sk-very-secret-9876"}"#;
+    let body =
+        r#"{"platform":"openai","name":"prod-openai","base_url":"https://x.example","api_key":"sk-very-secret-9876"}"#;
     let r = app.call("POST", "/api/v1/admin/upstreams", Some(&admin.token), Some(body)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     assert_eq!(r.json()["api_key_masked"], "sk-…9876");

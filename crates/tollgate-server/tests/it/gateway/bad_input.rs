@@ -44,7 +44,8 @@ async fn upstream_errors_pass_through_uncharged_and_garbage_does_not_panic() {
     let c = app.caller("up@example.com", &[]).await;
     let msg = format!(r#"{{"model":"{MODEL}","max_tokens":8,"stream":true,"messages":[]}}"#);
     // The only account answers 500: the client gets that answer, and is not charged.
-    let r = app.post_json("/v1/messages", &[("x-api-key", &c.secret), ("user-agent", "test mock=error500")], &msg).await;
+    let r =
+        app.post_json("/v1/messages", &[("x-api-key", &c.secret), ("user-agent", "test mock=error500")], &msg).await;
     assert_eq!(r.status, 500);
     assert!(r.text().contains("mock failure"));
     assert_eq!(app.spent(c.user_id, Platform::Anthropic).await, 0);

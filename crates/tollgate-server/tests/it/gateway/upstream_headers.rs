@@ -57,7 +57,12 @@ async fn only_the_allow_list_reaches_the_upstream() {
     let cases: [Case; 3] = [
         (
             "/v1/messages",
-            vec![("x-api-key", &c.secret), ("anthropic-version", "2023-06-01"), ("anthropic-beta", "b1"), ("openai-beta", "x")],
+            vec![
+                ("x-api-key", &c.secret),
+                ("anthropic-version", "2023-06-01"),
+                ("anthropic-beta", "b1"),
+                ("openai-beta", "x"),
+            ],
             &["anthropic-beta", "anthropic-version", "x-api-key"],
         ),
         (
@@ -79,11 +84,12 @@ async fn only_the_allow_list_reaches_the_upstream() {
         let r = app.post_json(path, &headers, body).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}: {}", r.text());
         let got = seen.lock().unwrap().pop().unwrap();
-        let mut expected: Vec<String> = ["accept", "accept-encoding", "content-length", "content-type", "host", "user-agent"]
-            .iter()
-            .chain(expected_own)
-            .map(|s| (*s).to_owned())
-            .collect();
+        let mut expected: Vec<String> =
+            ["accept", "accept-encoding", "content-length", "content-type", "host", "user-agent"]
+                .iter()
+                .chain(expected_own)
+                .map(|s| (*s).to_owned())
+                .collect();
         expected.sort();
         assert_eq!(got, expected, "{path}");
     }

@@ -62,7 +62,18 @@ async fn half_a_header_is_dropped_within_the_header_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_that_never_arrives_is_refused_within_the_body_timeout() {
-    let (_app, addr, stop, server) = served(10, 1, 75).await;
+    let (app, addr, stop, server) = served(10, 1, 75).await;
+    // The gateway's body read (after the key is checked).
+    let c = app.caller("slow-body@example.com", &[]).await;
+    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /v1/messages HTTP/1.1\r\nHost: x\r\nx-api-key: {}\r\ncontent-type: application/json\r\ncontent-length: 100\r\nconnection: close\r\n\r\n{{",
+        c.secret
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let (answer, took) = until_closed(&mut tcp, Duration::from_secs(5)).await;
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert!(answer.starts_with("HTTP/1.1 400") && answer.contains("body-read-timeout"), "{answer}");
     let mut tcp = TcpStream::connect(addr).await.unwrap();
     // The console login reads its body (a gateway route checks the key first).
     let login = "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\nconnection: close\r\n\r\n{";

@@ -164,7 +164,9 @@ impl AsyncWrite for Tracked {
 /// A request body that fails once its deadline passes before it was received in full.
 struct TimedBody {
     inner: hyper::body::Incoming,
-    deadline: Pin<Box<tokio::time::Sleep>>,
+    /// When the body must be complete; the timer is armed only if the body has to be waited for.
+    due: tokio::time::Instant,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
     limit: Duration,
     done: bool,
 }
@@ -189,7 +191,12 @@ impl http_body::Body for TimedBody {
                 Poll::Ready(None)
             }
             Poll::Ready(Some(frame)) => Poll::Ready(Some(frame.map_err(Into::into))),
-            Poll::Pending => match this.deadline.as_mut().poll(cx) {
+            Poll::Pending => match this
+                .deadline
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(this.due)))
+                .as_mut()
+                .poll(cx)
+            {
                 Poll::Ready(()) => {
                     this.done = true;
                     Poll::Ready(Some(Err(Box::new(BodyTimeout(this.limit.as_secs())))))
@@ -240,8 +247,14 @@ pub async fn serve(tcp: TcpStream, peer: SocketAddr, app: Router, timeouts: Time
         let activity = activity.clone();
         move |req: Request<hyper::body::Incoming>| {
             let in_flight = activity.request_started();
-            let deadline = Box::pin(tokio::time::sleep(timeouts.body));
-            let mut req = req.map(|inner| Body::new(TimedBody { inner, deadline, limit: timeouts.body, done: false }));
+            let due = tokio::time::Instant::now() + timeouts.body;
+            let mut req = req.map(|inner| {
+                if http_body::Body::is_end_stream(&inner) {
+                    Body::new(inner) // no body to wait for
+                } else {
+                    Body::new(TimedBody { inner, due, deadline: None, limit: timeouts.body, done: false })
+                }
+            });
             req.extensions_mut().insert(ConnectInfo(peer));
             let app = app.clone();
             async move {

@@ -135,6 +135,12 @@ pub async fn startup(store: &dyn Store, source: &super::key::KeySource) -> Resul
                 return Err(StoreError::Invalid(format!("{missing} (no key file at {})", path.display())));
             }
             let k = super::key::generate_file(&path).map_err(invalid)?;
+            if store.backend() == "postgres" {
+                tracing::warn!(
+                    "PostgreSQL: every gateway instance on this database must use this same key \
+                     (set TOLLGATE_SECRET_KEY or --secret-key-file on each; docs/postgres.md)"
+                );
+            }
             tracing::warn!(
                 path = %path.display(),
                 "generated a new secret key for upstream API keys and OAuth client secrets (mode 0600); back it up: \

@@ -6,6 +6,7 @@ mod billing;
 mod console;
 mod postgres_only;
 mod quotas;
+mod secrets;
 mod settings;
 mod users;
 mod util;
@@ -63,4 +64,6 @@ contract!(
     console::audit_pages_newest_first,
     console::identity_signup_is_one_transaction,
     console::daily_spend_groups_by_local_date,
+    secrets::secret_rewrites_are_all_or_nothing,
+    secrets::promotion_ends_every_way_into_the_account,
 );

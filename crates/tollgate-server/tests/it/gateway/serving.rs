@@ -16,7 +16,7 @@ async fn charged(app: &TestApp, user_id: i64) -> i64 {
 }
 
 /// The tests here count the process's serving threads: one at a time.
-static ONE_SERVER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(super) static ONE_SERVER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Threads of this process named as serving threads (names are cut to 15 bytes by Linux).
 fn serving_threads() -> usize {

@@ -1,6 +1,7 @@
 //! Connection timeouts (`tollgate_server::serve`): a client that never finishes its headers, a body
 //! that never arrives, and an idle keep-alive connection are each dropped within their timeout; a
-//! shutdown does not wait for a connection that sends nothing.
+//! shutdown does not wait for a connection that sends nothing. (One server at a time with the
+//! serving tests, which count the process's serving threads.)
 
 use std::time::{Duration, Instant};
 
@@ -10,6 +11,7 @@ use tokio::sync::oneshot;
 use tollgate_server::config::GatewayConfig;
 use tollgate_store::testing::TestDb;
 
+use super::serving::ONE_SERVER;
 use crate::util::test_app::{TestApp, journal_dir};
 
 async fn served(
@@ -47,6 +49,7 @@ async fn until_closed(tcp: &mut TcpStream, limit: Duration) -> (String, Duration
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn half_a_header_is_dropped_within_the_header_timeout() {
+    let _one = ONE_SERVER.lock().await;
     let (_app, addr, stop, server) = served(1, 60, 75).await;
     let mut tcp = TcpStream::connect(addr).await.unwrap();
     tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ").await.unwrap();
@@ -62,7 +65,19 @@ async fn half_a_header_is_dropped_within_the_header_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_that_never_arrives_is_refused_within_the_body_timeout() {
-    let (_app, addr, stop, server) = served(10, 1, 75).await;
+    let _one = ONE_SERVER.lock().await;
+    let (app, addr, stop, server) = served(10, 1, 75).await;
+    // The gateway's body read (after the key is checked).
+    let c = app.caller("slow-body@example.com", &[]).await;
+    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /v1/messages HTTP/1.1\r\nHost: x\r\nx-api-key: {}\r\ncontent-type: application/json\r\ncontent-length: 100\r\nconnection: close\r\n\r\n{{",
+        c.secret
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let (answer, took) = until_closed(&mut tcp, Duration::from_secs(5)).await;
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert!(answer.starts_with("HTTP/1.1 400") && answer.contains("body-read-timeout"), "{answer}");
     let mut tcp = TcpStream::connect(addr).await.unwrap();
     // The console login reads its body (a gateway route checks the key first).
     let login = "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\nconnection: close\r\n\r\n{";
@@ -76,6 +91,7 @@ async fn a_body_that_never_arrives_is_refused_within_the_body_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_keep_alive_is_closed_and_shutdown_does_not_wait_for_silent_clients() {
+    let _one = ONE_SERVER.lock().await;
     let (_app, addr, stop, server) = served(30, 60, 1).await;
     let mut tcp = TcpStream::connect(addr).await.unwrap();
     tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();

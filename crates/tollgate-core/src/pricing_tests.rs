@@ -211,8 +211,13 @@ fn price_json_shape() {
     let json = serde_json::to_string(price_of("gpt-4o")).unwrap();
     assert_eq!(
         json,
-        r#"{"platform":"openai","input_per_mtok":2.5,"output_per_mtok":10,"cache_read_per_mtok":1.25,"cache_write_5m_per_mtok":null,"cache_write_1h_per_mtok":null,"tool_fees":{"web_search_per_1k":10,"file_search_per_1k":2.5}}"#
+        r#"{"platform":"openai","input_per_mtok":2.5,"output_per_mtok":10,"cache_read_per_mtok":1.25,"cache_write_5m_per_mtok":null,"cache_write_1h_per_mtok":null,"tool_fees":{"web_search_per_1k":10,"file_search_per_1k":2.5},"source_url":"https://developers.openai.com/api/docs/pricing","as_of":"2026-11-25"}"#
     );
+    // Every model says where and when its price was read.
+    for (model, price) in table().models() {
+        assert!(price.source_url.as_deref().is_some_and(|u| u.starts_with("https://")), "{model}");
+        assert!(price.as_of.as_deref().is_some_and(|d| d.len() == 10), "{model}");
+    }
     // Cache fields are optional on input.
     let p: Price = serde_json::from_str(r#"{"platform":"gemini","input_per_mtok":0.1,"output_per_mtok":0.4}"#).unwrap();
     assert_eq!(p.cache_read_per_mtok, None);

@@ -197,6 +197,9 @@ pub struct Inspected {
     pub upstream_body: bytes::Bytes,
     /// Whether we switched `include_usage` on (and so must drop the usage-only chunk again).
     pub injected_include_usage: bool,
+    /// OpenAI Chat `web_search_options`: the search model runs a web search its usage does not
+    /// count, charged as one search call.
+    pub web_search_requested: bool,
 }
 
 type Fields = BTreeMap<String, Box<RawValue>>;
@@ -242,6 +245,7 @@ pub fn inspect(route: &Route, body: bytes::Bytes) -> Result<Inspected, GatewayEr
         framing: Framing::Sse,
         upstream_body: body.clone(),
         injected_include_usage: false,
+        web_search_requested: false,
     };
     if !route.endpoint.has_body() {
         return Ok(out);
@@ -257,6 +261,7 @@ pub fn inspect(route: &Route, body: bytes::Bytes) -> Result<Inspected, GatewayEr
             out.model = string_field(&f, "model")?.ok_or_else(|| GatewayError::bad_request("model: is required"))?;
             out.stream = bool_field(&f, "stream")?;
             out.max_output_tokens = count_field(&f, "max_completion_tokens")?.or(count_field(&f, "max_tokens")?);
+            out.web_search_requested = f.get("web_search_options").is_some_and(|v| v.get().trim() != "null");
             if out.stream
                 && let Some(changed) = with_include_usage(&f)?
             {

@@ -164,6 +164,7 @@ async fn answer_client(
         family,
         request: prepared.inspected.upstream_body.clone(),
         reserved,
+        web_search_requested: prepared.inspected.web_search_requested,
     };
     let is_event_stream = answer
         .response

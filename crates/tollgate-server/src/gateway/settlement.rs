@@ -39,6 +39,8 @@ pub struct Charge {
     pub request: Bytes,
     /// Whether a strict-mode reservation is held for this request.
     pub reserved: bool,
+    /// OpenAI Chat search models: one web search per request (their usage does not count it).
+    pub web_search_requested: bool,
 }
 
 /// The usage to charge for what was observed, and why it is an estimate (`None`: the upstream's
@@ -72,7 +74,10 @@ pub async fn settle(
     report: &UsageReport,
     status: &str,
 ) -> Result<Money, GatewayError> {
-    let (usage, estimated) = billable_usage(report, charge);
+    let (mut usage, estimated) = billable_usage(report, charge);
+    if charge.web_search_requested && usage.tool_calls.web_search == 0 {
+        usage.tool_calls.web_search = 1;
+    }
     if let Some(reason) = estimated {
         metrics::counter!("tollgate_usage_estimated_total", "platform" => charge.platform.as_str(), "reason" => reason)
             .increment(1);
@@ -199,8 +204,12 @@ impl StreamSettler {
         if more.is_empty() {
             return;
         }
-        let follow_up =
-            Charge { request_id: format!("{}-late", self.charge.request_id), reserved: false, ..self.charge.clone() };
+        let follow_up = Charge {
+            request_id: format!("{}-late", self.charge.request_id),
+            reserved: false,
+            web_search_requested: false,
+            ..self.charge.clone()
+        };
         let result = match price(&self.state, &follow_up, more, "late_usage", false) {
             Ok(record) => commit(&self.state, record, follow_up.platform).await,
             Err(e) => Err(e),

@@ -303,3 +303,26 @@ async fn a_failed_request_releases_its_hold(app: TestApp) {
     assert_eq!(app.spent(c.user_id, Platform::Anthropic).await, 0);
 }
 crate::both_backends!(a_failed_request_releases_its_hold, super::a_failed_request_releases_its_hold);
+
+/// OpenAI Chat search models run one web search per request, which their usage does not count.
+async fn chat_web_search_is_charged_per_request(app: TestApp) {
+    let app = app.with_mocks(false).await;
+    let admin = app.admin().await;
+    let c = app.caller("chat-search@example.com", &[]).await;
+    let priced = json!({"platform": "openai", "input_per_mtok": 3, "output_per_mtok": 15, "tool_fees": {"web_search_per_1k": 25}});
+    let r =
+        app.call("PUT", &format!("/api/v1/admin/pricing/{MODEL}"), Some(&admin.token), Some(&priced.to_string())).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let body = json!({"model": MODEL, "web_search_options": {}, "messages": [{"role": "user", "content": "news?"}]});
+    let r = app
+        .post_json("/v1/chat/completions", &[("authorization", &format!("Bearer {}", c.secret))], &body.to_string())
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let record = app.last_record(c.user_id).await;
+    // 130 input × 3 (no cached rate) + 50 × 15 = 1,140 µUSD, plus one search at $25 per 1,000.
+    assert_eq!(
+        (record.usage.tool_calls.web_search, record.tool_cost.nanos(), record.cost.nanos()),
+        (1, 25_000_000, 26_140_000)
+    );
+}
+crate::both_backends!(chat_web_search_is_charged_per_request, super::chat_web_search_is_charged_per_request);

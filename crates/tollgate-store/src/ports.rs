@@ -212,7 +212,9 @@ pub trait PriceRepo: Send + Sync {
     async fn list_price_overrides(&self) -> Result<Vec<(String, Price)>, StoreError>;
 
     /// Adds or replaces the override of `model`.
-    async fn upsert_price_override(&self, model: &str, price: &Price, now: Timestamp) -> Result<(), StoreError>;
+    async fn upsert_price_override(&self, model: &str, price: &Price, now: Timestamp) -> Result<(), StoreError> {
+        self.upsert_price_overrides_audited(&[(model.to_owned(), price.clone())], now, None).await
+    }
 
     /// `NotFound` when `model` has no override.
     async fn delete_price_override(&self, model: &str) -> Result<(), StoreError>;

@@ -119,29 +119,6 @@ macro_rules! impl_price_repo {
                 Ok(out)
             }
 
-            async fn upsert_price_override(
-                &self,
-                model: &str,
-                price: &tollgate_core::pricing::Price,
-                now: jiff::Timestamp,
-            ) -> Result<(), $crate::StoreError> {
-                use $crate::sql::prices::nanos;
-                sqlx::query($crate::sql::prices::UPSERT)
-                    .bind(model)
-                    .bind(price.platform.as_str())
-                    .bind(price.input_per_mtok.nanos())
-                    .bind(price.output_per_mtok.nanos())
-                    .bind(nanos(price.cache_read_per_mtok))
-                    .bind(nanos(price.cache_write_5m_per_mtok))
-                    .bind(nanos(price.cache_write_1h_per_mtok))
-                    .bind($crate::sql::prices::encode_long_context(price)?)
-                    .bind($crate::sql::ms(now))
-                    .bind($crate::sql::prices::encode_details(price)?)
-                    .execute(&mut *self.write_conn().await?)
-                    .await?;
-                Ok(())
-            }
-
             async fn upsert_price_overrides_audited(
                 &self,
                 prices: &[(String, tollgate_core::pricing::Price)],

@@ -26,7 +26,7 @@ use axum::extract::ConnectInfo;
 use bytes::Bytes;
 use http::Request;
 use http_body::Frame;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
@@ -263,8 +263,9 @@ pub async fn serve(tcp: TcpStream, peer: SocketAddr, app: Router, timeouts: Time
             }
         }
     });
-    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    let conn = builder.serve_connection_with_upgrades(io, service);
+    // HTTP/1.1 only, as the providers' SDKs speak it: no HTTP/2 (h2c) server to expose or keep
+    // patched, and no protocol sniffing on each connection (docs/security.md).
+    let conn = hyper::server::conn::http1::Builder::new().serve_connection(io, service).with_upgrades();
     tokio::pin!(conn);
     let every = (timeouts.header.min(timeouts.idle) / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
     let mut tick = tokio::time::interval(every);

@@ -67,6 +67,9 @@ struct Count {
 
 struct Active {
     file: File,
+    /// The active file's length: where a failed write is cut back to (kept here rather than asked
+    /// of the file system on every append, under the lock every serving thread takes).
+    len: u64,
     segment: u64,
     /// Lines written to each segment still on disk, and how many of them are applied.
     counts: BTreeMap<u64, Count>,
@@ -115,11 +118,12 @@ impl Journal {
         leftovers.sort_by_key(|l| l.segment);
         let segment = leftovers.last().map_or(0, |l| l.segment) + 1;
         let file = open_segment(dir, segment)?;
+        let len = file.metadata()?.len();
         let mut counts = BTreeMap::new();
         counts.insert(segment, Count::default());
         let journal = Self {
             dir: dir.to_owned(),
-            active: Mutex::new(Active { file, segment, counts }),
+            active: Mutex::new(Active { file, len, segment, counts }),
             unwritable: AtomicBool::new(false),
             fail_writes: AtomicBool::new(false),
             _lock: lock,
@@ -168,6 +172,7 @@ impl Journal {
         if active.counts.get(&active.segment).is_some_and(|c| c.written >= SEGMENT_LINES) {
             let next = active.segment + 1;
             active.file = open_segment(&self.dir, next)?;
+            active.len = active.file.metadata()?.len();
             let done = active.segment;
             active.segment = next;
             active.counts.insert(next, Count::default());
@@ -175,13 +180,13 @@ impl Journal {
         }
         // One `write` of the whole line (O_APPEND). A failed or short write (disk full) is cut back
         // off, so that the next line does not merge with its fragment.
-        let before = active.file.metadata()?.len();
         if let Err(e) = active.file.write_all(text) {
-            if let Err(cut) = active.file.set_len(before) {
+            if let Err(cut) = active.file.set_len(active.len) {
                 tracing::error!(error = %cut, "could not cut a failed journal write back off");
             }
             return Err(e);
         }
+        active.len += text.len() as u64;
         let segment = active.segment;
         active.counts.entry(segment).or_default().written += 1;
         Ok(segment)

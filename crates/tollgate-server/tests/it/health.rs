@@ -68,3 +68,44 @@ fn version_names_the_git_revision() {
     let rev = rev.unwrap_or_else(|| panic!("unexpected version line: {text}"));
     assert!(rev == "unknown" || (rev.len() == 12 && rev.bytes().all(|b| b.is_ascii_hexdigit())), "{text}");
 }
+
+/// `--log-format json` writes one JSON object per log line.
+#[test]
+fn json_logs_are_one_object_per_line() {
+    use std::io::{BufRead, BufReader};
+    let dir = std::env::temp_dir().join(format!("tollgate-json-logs-{}", std::process::id()));
+    let db = format!("sqlite://{}", dir.join("t.db").display());
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0", "--database-url", &db, "--data-dir"])
+        .arg(&dir)
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Logs go to standard output, read on a thread so a server that never logs cannot hang the test.
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut listening = None;
+    while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(30)) {
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        if v["message"] == "tollgate listening" {
+            listening = Some(v);
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    let v = listening.expect("a listening line");
+    assert_eq!((v["level"].as_str(), v["backend"].as_str()), (Some("INFO"), Some("sqlite")));
+    assert!(v["timestamp"].is_string() && v["addr"].is_string(), "{v}");
+}

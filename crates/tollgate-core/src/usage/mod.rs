@@ -66,11 +66,20 @@ impl ToolCalls {
 
     /// The larger count of each kind (a cumulative report never goes down).
     pub fn max(self, other: ToolCalls) -> ToolCalls {
+        self.zip(other, u64::max)
+    }
+
+    /// What `self` counts beyond `other`, kind by kind (never below zero).
+    pub fn saturating_sub(self, other: ToolCalls) -> ToolCalls {
+        self.zip(other, u64::saturating_sub)
+    }
+
+    fn zip(self, o: ToolCalls, f: impl Fn(u64, u64) -> u64) -> ToolCalls {
         ToolCalls {
-            web_search: self.web_search.max(other.web_search),
-            web_fetch: self.web_fetch.max(other.web_fetch),
-            file_search: self.file_search.max(other.file_search),
-            code_execution: self.code_execution.max(other.code_execution),
+            web_search: f(self.web_search, o.web_search),
+            web_fetch: f(self.web_fetch, o.web_fetch),
+            file_search: f(self.file_search, o.file_search),
+            code_execution: f(self.code_execution, o.code_execution),
         }
     }
 }
@@ -90,6 +99,19 @@ impl Usage {
     fn from_inclusive_prompt(prompt: u64, cached: u64, output: u64) -> Usage {
         let cached = cached.min(prompt);
         Usage { input_tokens: prompt - cached, output_tokens: output, cache_read_tokens: cached, ..Usage::default() }
+    }
+
+    /// What `self` counts beyond `other`, kind by kind (never below zero): usage reported after a
+    /// charge, when a running total grew past it.
+    pub fn saturating_sub(&self, other: &Usage) -> Usage {
+        Usage {
+            input_tokens: self.input_tokens.saturating_sub(other.input_tokens),
+            output_tokens: self.output_tokens.saturating_sub(other.output_tokens),
+            cache_read_tokens: self.cache_read_tokens.saturating_sub(other.cache_read_tokens),
+            cache_write_5m_tokens: self.cache_write_5m_tokens.saturating_sub(other.cache_write_5m_tokens),
+            cache_write_1h_tokens: self.cache_write_1h_tokens.saturating_sub(other.cache_write_1h_tokens),
+            tool_calls: self.tool_calls.saturating_sub(other.tool_calls),
+        }
     }
 
     /// No token and no tool call of any kind.

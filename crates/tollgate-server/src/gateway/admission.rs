@@ -63,9 +63,11 @@ pub async fn admit_request(
         _ => return Ok(Admitted { row, hold: None }),
     };
     // An upper bound of the cost, at the model's own rates (tollgate_core::estimate).
-    let price = state.ledger.prices().price(route.platform, &inspected.model)?;
-    let amount = RequestBound::read(family, &inspected.upstream_body)
-        .cost(family, &price, caller.user.cost_multiplier)
+    let bound = RequestBound::read(family, &inspected.upstream_body);
+    let amount = state
+        .ledger
+        .prices()
+        .with_price(route.platform, &inspected.model, |price| bound.cost(family, price, caller.user.cost_multiplier))?
         .map_err(|e| GatewayError::bad_request(format!("cannot estimate the cost: {e}")))?;
     let hold = NewReservation {
         request_id: request_id.to_owned(),

@@ -102,7 +102,7 @@ impl KeyCache {
         }
     }
 
-    pub async fn lookup(&self, secret: &str) -> Result<Option<Arc<Caller>>, StoreError> {
+    async fn lookup(&self, secret: &str) -> Result<Option<Arc<Caller>>, StoreError> {
         let hash = hash_secret(secret);
         if let Ok(m) = self.entries.read()
             && let Some(e) = m.get(&hash)
@@ -152,6 +152,24 @@ pub fn client_key<'a>(shape: ErrorShape, headers: &'a HeaderMap, query_key: Opti
     }
 }
 
+/// The active caller behind a gateway key secret: 401 for an unknown or revoked key, 403 for a
+/// disabled user.
+pub async fn resolve(keys: &KeyCache, secret: &str) -> Result<Arc<Caller>, GatewayError> {
+    let caller = keys.lookup(secret).await?.ok_or(GatewayError::InvalidKey)?;
+    // A lookup that raced with a revocation may have cached the old row: the record decides.
+    if !keys.is_still_valid(Some(caller.key.id), caller.user.id) {
+        return Err(if keys.is_still_valid(None, caller.user.id) {
+            GatewayError::InvalidKey
+        } else {
+            GatewayError::UserDisabled
+        });
+    }
+    if caller.user.status != UserStatus::Active {
+        return Err(GatewayError::UserDisabled);
+    }
+    Ok(caller)
+}
+
 /// Resolves the caller, or the native 401/403.
 pub async fn authenticate(
     keys: &KeyCache,
@@ -168,18 +186,7 @@ pub async fn authenticate(
             ErrorShape::Gemini => "x-goog-api-key",
         }));
     };
-    let caller = keys.lookup(secret).await?.ok_or(GatewayError::InvalidKey)?;
-    // A lookup that raced with a revocation may have cached the old row: the record decides.
-    if !keys.is_still_valid(Some(caller.key.id), caller.user.id) {
-        return Err(if keys.is_still_valid(None, caller.user.id) {
-            GatewayError::InvalidKey
-        } else {
-            GatewayError::UserDisabled
-        });
-    }
-    if caller.user.status != UserStatus::Active {
-        return Err(GatewayError::UserDisabled);
-    }
+    let caller = resolve(keys, secret).await?;
     if let Some(allowed) = &caller.key.platforms
         && !allowed.contains(&route.platform)
     {

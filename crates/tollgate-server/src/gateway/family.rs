@@ -189,8 +189,6 @@ pub struct Route {
 pub struct Inspected {
     pub model: String,
     pub stream: bool,
-    /// The client's output-token cap, if it set one.
-    pub max_output_tokens: Option<u64>,
     /// How a streamed answer is framed.
     pub framing: Framing,
     /// The body to send upstream (the client's, or with `include_usage` switched on).
@@ -241,7 +239,6 @@ pub fn inspect(route: &Route, body: bytes::Bytes) -> Result<Inspected, GatewayEr
     let mut out = Inspected {
         model: route.path_model.clone().unwrap_or_default(),
         stream: false,
-        max_output_tokens: None,
         framing: Framing::Sse,
         upstream_body: body.clone(),
         injected_include_usage: false,
@@ -255,12 +252,14 @@ pub fn inspect(route: &Route, body: bytes::Bytes) -> Result<Inspected, GatewayEr
         Endpoint::AnthropicMessages | Endpoint::AnthropicCountTokens => {
             out.model = string_field(&f, "model")?.ok_or_else(|| GatewayError::bad_request("model: is required"))?;
             out.stream = bool_field(&f, "stream")?;
-            out.max_output_tokens = count_field(&f, "max_tokens")?;
+            // The caps are read again for strict mode's bound (tollgate_core::estimate); checked here.
+            count_field(&f, "max_tokens")?;
         }
         Endpoint::OpenAiChat => {
             out.model = string_field(&f, "model")?.ok_or_else(|| GatewayError::bad_request("model: is required"))?;
             out.stream = bool_field(&f, "stream")?;
-            out.max_output_tokens = count_field(&f, "max_completion_tokens")?.or(count_field(&f, "max_tokens")?);
+            count_field(&f, "max_completion_tokens")?;
+            count_field(&f, "max_tokens")?;
             out.web_search_requested = f.get("web_search_options").is_some_and(|v| v.get().trim() != "null");
             if out.stream
                 && let Some(changed) = with_include_usage(&f)?
@@ -279,7 +278,7 @@ pub fn inspect(route: &Route, body: bytes::Bytes) -> Result<Inspected, GatewayEr
                     "background: background responses are not supported by this gateway; send the request without it",
                 ));
             }
-            out.max_output_tokens = count_field(&f, "max_output_tokens")?;
+            count_field(&f, "max_output_tokens")?;
         }
         Endpoint::GeminiGenerate | Endpoint::GeminiStream | Endpoint::GeminiCountTokens => {
             out.stream = route.endpoint == Endpoint::GeminiStream;
@@ -287,7 +286,7 @@ pub fn inspect(route: &Route, body: bytes::Bytes) -> Result<Inspected, GatewayEr
             if let Some(cfg) = f.get("generationConfig") {
                 let cfg: Fields = serde_json::from_str(cfg.get())
                     .map_err(|_| GatewayError::bad_request("generationConfig: must be an object"))?;
-                out.max_output_tokens = count_field(&cfg, "maxOutputTokens")?;
+                count_field(&cfg, "maxOutputTokens")?;
             }
         }
         Endpoint::OpenAiModels | Endpoint::AnthropicModels | Endpoint::GeminiModels => {}

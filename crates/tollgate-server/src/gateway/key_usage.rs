@@ -9,9 +9,8 @@ use axum::http::HeaderMap;
 use serde::Serialize;
 use tollgate_core::money::Money;
 use tollgate_core::platform::Platform;
-use tollgate_store::UserStatus;
 
-use super::auth::client_key;
+use super::auth::{client_key, resolve};
 use super::error::{ErrorShape, GatewayError};
 use crate::console::views::{QuotaViewOut, quota_views, rfc3339};
 use crate::state::AppState;
@@ -56,10 +55,7 @@ pub async fn key_usage(
         .into_iter()
         .find_map(|shape| client_key(shape, headers, query_key))
         .ok_or(GatewayError::MissingKey("x-api-key, x-goog-api-key or Authorization: Bearer"))?;
-    let caller = state.keys.lookup(secret).await?.ok_or(GatewayError::InvalidKey)?;
-    if caller.user.status != UserStatus::Active || !state.keys.is_still_valid(Some(caller.key.id), caller.user.id) {
-        return Err(GatewayError::UserDisabled);
-    }
+    let caller = resolve(&state.keys, secret).await?;
     // A read made after an answer sees that answer's charge.
     state.ledger.caught_up().await;
     let rows = state.store.list_by_user(caller.user.id).await?;

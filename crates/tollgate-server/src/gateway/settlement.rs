@@ -43,6 +43,9 @@ pub struct Charge {
     pub web_search_requested: bool,
 }
 
+/// How often a running stream renews its strict-mode hold: a third of the hold's lifetime.
+const HOLD_RENEWAL: Duration = Duration::from_secs(RESERVATION_TTL.as_secs().unsigned_abs() / 3);
+
 /// The usage to charge for what was observed, and why it is an estimate (`None`: the upstream's
 /// own final figures).
 pub fn billable_usage(report: &UsageReport, charge: &Charge) -> (Usage, Option<&'static str>) {
@@ -62,18 +65,27 @@ pub fn billable_usage(report: &UsageReport, charge: &Charge) -> (Usage, Option<&
         estimate = estimate.min(cap.saturating_mul(bound.choices));
     }
     usage.output_tokens = usage.output_tokens.max(estimate);
-    let reason = if report.output_chars > 0 || report.usage != Usage::default() { "stream_cut" } else { "no_usage" };
+    let reason = if report.output_chars > 0 || !report.usage.is_empty() { "stream_cut" } else { "no_usage" };
     (usage, Some(reason))
 }
 
-/// Prices and records one request under `request_id` (the charge's own, or a follow-up's).
-/// Returns the amount charged.
+/// Prices and records one request. Returns the amount charged.
 pub async fn settle(
     state: &AppState,
     charge: &Charge,
     report: &UsageReport,
     status: &str,
 ) -> Result<Money, GatewayError> {
+    settle_charged(state, charge, report, status).await.map(|(amount, _)| amount)
+}
+
+/// [`settle`], also returning the usage charged (what a stream's later usage is compared with).
+async fn settle_charged(
+    state: &AppState,
+    charge: &Charge,
+    report: &UsageReport,
+    status: &str,
+) -> Result<(Money, Usage), GatewayError> {
     let (mut usage, estimated) = billable_usage(report, charge);
     if charge.web_search_requested && usage.tool_calls.web_search == 0 {
         usage.tool_calls.web_search = 1;
@@ -87,7 +99,7 @@ pub async fn settle(
         );
     }
     let record = price(state, charge, usage, status, estimated.is_some())?;
-    commit(state, record, charge.platform).await
+    commit(state, record, charge.platform).await.map(|amount| (amount, usage))
 }
 
 /// The usage record of `usage`, priced.
@@ -98,11 +110,12 @@ fn price(
     status: &str,
     estimated: bool,
 ) -> Result<NewUsageRecord, GatewayError> {
-    let price = state.ledger.prices().price(charge.platform, &charge.model)?;
-    let pricing =
-        |e: tollgate_core::pricing::PricingError| GatewayError::Store(StoreError::Invalid(format!("pricing: {e}")));
-    let amount = cost(&usage, &price).and_then(|c| apply_multiplier(c, charge.multiplier)).map_err(pricing)?;
-    let tools = tool_cost(&usage, &price).and_then(|c| apply_multiplier(c, charge.multiplier)).map_err(pricing)?;
+    let priced = state.ledger.prices().with_price(charge.platform, &charge.model, |price| {
+        let amount = cost(&usage, price).and_then(|c| apply_multiplier(c, charge.multiplier))?;
+        let tools = tool_cost(&usage, price).and_then(|c| apply_multiplier(c, charge.multiplier))?;
+        Ok::<_, tollgate_core::pricing::PricingError>((amount, tools))
+    })?;
+    let (amount, tools) = priced.map_err(|e| GatewayError::Store(StoreError::Invalid(format!("pricing: {e}"))))?;
     Ok(NewUsageRecord {
         request_id: charge.request_id.clone(),
         user_id: charge.user_id,
@@ -169,11 +182,9 @@ impl StreamSettler {
     /// idempotent per request id, so a charge that did commit is never doubled.
     pub async fn settle(&mut self, status: &str) -> Result<Money, GatewayError> {
         let report = self.meter.report();
-        let result = settle(&self.state, &self.charge, &report, status).await;
-        if result.is_ok() {
-            self.charged = Some(billable_usage(&report, &self.charge).0);
-        }
-        result
+        let (amount, usage) = settle_charged(&self.state, &self.charge, &report, status).await?;
+        self.charged = Some(usage);
+        Ok(amount)
     }
 
     /// At the stream's end: usage reported after the charge (a cumulative total that grew past
@@ -184,23 +195,7 @@ impl StreamSettler {
         if !report.final_seen || report.usage == charged {
             return;
         }
-        let more = Usage {
-            input_tokens: report.usage.input_tokens.saturating_sub(charged.input_tokens),
-            output_tokens: report.usage.output_tokens.saturating_sub(charged.output_tokens),
-            cache_read_tokens: report.usage.cache_read_tokens.saturating_sub(charged.cache_read_tokens),
-            cache_write_5m_tokens: report.usage.cache_write_5m_tokens.saturating_sub(charged.cache_write_5m_tokens),
-            cache_write_1h_tokens: report.usage.cache_write_1h_tokens.saturating_sub(charged.cache_write_1h_tokens),
-            tool_calls: tollgate_core::usage::ToolCalls {
-                web_search: report.usage.tool_calls.web_search.saturating_sub(charged.tool_calls.web_search),
-                web_fetch: report.usage.tool_calls.web_fetch.saturating_sub(charged.tool_calls.web_fetch),
-                file_search: report.usage.tool_calls.file_search.saturating_sub(charged.tool_calls.file_search),
-                code_execution: report
-                    .usage
-                    .tool_calls
-                    .code_execution
-                    .saturating_sub(charged.tool_calls.code_execution),
-            },
-        };
+        let more = report.usage.saturating_sub(&charged);
         if more.is_empty() {
             return;
         }
@@ -225,8 +220,7 @@ impl StreamSettler {
     /// Strict mode: a stream still running keeps its hold past the hold's lifetime (renewed a
     /// third of the way through it, off the stream's path).
     pub fn keep_hold(&mut self) {
-        let every = Duration::from_secs(RESERVATION_TTL.as_secs().unsigned_abs() / 3);
-        if !self.charge.reserved || self.charged.is_some() || self.hold_renewed.elapsed() < every {
+        if !self.charge.reserved || self.charged.is_some() || self.hold_renewed.elapsed() < HOLD_RENEWAL {
             return;
         }
         self.hold_renewed = Instant::now();

@@ -64,15 +64,21 @@ impl PriceBook {
         self.set_overrides(overrides).map_err(|e| StoreError::Invalid(format!("price overrides: {e}")))
     }
 
-    /// The price of `model` on `platform` (a platform's fallback for unknown models, noted as
-    /// unpriced).
-    pub fn price(&self, platform: Platform, model: &str) -> Result<Price, GatewayError> {
+    /// `f` applied to the price of `model` on `platform` (a platform's fallback for unknown models,
+    /// noted as unpriced). Borrowed, not cloned: a price carries its source text, and this runs for
+    /// every request.
+    pub fn with_price<T>(
+        &self,
+        platform: Platform,
+        model: &str,
+        f: impl FnOnce(&Price) -> T,
+    ) -> Result<T, GatewayError> {
         let table = self.table();
         let found = table.lookup(platform, model).ok_or_else(|| GatewayError::UnknownModel(model.to_owned()))?;
         if found.kind == MatchKind::Fallback {
             self.note_unpriced(platform, model);
         }
-        Ok(found.price.clone())
+        Ok(f(found.price))
     }
 
     /// Whether the model has a price of its own (not the fallback). An unknown model is noted.

@@ -163,7 +163,7 @@ impl SettleQueue {
         if self.tx.is_closed() {
             // The worker has stopped (shutdown), but a stream whose client left while the server
             // stopped is still being settled: its charge goes straight to the database.
-            return self.store.settle(&record, at, &self.settings.clock()).await.map(|_| ());
+            return self.write_now(&record, at).await;
         }
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
         let rollovers = self.settings.clock().rollovers(at).ok();
@@ -191,7 +191,7 @@ impl SettleQueue {
             // straight to the database (idempotent: a journaled line replayed at the next start is
             // skipped). If even that fails, a journaled charge is still applied at the next start.
             self.quotas.dropped(seq, user_id, platform);
-            let written = self.store.settle(&job.record, at, &self.settings.clock()).await.map(|_| ());
+            let written = self.write_now(&job.record, at).await;
             return match (written, wait) {
                 (Ok(()), _) | (Err(_), None) => Ok(()),
                 (Err(e), Some(_)) => Err(e),
@@ -202,6 +202,11 @@ impl SettleQueue {
             None => Ok(()),
             Some(wait) => wait.await.map_err(|_| StoreError::Unavailable("the settlement worker stopped".into()))?,
         }
+    }
+
+    /// One charge written to the database by the caller (the worker has stopped). Idempotent.
+    async fn write_now(&self, record: &NewUsageRecord, at: Timestamp) -> Result<(), StoreError> {
+        self.store.settle(record, at, &self.settings.clock()).await.map(|_| ())
     }
 
     /// Waits until every settlement handed to the worker before this call is in the database, so

@@ -189,7 +189,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         )
         .await?;
         println!(
-            "== backend: {backend}, settlement: {settlement} (quotas enforced: daily/weekly/monthly limits on the caller, every request settled)"
+            "== backend: {backend}, settlement: {settlement} (quotas enforced: 5-hour/daily/weekly/monthly limits on the user and on its key, plus a key lifetime budget, every request settled)"
         );
         // Every latency run comes before every throughput run: a throughput run leaves the
         // database tens of thousands of fresh rows to checkpoint or vacuum, which disturbed the

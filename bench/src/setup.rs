@@ -52,11 +52,13 @@ pub async fn drop_database(backend: &str, db_url: &str, pg_url: &str) -> anyhow:
 }
 
 /// A user with limits on every window of the anthropic platform (high enough never to refuse, so
-/// every request takes the full admission and settlement path), an API key, and the mock upstream.
+/// every request takes the full admission and settlement path), an API key with its own limits on
+/// every window and a lifetime budget (checked and charged on top of the user's), and the mock
+/// upstream.
 pub async fn seed(db_url: &str, mock_url: &str) -> anyhow::Result<Seeded> {
     let store = tollgate_store::connect(db_url).await?;
     let cap = Some(Money::from_units(1_000_000)?);
-    let limits = WindowLimits { daily: cap, weekly: cap, monthly: cap };
+    let limits = WindowLimits { five_hour: cap, daily: cap, weekly: cap, monthly: cap };
     let user = store
         .create_user(
             &NewUser::new("bench@example.com", AuthSource::Email),
@@ -71,6 +73,8 @@ pub async fn seed(db_url: &str, mock_url: &str) -> anyhow::Result<Seeded> {
         prefix: keys::shown_prefix(&secret),
         key_hash: keys::hash_secret(&secret),
         platforms: None,
+        limits: vec![(Platform::Anthropic, limits)],
+        lifetime_limit: cap,
     };
     store.create_api_key(&key, Timestamp::now()).await?;
     let upstream = NewUpstream {

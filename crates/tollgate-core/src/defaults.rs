@@ -30,7 +30,7 @@ impl PlatformQuotas {
         Ok(Self(out))
     }
 
-    /// The canonical JSON text: every listed platform with all three windows.
+    /// The canonical JSON text: every listed platform with all four windows.
     pub fn to_json(&self) -> String {
         serde_json::to_string(&self.0).unwrap_or_else(|_| "{}".to_owned())
     }
@@ -60,14 +60,14 @@ impl PlatformQuotas {
     }
 }
 
-/// `{"daily","weekly","monthly"}` with each value null or an amount; `null` for the whole object
+/// `{"five_hour","daily","weekly","monthly"}` (any of them) with each value null or an amount; `null` for the whole object
 /// means all unlimited.
 pub fn parse_window_limits(path: &str, raw: &str) -> Result<WindowLimits, FieldError> {
     if raw.trim() == "null" {
         return Ok(WindowLimits::default());
     }
     let fields: BTreeMap<String, Box<RawValue>> = serde_json::from_str(raw)
-        .map_err(|_| FieldError::new(path, "must be an object with daily, weekly and monthly"))?;
+        .map_err(|_| FieldError::new(path, "must be an object with five_hour, daily, weekly and monthly"))?;
     let mut limits = WindowLimits::default();
     for (name, value) in fields {
         let field = format!("{path}.{name}");
@@ -100,12 +100,12 @@ mod tests {
             r#"{"anthropic":{"daily":10.1,"weekly":50,"monthly":null},"openai":{"daily":0},"gemini":null}"#,
         )
         .unwrap();
-        assert_eq!(q.get(Platform::Anthropic), WindowLimits { daily: usd("10.1"), weekly: usd("50"), monthly: None });
+        assert_eq!(q.get(Platform::Anthropic), WindowLimits { five_hour: None, daily: usd("10.1"), weekly: usd("50"), monthly: None });
         assert_eq!(q.get(Platform::OpenAi).daily, usd("0"));
         assert_eq!(q.get(Platform::Antigravity), WindowLimits::default());
         assert_eq!(
             q.to_json(),
-            r#"{"anthropic":{"daily":10.1,"weekly":50,"monthly":null},"openai":{"daily":0,"weekly":null,"monthly":null},"gemini":{"daily":null,"weekly":null,"monthly":null}}"#
+            r#"{"anthropic":{"five_hour":null,"daily":10.1,"weekly":50,"monthly":null},"openai":{"five_hour":null,"daily":0,"weekly":null,"monthly":null},"gemini":{"five_hour":null,"daily":null,"weekly":null,"monthly":null}}"#
         );
         let cases = [
             (r#"{"bedrock":{}}"#, "k.bedrock"),
@@ -135,7 +135,7 @@ mod tests {
         )
         .unwrap();
         let merged = system.patched_by(&github);
-        assert_eq!(merged.get(Platform::Anthropic), WindowLimits { daily: usd("0"), weekly: usd("50"), monthly: None });
+        assert_eq!(merged.get(Platform::Anthropic), WindowLimits { five_hour: None, daily: usd("0"), weekly: usd("50"), monthly: None });
         assert_eq!(merged.get(Platform::OpenAi).daily, usd("5"));
         assert_eq!(merged.get(Platform::Gemini).monthly, usd("3"));
         let snap = merged.snapshot();

@@ -28,9 +28,13 @@ impl Limit {
     }
 }
 
-/// Daily, weekly and monthly limits of one platform. Serialized as `{"daily","weekly","monthly"}`.
+/// 5-hour, daily, weekly and monthly limits of one platform. Serialized as
+/// `{"five_hour","daily","weekly","monthly"}`; stored JSON written before the 5-hour window existed
+/// reads as `five_hour: null` (unlimited).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct WindowLimits {
+    #[serde(default)]
+    pub five_hour: LimitValue,
     pub daily: LimitValue,
     pub weekly: LimitValue,
     pub monthly: LimitValue,
@@ -39,6 +43,7 @@ pub struct WindowLimits {
 impl WindowLimits {
     pub fn get(&self, w: QuotaWindow) -> LimitValue {
         match w {
+            QuotaWindow::FiveHour => self.five_hour,
             QuotaWindow::Daily => self.daily,
             QuotaWindow::Weekly => self.weekly,
             QuotaWindow::Monthly => self.monthly,
@@ -47,6 +52,7 @@ impl WindowLimits {
 
     pub fn set(&mut self, w: QuotaWindow, v: LimitValue) {
         match w {
+            QuotaWindow::FiveHour => self.five_hour = v,
             QuotaWindow::Daily => self.daily = v,
             QuotaWindow::Weekly => self.weekly = v,
             QuotaWindow::Monthly => self.monthly = v,
@@ -65,22 +71,61 @@ pub struct WindowUsage {
     pub start: Option<Timestamp>,
 }
 
-/// One user's runtime quota row for one platform (table `user_platform_quotas`).
+/// Whose quota a row is: a user's (table `user_platform_quotas`) or one API key's
+/// (`key_platform_quotas`, checked on top of its user's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QuotaOwner {
+    User(i64),
+    Key(i64),
+}
+
+/// A key's optional budget over its whole life, all platforms together (`api_keys.lifetime_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Lifetime {
+    pub limit: LimitValue,
+    pub usage: Money,
+}
+
+/// One runtime quota row for one platform: a user's, or an API key's when `key_id` is set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuotaRow {
+    /// The user (for a key's row: the key's owner).
     pub user_id: i64,
+    /// Set for an API key's row.
+    pub key_id: Option<i64>,
     pub platform: Platform,
     pub limits: WindowLimits,
     /// Indexed by [`QuotaWindow::index`].
-    pub usage: [WindowUsage; 3],
+    pub usage: [WindowUsage; 4],
+    /// An admin's one-off extra allowance for the window stored in `usage` (it ends with that
+    /// window), indexed like `usage`.
+    pub topup: [Money; 4],
+    /// A key's lifetime budget (all platforms; always unlimited for a user's row).
+    pub lifetime: Lifetime,
     /// False once an admin removed this platform's limits (soft delete); usage is still metered.
     pub active: bool,
 }
 
 impl QuotaRow {
-    /// A row with no limits and no usage.
+    /// A user's row with no limits and no usage.
     pub fn empty(user_id: i64, platform: Platform) -> Self {
-        Self { user_id, platform, limits: WindowLimits::default(), usage: Default::default(), active: true }
+        Self {
+            user_id,
+            key_id: None,
+            platform,
+            limits: WindowLimits::default(),
+            usage: Default::default(),
+            topup: Default::default(),
+            lifetime: Lifetime::default(),
+            active: true,
+        }
+    }
+
+    pub fn owner(&self) -> QuotaOwner {
+        match self.key_id {
+            Some(k) => QuotaOwner::Key(k),
+            None => QuotaOwner::User(self.user_id),
+        }
     }
 
     /// The limits in force: none for a soft-deleted row.
@@ -93,7 +138,7 @@ impl QuotaRow {
     /// new window's start, kept at the millisecond as stored. `rollovers` come from
     /// [`WindowClock::rollovers`] at the settlement's time. Keeps an in-process copy of a row equal to
     /// the stored one.
-    pub fn charge(&mut self, cost: Money, rollovers: &[Rollover; 3]) -> Result<(), WindowError> {
+    pub fn charge(&mut self, cost: Money, rollovers: &[Rollover; 4]) -> Result<(), WindowError> {
         for w in QuotaWindow::ALL {
             let roll = rollovers[w.index()];
             let slot = &mut self.usage[w.index()];
@@ -102,9 +147,21 @@ impl QuotaRow {
             } else {
                 slot.usage = cost;
                 slot.start = Some(Timestamp::from_millisecond(roll.new_start.as_millisecond())?);
+                // A top-up is for the window it was given in.
+                self.topup[w.index()] = Money::ZERO;
             }
         }
+        // Only a key has a lifetime budget (its spend is kept on the key: `api_keys.lifetime_*`).
+        if self.key_id.is_some() {
+            self.lifetime.usage = self.lifetime.usage.saturating_add(cost);
+        }
         Ok(())
+    }
+
+    /// The top-up that counts in the current window (0 when the stored window has expired).
+    pub fn current_topup(&self, clock: &WindowClock, w: QuotaWindow, now: Timestamp) -> Result<Money, WindowError> {
+        let current = clock.rollover(w, now)?.is_current(self.usage[w.index()].start);
+        Ok(if current { self.topup[w.index()] } else { Money::ZERO })
     }
 
     /// The usage that counts in the current window (0 when the stored window has expired).
@@ -117,26 +174,23 @@ impl QuotaRow {
 /// Why a request was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RejectKind {
-    /// The limit is 0: the platform is off for this user. Retrying cannot help (403).
+    /// The limit is 0: the platform is off for this user or key. Retrying cannot help (403).
     Disabled,
     /// The window's usage reached its cap (429 until `resets_at`).
     Exhausted,
-}
-
-impl RejectKind {
-    pub const fn code(self) -> &'static str {
-        match self {
-            RejectKind::Disabled => "platform_quota_disabled",
-            RejectKind::Exhausted => "platform_quota_exhausted",
-        }
-    }
+    /// A key's lifetime budget is used up. Retrying cannot help (403).
+    Spent,
 }
 
 /// A refusal with everything the error message and `Retry-After` need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rejection {
     pub kind: RejectKind,
+    /// Whose limit refused: the user's or the API key's.
+    pub owner: QuotaOwner,
     pub platform: Platform,
+    /// The window; for [`RejectKind::Spent`] the key's lifetime budget has none (and no reset):
+    /// this is then the shortest window, unused.
     pub window: QuotaWindow,
     pub usage: Money,
     pub limit: Money,
@@ -146,20 +200,52 @@ pub struct Rejection {
 }
 
 impl Rejection {
-    /// A human message naming the platform, window, usage, limit and reset time.
+    /// The error code clients see: who (platform = the user's quota, key) and why.
+    pub const fn code(&self) -> &'static str {
+        match (self.owner, self.kind) {
+            (QuotaOwner::User(_), RejectKind::Disabled) => "platform_quota_disabled",
+            (QuotaOwner::User(_), _) => "platform_quota_exhausted",
+            (QuotaOwner::Key(_), RejectKind::Disabled) => "key_quota_disabled",
+            (QuotaOwner::Key(_), RejectKind::Exhausted) => "key_quota_exhausted",
+            (QuotaOwner::Key(_), RejectKind::Spent) => "key_budget_spent",
+        }
+    }
+
+    /// The window's name, `lifetime` for a key's lifetime budget.
+    pub const fn window_name(&self) -> &'static str {
+        match self.kind {
+            RejectKind::Spent => "lifetime",
+            _ => self.window.as_str(),
+        }
+    }
+
+    /// A human message naming whose limit (the account's or the API key's), the platform, window,
+    /// usage, limit and reset time.
     pub fn message(&self, clock: &WindowClock) -> String {
         let resets = self.resets_at.to_zoned(clock.zone.clone());
+        let whose = match self.owner {
+            QuotaOwner::User(_) => "this account",
+            QuotaOwner::Key(_) => "this API key",
+        };
+        let (owner, of) = match self.owner {
+            QuotaOwner::User(_) => ("", ""),
+            QuotaOwner::Key(_) => ("API key ", " of this key"),
+        };
         match self.kind {
             RejectKind::Disabled => {
-                format!("{} is disabled for this account by its {} quota (limit 0 USD)", self.platform, self.window)
+                format!("{} is disabled for {whose} by its {} quota (limit 0 USD)", self.platform, self.window)
             }
             RejectKind::Exhausted => format!(
-                "{} {} quota exhausted: used {} USD of {} USD; resets at {}",
+                "{owner}{} {} quota{of} exhausted: used {} USD of {} USD; resets at {}",
                 self.platform,
                 self.window,
                 self.usage,
                 self.limit,
                 resets.strftime("%Y-%m-%dT%H:%M:%S%:z")
+            ),
+            RejectKind::Spent => format!(
+                "API key lifetime budget spent: used {} USD of {} USD (it does not reset)",
+                self.usage, self.limit
             ),
         }
     }
@@ -172,32 +258,49 @@ pub enum Admission {
     Reject(Rejection),
 }
 
-/// Checks one row before forwarding: windows in the order daily, weekly, monthly; 0 → disabled;
-/// usage ≥ cap → exhausted. No row, a soft-deleted row or all limits null → allowed.
+/// Checks one row before forwarding: windows in the order 5-hour, daily, weekly, monthly, then a
+/// key's lifetime budget; 0 → disabled; usage ≥ cap (+ the window's top-up) → exhausted. No row, a
+/// soft-deleted row or all limits null → allowed. A request must pass its user's row and, when it
+/// came with an API key that has a row, the key's.
 ///
 /// `pending` is what is already promised but not yet charged plus this request's estimate (strict
 /// mode); with `pending` > 0 a window is exhausted when `usage + pending > cap`. Soft mode passes 0.
+/// `lifetime_pending` is the same for a key's lifetime budget (holds on every platform).
 pub fn admit(
     row: Option<&QuotaRow>,
     clock: &WindowClock,
     now: Timestamp,
     pending: Money,
 ) -> Result<Admission, WindowError> {
+    admit_with_lifetime(row, clock, now, pending, pending)
+}
+
+/// [`admit`] with the lifetime budget's own pending amount.
+pub fn admit_with_lifetime(
+    row: Option<&QuotaRow>,
+    clock: &WindowClock,
+    now: Timestamp,
+    pending: Money,
+    lifetime_pending: Money,
+) -> Result<Admission, WindowError> {
     let Some(row) = row else {
         return Ok(Admission::Allow);
+    };
+    let over = |usage: Money, cap: Money, pending: Money| {
+        usage >= cap || (!pending.is_zero() && usage.saturating_add(pending) > cap)
     };
     let limits = row.effective_limits();
     for w in QuotaWindow::ALL {
         let cap = match Limit::of(limits.get(w)) {
             Limit::Unlimited => continue,
             Limit::Disabled => Money::ZERO,
-            Limit::Cap(c) => c,
+            Limit::Cap(c) => c.saturating_add(row.current_topup(clock, w, now)?),
         };
         let usage = row.current_usage(clock, w, now)?;
         let span = clock.current(w, row.usage[w.index()].start, now)?;
         let kind = if cap.is_zero() {
             Some(RejectKind::Disabled)
-        } else if usage >= cap || (!pending.is_zero() && usage.saturating_add(pending) > cap) {
+        } else if over(usage, cap, pending) {
             Some(RejectKind::Exhausted)
         } else {
             None
@@ -205,6 +308,7 @@ pub fn admit(
         if let Some(kind) = kind {
             return Ok(Admission::Reject(Rejection {
                 kind,
+                owner: row.owner(),
                 platform: row.platform,
                 window: w,
                 usage,
@@ -214,13 +318,33 @@ pub fn admit(
             }));
         }
     }
-    Ok(Admission::Allow)
+    let lifetime = row.lifetime;
+    let kind = match Limit::of(lifetime.limit) {
+        Limit::Unlimited => None,
+        Limit::Disabled => Some(RejectKind::Disabled),
+        Limit::Cap(cap) => over(lifetime.usage, cap, lifetime_pending).then_some(RejectKind::Spent),
+    };
+    Ok(match kind {
+        None => Admission::Allow,
+        Some(kind) => Admission::Reject(Rejection {
+            kind,
+            owner: row.owner(),
+            platform: row.platform,
+            window: QuotaWindow::ALL[0],
+            usage: lifetime.usage,
+            limit: lifetime.limit.unwrap_or(Money::ZERO),
+            resets_at: now,
+            retry_after_secs: 0,
+        }),
+    })
 }
 
 /// One window of a quota view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WindowView {
     pub limit: LimitValue,
+    /// An admin's extra allowance for the current window (0 when none).
+    pub topup: Money,
     /// 0 when the stored window expired.
     pub usage: Money,
     /// Null when unlimited and unused.
@@ -233,7 +357,7 @@ pub struct WindowView {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuotaView {
     pub platform: Platform,
-    pub windows: [WindowView; 3],
+    pub windows: [WindowView; 4],
 }
 
 impl QuotaView {
@@ -246,7 +370,8 @@ impl QuotaView {
 /// Builds the view of a row at `now`, with windows computed by the same [`WindowClock`] as admission.
 pub fn view(row: &QuotaRow, clock: &WindowClock, now: Timestamp) -> Result<QuotaView, WindowError> {
     let limits = row.effective_limits();
-    let mut windows = [WindowView { limit: None, usage: Money::ZERO, resets_at: None, window_start: None }; 3];
+    let mut windows =
+        [WindowView { limit: None, topup: Money::ZERO, usage: Money::ZERO, resets_at: None, window_start: None }; 4];
     for w in QuotaWindow::ALL {
         let stored = row.usage[w.index()];
         let current = clock.rollover(w, now)?.is_current(stored.start);
@@ -254,8 +379,9 @@ pub fn view(row: &QuotaRow, clock: &WindowClock, now: Timestamp) -> Result<Quota
         let limit = limits.get(w);
         let resets_at =
             if limit.is_none() && usage.is_zero() { None } else { Some(clock.current(w, stored.start, now)?.end) };
+        let topup = if current { row.topup[w.index()] } else { Money::ZERO };
         windows[w.index()] =
-            WindowView { limit, usage, resets_at, window_start: if current { stored.start } else { None } };
+            WindowView { limit, topup, usage, resets_at, window_start: if current { stored.start } else { None } };
     }
     Ok(QuotaView { platform: row.platform, windows })
 }

@@ -1,4 +1,4 @@
-//! Quota windows (SPEC 1.5): where the current daily / weekly / monthly window starts and ends.
+//! Quota windows (SPEC 1.5): where the current 5-hour / daily / weekly / monthly window starts and ends.
 //!
 //! This is the one place that computes windows. The admission check, the atomic increment (through
 //! [`WindowClock::rollover`]), the quota views and `resets_at` all call it, so they cannot disagree.
@@ -17,17 +17,23 @@ use crate::platform::UnknownName;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum QuotaWindow {
+    /// A rolling 5 hours from the first charge after the previous one expired (the window coding
+    /// plans use); in every time zone the same.
+    #[serde(rename = "five_hour")]
+    FiveHour,
     Daily,
     Weekly,
     Monthly,
 }
 
 impl QuotaWindow {
-    /// In the order admission checks them.
-    pub const ALL: [QuotaWindow; 3] = [QuotaWindow::Daily, QuotaWindow::Weekly, QuotaWindow::Monthly];
+    /// In the order admission checks them (and views list them): the shortest first.
+    pub const ALL: [QuotaWindow; 4] =
+        [QuotaWindow::FiveHour, QuotaWindow::Daily, QuotaWindow::Weekly, QuotaWindow::Monthly];
 
     pub const fn as_str(self) -> &'static str {
         match self {
+            QuotaWindow::FiveHour => "five_hour",
             QuotaWindow::Daily => "daily",
             QuotaWindow::Weekly => "weekly",
             QuotaWindow::Monthly => "monthly",
@@ -51,7 +57,7 @@ impl FromStr for QuotaWindow {
         Self::ALL.into_iter().find(|w| w.as_str() == s).ok_or_else(|| UnknownName {
             kind: "window",
             name: s.to_owned(),
-            expected: "daily, weekly, monthly".to_owned(),
+            expected: "five_hour, daily, weekly, monthly".to_owned(),
         })
     }
 }
@@ -94,6 +100,9 @@ impl FromStr for MonthlyMode {
 
 /// The length of a rolling monthly window.
 pub const ROLLING_WINDOW: SignedDuration = SignedDuration::from_hours(30 * 24);
+
+/// The length of the 5-hour window.
+pub const FIVE_HOURS: SignedDuration = SignedDuration::from_hours(5);
 
 /// A window computation fell outside the supported calendar range (years -9999..=9999).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -146,18 +155,28 @@ impl WindowClock {
         Self::new(TimeZone::UTC, MonthlyMode::Calendar)
     }
 
+    /// The length of `window` when it is rolling (it starts at the first charge after the previous
+    /// one expired), `None` for a calendar window.
+    pub fn rolling_length(&self, window: QuotaWindow) -> Option<SignedDuration> {
+        match window {
+            QuotaWindow::FiveHour => Some(FIVE_HOURS),
+            QuotaWindow::Monthly if self.monthly == MonthlyMode::Rolling30d => Some(ROLLING_WINDOW),
+            _ => None,
+        }
+    }
+
     /// How a charge at `now` treats each stored window (see [`Rollover`]).
     ///
     /// Calendar windows: the current window starts at `current_from`; a stored start at or after it
     /// (equal, or slightly ahead when another gateway's clock already crossed midnight) is current.
-    /// Rolling windows: a stored start less than 30 days before `now` is current; otherwise a new
-    /// window starts at `now`.
+    /// Rolling windows (5 hours; 30 days in `rolling_30d` mode): a stored start less than the
+    /// window's length before `now` is current; otherwise a new window starts at `now`.
     pub fn rollover(&self, window: QuotaWindow, now: Timestamp) -> Result<Rollover, WindowError> {
-        if window == QuotaWindow::Monthly && self.monthly == MonthlyMode::Rolling30d {
-            // Storage keeps milliseconds, so decide at that precision: a start less than 30 days
-            // before `now` (both in whole milliseconds) is current.
+        if let Some(length) = self.rolling_length(window) {
+            // Storage keeps milliseconds, so decide at that precision: a start less than one window
+            // length before `now` (both in whole milliseconds) is current.
             let now = Timestamp::from_millisecond(now.as_millisecond())?;
-            let current_from = now.checked_sub(ROLLING_WINDOW)?.checked_add(SignedDuration::from_millis(1))?;
+            let current_from = now.checked_sub(length)?.checked_add(SignedDuration::from_millis(1))?;
             return Ok(Rollover { current_from, new_start: now });
         }
         let start = self.calendar_start(window, now)?;
@@ -165,8 +184,9 @@ impl WindowClock {
     }
 
     /// [`Self::rollover`] for every window, indexed by [`QuotaWindow::index`].
-    pub fn rollovers(&self, now: Timestamp) -> Result<[Rollover; 3], WindowError> {
+    pub fn rollovers(&self, now: Timestamp) -> Result<[Rollover; 4], WindowError> {
         Ok([
+            self.rollover(QuotaWindow::FiveHour, now)?,
             self.rollover(QuotaWindow::Daily, now)?,
             self.rollover(QuotaWindow::Weekly, now)?,
             self.rollover(QuotaWindow::Monthly, now)?,
@@ -180,18 +200,19 @@ impl WindowClock {
         stored_start: Option<Timestamp>,
         now: Timestamp,
     ) -> Result<WindowSpan, WindowError> {
-        if window == QuotaWindow::Monthly && self.monthly == MonthlyMode::Rolling30d {
+        if let Some(length) = self.rolling_length(window) {
             let rollover = self.rollover(window, now)?;
             let start = match stored_start {
                 Some(s) if rollover.is_current(Some(s)) => s,
                 _ => rollover.new_start,
             };
-            return Ok(WindowSpan { start, end: start.checked_add(ROLLING_WINDOW)? });
+            return Ok(WindowSpan { start, end: start.checked_add(length)? });
         }
         let start = self.calendar_start(window, now)?;
         let local = start.to_zoned(self.zone.clone()).date();
         let next = match window {
-            QuotaWindow::Daily => local.checked_add(1.day())?,
+            // Rolling: returned above.
+            QuotaWindow::FiveHour | QuotaWindow::Daily => local.checked_add(1.day())?,
             QuotaWindow::Weekly => local.checked_add(7.days())?,
             QuotaWindow::Monthly => local.checked_add(1.month())?,
         };
@@ -211,7 +232,7 @@ impl WindowClock {
     fn calendar_start(&self, window: QuotaWindow, now: Timestamp) -> Result<Timestamp, WindowError> {
         let today = now.to_zoned(self.zone.clone()).date();
         let first = match window {
-            QuotaWindow::Daily => today,
+            QuotaWindow::FiveHour | QuotaWindow::Daily => today,
             QuotaWindow::Weekly => {
                 let back = i64::from(today.weekday().to_monday_zero_offset());
                 today.checked_sub(back.days())?

@@ -145,7 +145,7 @@ proptest! {
         let s = c.current(w, None, now).unwrap();
         prop_assert!(s.start <= now && now < s.end, "{w} {zone} {now}: {:?}", s);
         // The window just before this one ends where this one starts (no gaps, no overlaps).
-        if !(rolling && w == QuotaWindow::Monthly) {
+        if c.rolling_length(w).is_none() {
             let prev = c.current(w, None, s.start.checked_sub(SignedDuration::from_secs(1)).unwrap()).unwrap();
             prop_assert_eq!(prev.end, s.start);
             // Every instant in the window maps to the same window.
@@ -155,4 +155,21 @@ proptest! {
             prop_assert_eq!(r.new_start, s.start);
         }
     }
+}
+
+#[test]
+fn five_hour_window_is_rolling_in_every_zone_and_mode() {
+    for mode in [MonthlyMode::Calendar, MonthlyMode::Rolling30d] {
+        let c = WindowClock::new(TimeZone::get("America/New_York").unwrap(), mode);
+        let first = ts("2026-03-08T06:30:00.123Z"); // across the DST change of that night
+        let s = c.current(QuotaWindow::FiveHour, Some(first), ts("2026-03-08T09:00:00Z")).unwrap();
+        assert_eq!((s.start, s.end), (first, ts("2026-03-08T11:30:00.123Z")));
+        let r = c.rollover(QuotaWindow::FiveHour, ts("2026-03-08T11:30:00.122Z")).unwrap();
+        assert!(r.is_current(Some(first)));
+        let r = c.rollover(QuotaWindow::FiveHour, ts("2026-03-08T11:30:00.123Z")).unwrap();
+        assert!(!r.is_current(Some(first)));
+        assert_eq!(r.new_start, ts("2026-03-08T11:30:00.123Z"));
+    }
+    assert_eq!("five_hour".parse::<QuotaWindow>().unwrap(), QuotaWindow::FiveHour);
+    assert!("hourly".parse::<QuotaWindow>().unwrap_err().to_string().contains("five_hour, daily"));
 }

@@ -146,7 +146,7 @@ async fn seed(store: &dyn Store) -> anyhow::Result<()> {
         let usd = |text| Money::parse(text).ok();
         let quotas: Vec<(Platform, WindowLimits)> = Platform::ALL
             .iter()
-            .map(|p| (*p, WindowLimits { daily: usd("0.02"), weekly: usd("0.1"), monthly: usd("0.5") }))
+            .map(|p| (*p, WindowLimits { five_hour: None, daily: usd("0.02"), weekly: usd("0.1"), monthly: usd("0.5") }))
             .collect();
         store.create_user(&new, &quotas, Timestamp::now()).await?;
     }
@@ -160,6 +160,8 @@ async fn seed(store: &dyn Store) -> anyhow::Result<()> {
             prefix: keys::shown_prefix(DEMO_API_KEY),
             key_hash: hash,
             platforms: None,
+            limits: Vec::new(),
+            lifetime_limit: None,
         };
         store.create_api_key(&key, Timestamp::now()).await?;
     }

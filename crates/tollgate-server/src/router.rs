@@ -32,6 +32,10 @@ pub fn console_routes() -> Router<AppState> {
         .route("/admin/users/{id}", get(admin::users::get_user).patch(admin::users::update_user))
         .route("/admin/users/{id}/platform-quotas", get(admin::quotas::get_quotas).put(admin::quotas::put_quotas))
         .route("/admin/users/{id}/platform-quotas/reset", post(admin::quotas::reset_quota))
+        .route("/admin/users/{id}/platform-quotas/top-up", post(admin::quotas::top_up_quota))
+        .route("/admin/users/{id}/api-keys", get(admin::api_keys::list_user_keys))
+        .route("/admin/users/{id}/api-keys/{key_id}/quotas", put(admin::api_keys::put_user_key_quotas))
+        .route("/admin/users/{id}/api-keys/{key_id}/top-up", post(admin::api_keys::top_up_user_key))
         .route("/admin/audit", get(admin::audit::list_audit))
         .route("/admin/upstreams", get(admin::upstreams::list_upstreams).post(admin::upstreams::create_upstream))
         .route(
@@ -50,6 +54,7 @@ pub fn console_routes() -> Router<AppState> {
         .route("/user/usage", get(user::quotas::my_usage))
         .route("/user/api-keys", get(user::api_keys::list_keys).post(user::api_keys::create_key))
         .route("/user/api-keys/{id}", axum::routing::delete(user::api_keys::revoke_key))
+        .route("/user/api-keys/{id}/quotas", put(user::api_keys::put_key_quotas))
         // An unknown API path is a JSON 404, never the web console's index.html.
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed)

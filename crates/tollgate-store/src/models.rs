@@ -190,6 +190,8 @@ pub enum SettleOutcome {
 pub struct NewReservation {
     pub request_id: String,
     pub user_id: i64,
+    /// The API key the request came with: the hold counts against its rows and lifetime budget too.
+    pub api_key_id: Option<i64>,
     pub platform: Platform,
     /// An upper bound of the request's cost.
     pub amount: tollgate_core::money::Money,
@@ -208,6 +210,10 @@ pub struct ApiKey {
     pub platforms: Option<Vec<Platform>>,
     pub created_at: Timestamp,
     pub last_used_at: Option<Timestamp>,
+    /// The key's budget over its whole life, all platforms (`None`: unlimited).
+    pub lifetime_limit: tollgate_core::quota::LimitValue,
+    /// Everything charged with the key so far.
+    pub lifetime_usage: tollgate_core::money::Money,
 }
 
 /// An API key to create.
@@ -220,6 +226,9 @@ pub struct NewApiKey {
     pub key_hash: String,
     /// `None`: every platform.
     pub platforms: Option<Vec<Platform>>,
+    /// The key's own limits per platform (on top of its user's).
+    pub limits: Vec<(Platform, tollgate_core::quota::WindowLimits)>,
+    pub lifetime_limit: tollgate_core::quota::LimitValue,
 }
 
 /// The wire protocol an upstream speaks.

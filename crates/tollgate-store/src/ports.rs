@@ -8,7 +8,7 @@ use jiff::tz::TimeZone;
 use tollgate_core::money::Money;
 use tollgate_core::platform::{AuthSource, Platform};
 use tollgate_core::pricing::Price;
-use tollgate_core::quota::{QuotaRow, WindowLimits};
+use tollgate_core::quota::{LimitValue, QuotaOwner, QuotaRow, WindowLimits};
 use tollgate_core::window::{QuotaWindow, WindowClock};
 
 use crate::StoreError;
@@ -79,6 +79,47 @@ pub trait QuotaRepo: Send + Sync {
         platform: Platform,
         window: QuotaWindow,
         now: Timestamp,
+        audit: Option<&NewAuditEntry>,
+    ) -> Result<(), StoreError>;
+}
+
+/// API keys' own quota rows (`key_platform_quotas`, checked on top of the user's) and the admin
+/// top-ups of users' and keys' windows.
+#[async_trait]
+pub trait KeyQuotaRepo: Send + Sync {
+    /// The key's row of `platform` for admission, carrying the key's lifetime budget; a key without
+    /// a row for that platform reads as a row without limits or usage (so its lifetime budget is
+    /// still checked). `None` for an unknown or revoked key.
+    async fn get_key_quota(&self, key_id: i64, platform: Platform) -> Result<Option<QuotaRow>, StoreError>;
+
+    /// Every row of the key, soft-deleted ones included (their usage is still shown).
+    async fn list_key_quotas(&self, key_id: i64) -> Result<Vec<QuotaRow>, StoreError>;
+
+    /// In one transaction, the key's active limits become exactly `records` (as
+    /// [`QuotaRepo::upsert_for_user`] does for a user) and its lifetime budget `lifetime`; `audit` is
+    /// written with them. `NotFound` unless the key is a key of `user_id` that is not revoked.
+    async fn set_key_limits_audited(
+        &self,
+        user_id: i64,
+        key_id: i64,
+        records: &[(Platform, WindowLimits)],
+        lifetime: LimitValue,
+        audit: Option<&NewAuditEntry>,
+    ) -> Result<(), StoreError>;
+
+    /// Adds `amount` to the top-up of the current `window` of the owner's active row of `platform`:
+    /// a one-off extra allowance that ends with that window (a window not running is started now,
+    /// empty, as a charge would start it). The limit itself is not changed. `NotFound` when the
+    /// owner has no active row for the platform.
+    #[allow(clippy::too_many_arguments)]
+    async fn top_up_audited(
+        &self,
+        owner: QuotaOwner,
+        platform: Platform,
+        window: QuotaWindow,
+        amount: Money,
+        now: Timestamp,
+        clock: &WindowClock,
         audit: Option<&NewAuditEntry>,
     ) -> Result<(), StoreError>;
 }
@@ -332,6 +373,7 @@ pub trait Health: Send + Sync {
 /// The whole storage port.
 pub trait Store:
     QuotaRepo
+    + KeyQuotaRepo
     + SettingsRepo
     + UserRepo
     + ApiKeyRepo
@@ -349,6 +391,7 @@ pub trait Store:
 
 impl<T> Store for T where
     T: QuotaRepo
+        + KeyQuotaRepo
         + SettingsRepo
         + UserRepo
         + ApiKeyRepo

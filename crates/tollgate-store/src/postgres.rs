@@ -82,7 +82,7 @@ impl PgStore {
         &self,
         records: &[crate::NewUsageRecord],
         now: jiff::Timestamp,
-        rollovers: &[tollgate_core::window::Rollover; 3],
+        rollovers: &[tollgate_core::window::Rollover; 4],
     ) -> Result<Vec<String>, StoreError> {
         let mut slot = self.settler.lock().await;
         // Taken out while in use: if this future is dropped mid-statement, the connection (in an

@@ -86,7 +86,7 @@ impl SqliteStore {
         &self,
         records: &[crate::NewUsageRecord],
         now: jiff::Timestamp,
-        rollovers: &[tollgate_core::window::Rollover; 3],
+        rollovers: &[tollgate_core::window::Rollover; 4],
     ) -> Result<Vec<String>, StoreError> {
         crate::sql::billing::insert_sqlite(&mut *self.write_conn().await?, records, now, rollovers).await
     }

@@ -2,11 +2,13 @@
 import { api } from './client'
 import type {
   AdminQuotaView,
+  ApiKey,
   ApiKeyList,
   AuditList,
   CreateApiKeyRequest,
   CreatedApiKey,
   CreateUserRequest,
+  KeyQuotasRequest,
   LoginRequest,
   LoginResponse,
   Meta,
@@ -21,6 +23,7 @@ import type {
   RegisterRequest,
   ResetWindowRequest,
   SettingsResponse,
+  TopUpRequest,
   Upstream,
   UpstreamInput,
   UpstreamList,
@@ -74,3 +77,9 @@ export const getMyUsage = (days: number) => api.get<UsageResponse>('/user/usage'
 export const listApiKeys = () => api.get<ApiKeyList>('/user/api-keys')
 export const createApiKey = (body: CreateApiKeyRequest) => api.post<CreatedApiKey>('/user/api-keys', body)
 export const revokeApiKey = (id: number) => api.del(`/user/api-keys/${id}`)
+export const putApiKeyQuotas = (id: number, body: KeyQuotasRequest) => api.put<ApiKey>(`/user/api-keys/${id}/quotas`, body)
+export const listUserApiKeys = (userId: number) => api.get<ApiKeyList>(`/admin/users/${userId}/api-keys`)
+export const topUpUserQuota = (userId: number, body: TopUpRequest) =>
+  api.post<QuotaViewList<AdminQuotaView>>(`/admin/users/${userId}/platform-quotas/top-up`, body)
+export const topUpApiKey = (userId: number, keyId: number, body: TopUpRequest) =>
+  api.post<ApiKey>(`/admin/users/${userId}/api-keys/${keyId}/top-up`, body)

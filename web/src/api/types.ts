@@ -3,8 +3,9 @@
 
 export type Platform = string
 export type AuthSource = string
-export type QuotaWindow = 'daily' | 'weekly' | 'monthly'
-export const WINDOWS: readonly QuotaWindow[] = ['daily', 'weekly', 'monthly']
+export type QuotaWindow = 'five_hour' | 'daily' | 'weekly' | 'monthly'
+/** In the order the API checks and lists them: the rolling 5-hour window first. */
+export const WINDOWS: readonly QuotaWindow[] = ['five_hour', 'daily', 'weekly', 'monthly']
 
 /** USD amount: null = unlimited (or "inherit" at an auth-source layer), 0 = disabled, > 0 = cap. */
 export type Limit = number | null
@@ -49,9 +50,10 @@ export interface RegisterRequest extends LoginRequest {
   display_name: string
 }
 
-/** One platform's three limits, as sent in PUT /admin/users/{id}/platform-quotas and listed per user. */
+/** One platform's four limits, as sent in PUT /admin/users/{id}/platform-quotas and listed per user. */
 export interface PlatformLimits {
   platform: Platform
+  five_hour_limit_usd?: Limit
   daily_limit_usd: Limit
   weekly_limit_usd: Limit
   monthly_limit_usd: Limit
@@ -86,9 +88,22 @@ export interface UpdateUserRequest {
   password?: string
 }
 
-/** User view of one platform's quota; a missing window field is treated like null. */
+/** User view of one platform's quota; a missing window field is treated like null. Each window `W`
+ * also has `W_topup_usd` (an admin's extra allowance for the current window) and
+ * `W_remaining_usd` (limit + top-up - usage; null when unlimited). */
 export interface QuotaView {
   platform: Platform
+  five_hour_limit_usd?: Limit
+  five_hour_usage_usd?: number
+  five_hour_resets_at?: string | null
+  five_hour_topup_usd?: number
+  five_hour_remaining_usd?: Limit
+  daily_topup_usd?: number
+  daily_remaining_usd?: Limit
+  weekly_topup_usd?: number
+  weekly_remaining_usd?: Limit
+  monthly_topup_usd?: number
+  monthly_remaining_usd?: Limit
   daily_limit_usd: Limit
   daily_usage_usd: number
   daily_resets_at: string | null
@@ -101,6 +116,7 @@ export interface QuotaView {
 }
 
 export interface AdminQuotaView extends QuotaView {
+  five_hour_window_start?: string | null
   daily_window_start: string | null
   weekly_window_start: string | null
   monthly_window_start: string | null
@@ -117,6 +133,13 @@ export interface PutQuotasRequest {
 export interface ResetWindowRequest {
   platform: Platform
   window: QuotaWindow
+}
+
+/** POST /admin/users/{id}/platform-quotas/top-up and /admin/users/{id}/api-keys/{key}/top-up. */
+export interface TopUpRequest {
+  platform: Platform
+  window: QuotaWindow
+  amount_usd: number
 }
 
 /** Settings layer value: platform -> window -> limit. A missing platform or window means null. */
@@ -181,6 +204,12 @@ export interface ApiKey {
   platforms: Platform[] | null
   created_at: string
   last_used_at: string | null
+  /** The key's own budget, on top of its user's: null = no lifetime budget. */
+  lifetime_limit_usd: Limit
+  lifetime_usage_usd: number
+  lifetime_remaining_usd: Limit
+  /** The key's own rows (platforms with a limit or current usage). */
+  platform_quotas: AdminQuotaView[]
 }
 
 export interface CreatedApiKey extends ApiKey {
@@ -191,7 +220,13 @@ export interface ApiKeyList {
   api_keys: ApiKey[]
 }
 
-export interface CreateApiKeyRequest {
+/** PUT /user/api-keys/{id}/quotas (and the admin's): the key's limits replace the old ones. */
+export interface KeyQuotasRequest {
+  quotas: PlatformLimits[]
+  lifetime_limit_usd: Limit
+}
+
+export interface CreateApiKeyRequest extends Partial<KeyQuotasRequest> {
   name: string
   platforms?: Platform[]
 }

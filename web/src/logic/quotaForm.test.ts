@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { AdminQuotaView, Settings } from '../api/types'
+import { WINDOWS, type AdminQuotaView, type Settings } from '../api/types'
 import {
   buildQuotasPayload,
   buildSettingsPayload,
@@ -66,16 +66,16 @@ describe('settings payload', () => {
       [SYSTEM_KEY, ...SOURCES.map(sourceKey), 'quota_timezone', 'monthly_window', 'quota_enforcement', 'registration_enabled'].sort(),
     )
     expect(p[SYSTEM_KEY]).toEqual({
-      anthropic: { daily: 10, weekly: 50, monthly: null },
-      openai: { daily: 0, weekly: null, monthly: null },
-      gemini: { daily: null, weekly: null, monthly: null },
-      antigravity: { daily: null, weekly: null, monthly: null },
+      anthropic: { five_hour: null, daily: 10, weekly: 50, monthly: null },
+      openai: { five_hour: null, daily: 0, weekly: null, monthly: null },
+      gemini: { five_hour: null, daily: null, weekly: null, monthly: null },
+      antigravity: { five_hour: null, daily: null, weekly: null, monthly: null },
     })
     expect(p[sourceKey('github')]).toEqual({
-      anthropic: { daily: null, weekly: null, monthly: null },
-      openai: { daily: null, weekly: 0, monthly: null },
-      gemini: { daily: null, weekly: null, monthly: null },
-      antigravity: { daily: null, weekly: null, monthly: null },
+      anthropic: { five_hour: null, daily: null, weekly: null, monthly: null },
+      openai: { five_hour: null, daily: null, weekly: 0, monthly: null },
+      gemini: { five_hour: null, daily: null, weekly: null, monthly: null },
+      antigravity: { five_hour: null, daily: null, weekly: null, monthly: null },
     })
     for (const s of SOURCES) expect(Object.keys(p[sourceKey(s)] as object)).toEqual(PLATFORMS)
     expect(p.quota_timezone).toBe('Asia/Shanghai')
@@ -86,7 +86,7 @@ describe('settings payload', () => {
     const form = settingsToForm(settings(), PLATFORMS, SOURCES)
     form.cells[cellKey(SYSTEM_KEY, 'gemini', 'monthly')] = '10.1'
     const built = buildSettingsPayload(PLATFORMS, SOURCES, form)
-    expect(built.ok && JSON.stringify(built.payload[SYSTEM_KEY])).toContain('"gemini":{"daily":null,"weekly":null,"monthly":10.1}')
+    expect(built.ok && JSON.stringify(built.payload[SYSTEM_KEY])).toContain('"gemini":{"five_hour":null,"daily":null,"weekly":null,"monthly":10.1}')
   })
 
   it('blocks the payload and reports every invalid cell by its server field path', () => {
@@ -116,7 +116,8 @@ describe('settings payload', () => {
 describe('user quotas payload', () => {
   it('fills every platform from the view, blank where there is no row', () => {
     const cells = viewsToCells(PLATFORMS, [view('openai', 5, null, 0)])
-    expect(Object.keys(cells)).toHaveLength(PLATFORMS.length * 3)
+    expect(Object.keys(cells)).toHaveLength(PLATFORMS.length * WINDOWS.length)
+    expect(cells['openai.five_hour']).toBe('')
     expect(cells['openai.daily']).toBe('5')
     expect(cells['openai.weekly']).toBe('')
     expect(cells['openai.monthly']).toBe('0')
@@ -126,15 +127,16 @@ describe('user quotas payload', () => {
   it('sends only platforms with at least one non-blank window, with explicit nulls', () => {
     const cells = viewsToCells(PLATFORMS, [])
     cells['anthropic.daily'] = '10'
+    cells['anthropic.five_hour'] = '4'
     cells['gemini.monthly'] = '0'
     cells['antigravity.weekly'] = '2.5'
     expect(buildQuotasPayload(PLATFORMS, cells)).toEqual({
       ok: true,
       payload: {
         quotas: [
-          { platform: 'anthropic', daily_limit_usd: 10, weekly_limit_usd: null, monthly_limit_usd: null },
-          { platform: 'gemini', daily_limit_usd: null, weekly_limit_usd: null, monthly_limit_usd: 0 },
-          { platform: 'antigravity', daily_limit_usd: null, weekly_limit_usd: 2.5, monthly_limit_usd: null },
+          { platform: 'anthropic', five_hour_limit_usd: 4, daily_limit_usd: 10, weekly_limit_usd: null, monthly_limit_usd: null },
+          { platform: 'gemini', five_hour_limit_usd: null, daily_limit_usd: null, weekly_limit_usd: null, monthly_limit_usd: 0 },
+          { platform: 'antigravity', five_hour_limit_usd: null, daily_limit_usd: null, weekly_limit_usd: 2.5, monthly_limit_usd: null },
         ],
       },
     })

@@ -63,11 +63,7 @@ function cellValue(cells: CellMap, key: string): Limit {
 export function cellsToLimits(prefix: string, platforms: Platform[], cells: CellMap): QuotaLimits {
   const out: QuotaLimits = {}
   for (const p of platforms) {
-    out[p] = {
-      daily: cellValue(cells, cellKey(prefix, p, 'daily')),
-      weekly: cellValue(cells, cellKey(prefix, p, 'weekly')),
-      monthly: cellValue(cells, cellKey(prefix, p, 'monthly')),
-    }
+    out[p] = Object.fromEntries(WINDOWS.map((w) => [w, cellValue(cells, cellKey(prefix, p, w))]))
   }
   return out
 }
@@ -141,28 +137,28 @@ export function viewsToCells(platforms: Platform[], views: AdminQuotaView[]): Ce
   return cells
 }
 
+/** One platform's limits, every window named (null = unlimited). */
+export function limitsRow(platform: Platform, value: (w: QuotaWindow) => Limit): PlatformLimits {
+  const row = { platform } as PlatformLimits
+  for (const w of WINDOWS) row[`${w}_limit_usd`] = value(w)
+  return row
+}
+
 /** Full-replacement body: only platforms with at least one non-blank window (others lose their limits). */
 export function buildQuotasPayload(platforms: Platform[], cells: CellMap): BuildResult<PutQuotasRequest> {
   const errors = validateCells(cells)
   if (Object.keys(errors).length) return { ok: false, errors }
   const quotas: PlatformLimits[] = []
   for (const p of platforms) {
-    const row: PlatformLimits = {
-      platform: p,
-      daily_limit_usd: cellValue(cells, cellKey(null, p, 'daily')),
-      weekly_limit_usd: cellValue(cells, cellKey(null, p, 'weekly')),
-      monthly_limit_usd: cellValue(cells, cellKey(null, p, 'monthly')),
-    }
-    if (row.daily_limit_usd !== null || row.weekly_limit_usd !== null || row.monthly_limit_usd !== null) {
-      quotas.push(row)
-    }
+    const row = limitsRow(p, (w) => cellValue(cells, cellKey(null, p, w)))
+    if (WINDOWS.some((w) => row[`${w}_limit_usd`] !== null)) quotas.push(row)
   }
   return { ok: true, payload: { quotas } }
 }
 
 /** Maps a server field path of the quotas PUT (`quotas[2].weekly_limit_usd`) to the modal cell key. */
 export function quotaFieldToCell(field: string | null | undefined, payload: PutQuotasRequest): string | null {
-  const m = field ? /^quotas\[(\d+)\]\.(daily|weekly|monthly)_limit_usd$/.exec(field) : null
+  const m = field ? /^quotas\[(\d+)\]\.(five_hour|daily|weekly|monthly)_limit_usd$/.exec(field) : null
   if (!m) return null
   const row = payload.quotas[Number(m[1])]
   return row ? cellKey(null, row.platform, m[2] as QuotaWindow) : null

@@ -56,7 +56,7 @@ else describe('Tollgate console', () => {
     const res = await put
     assert.equal(res.status(), 200, await res.text())
     const body = JSON.parse(res.request().postData())
-    assert.deepEqual(body[D].anthropic, { daily: 10, weekly: 50, monthly: null })
+    assert.deepEqual(body[D].anthropic, { five_hour: null, daily: 10, weekly: 50, monthly: null })
     assert.equal(body[D].gemini.monthly, 10.1)
     assert.equal(body[EMAIL].openai.daily, 0)
     await admin.waitForSelector(sel('saved'))
@@ -136,7 +136,7 @@ else describe('Tollgate console', () => {
     const sent = JSON.parse(res.request().postData()).quotas
     const platforms = sent.map((q) => q.platform).sort()
     assert.deepEqual(platforms, ['anthropic', 'gemini', 'openai'])
-    assert.deepEqual(sent.find((q) => q.platform === 'anthropic'), { platform: 'anthropic', daily_limit_usd: 20, weekly_limit_usd: 50, monthly_limit_usd: null })
+    assert.deepEqual(sent.find((q) => q.platform === 'anthropic'), { platform: 'anthropic', five_hour_limit_usd: null, daily_limit_usd: 20, weekly_limit_usd: 50, monthly_limit_usd: null })
     await admin.waitForSelector(sel('quota-saved'))
 
     // Escape closes only the innermost dialog.
@@ -153,6 +153,16 @@ else describe('Tollgate console', () => {
     assert.equal(rr.status(), 200, await rr.text())
     assert.deepEqual(JSON.parse(rr.request().postData()), { platform: 'anthropic', window: 'daily' })
     await admin.waitForSelector(sel('confirm-dialog'), { state: 'detached' })
+    // A one-off top-up of the capped daily window: the limit stays 20, the window gets +5.
+    await admin.click(sel('topup-anthropic.daily'))
+    await admin.fill(sel('topup-amount'), '5')
+    const topUp = admin.waitForResponse((r) => r.url().endsWith('/platform-quotas/top-up'))
+    await admin.click(sel('topup-submit'))
+    const tr = await topUp
+    assert.equal(tr.status(), 200, await tr.text())
+    assert.deepEqual(JSON.parse(tr.request().postData()), { platform: 'anthropic', window: 'daily', amount_usd: 5 })
+    await waitText(admin, sel('topup-shown-anthropic.daily'), (t) => t.includes('5'))
+    assert.equal(await admin.inputValue(sel('cell-anthropic.daily')), '20')
     await screenshot(admin, 'en-admin-quota-modal')
     await admin.keyboard.press('Escape')
     await waitText(admin, `${row} ${sel('limit-chips')}`, (t) => /D\s*20/.test(t))
@@ -194,6 +204,35 @@ else describe('Tollgate console', () => {
     await user.click(`${sel('key-row-laptop')} ${sel('key-revoke')}`)
     await user.click(sel('confirm-ok'))
     await user.waitForSelector(sel('key-row-laptop'), { state: 'detached' })
+  })
+
+  it('a user creates a key with a lifetime budget and sets its own 5-hour limit', async () => {
+    await user.goto(`${server.url}/keys`)
+    await user.fill(sel('key-name'), 'ci-bot')
+    await user.fill(sel('key-lifetime-new'), '2.5')
+    const post = user.waitForResponse((r) => r.url().endsWith('/api/v1/user/api-keys') && r.request().method() === 'POST')
+    await user.click(sel('key-create'))
+    const created = await post
+    assert.equal(created.status(), 201, await created.text())
+    assert.deepEqual(JSON.parse(created.request().postData()), { name: 'ci-bot', lifetime_limit_usd: 2.5 })
+    const row = sel('key-row-ci-bot')
+    await waitText(user, `${row} ${sel('key-budget')}`, (t) => t.includes('2.5'))
+    await user.click(`${row} ${sel('key-limits')}`)
+    await user.waitForSelector(sel('key-budget-modal'))
+    assert.equal(await user.inputValue(sel('key-lifetime')), '2.5')
+    await user.fill(sel('cell-anthropic.five_hour'), '-1')
+    await waitText(user, sel('key-budget-modal'), (t) => /negative/i.test(t))
+    await user.fill(sel('cell-anthropic.five_hour'), '0.75')
+    const put = user.waitForResponse((r) => /\/user\/api-keys\/\d+\/quotas$/.test(r.url()))
+    await user.click(sel('key-budget-save'))
+    const res = await put
+    assert.equal(res.status(), 200, await res.text())
+    const sent = JSON.parse(res.request().postData())
+    assert.equal(sent.lifetime_limit_usd, 2.5)
+    assert.deepEqual(sent.quotas, [{ platform: 'anthropic', five_hour_limit_usd: 0.75, daily_limit_usd: null, weekly_limit_usd: null, monthly_limit_usd: null }])
+    await user.waitForSelector(sel('key-budget-modal'), { state: 'detached' })
+    await waitText(user, `${row} ${sel('key-budget')}`, (t) => t.includes('0.75'))
+    await screenshot(user, 'en-user-api-key-budget')
   })
 
   it('admin manages an upstream (write-only key) and a price override', async () => {
@@ -326,6 +365,11 @@ else describe('Tollgate console', () => {
       await pageFor.admin.waitForSelector(sel('cell-anthropic.daily'))
       assert.deepEqual(await missingKeys(pageFor.admin), [])
       await screenshot(pageFor.admin, `${lang}-admin-users-quota-modal`)
+      await pageFor.user.goto(`${server.url}/keys`, { waitUntil: 'networkidle' })
+      await pageFor.user.click(`${sel('key-row-ci-bot')} ${sel('key-limits')}`)
+      await pageFor.user.waitForSelector(sel('cell-anthropic.five_hour'))
+      assert.deepEqual(await missingKeys(pageFor.user), [])
+      await screenshot(pageFor.user, `${lang}-user-key-budget-modal`)
       const phone = await newPage(browser, { lang, width: 380, height: 780 })
       await login(phone, server.url, USER)
       await phone.goto(`${server.url}/dashboard`, { waitUntil: 'networkidle' })

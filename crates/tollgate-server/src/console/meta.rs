@@ -21,7 +21,7 @@ pub struct LoginMethods {
 #[derive(Serialize)]
 pub struct Meta {
     pub platforms: &'static [Platform],
-    pub windows: [QuotaWindow; 3],
+    pub windows: [QuotaWindow; 4],
     pub auth_sources: &'static [AuthSource],
     pub login: LoginMethods,
     pub version: &'static str,

@@ -7,6 +7,7 @@ pub mod body;
 pub mod client;
 pub mod content_type;
 pub mod error;
+pub mod key_budgets;
 pub mod meta;
 pub mod oauth;
 pub mod openapi;

@@ -45,10 +45,11 @@ impl UserOut {
     }
 }
 
-/// One platform's three limits (user list, quota PUT bodies, audit records).
+/// One platform's four limits (user list, quota PUT bodies, audit records).
 #[derive(Debug, Serialize, PartialEq, Eq)]
 pub struct PlatformLimits {
     pub platform: Platform,
+    pub five_hour_limit_usd: Option<Money>,
     pub daily_limit_usd: Option<Money>,
     pub weekly_limit_usd: Option<Money>,
     pub monthly_limit_usd: Option<Money>,
@@ -56,7 +57,13 @@ pub struct PlatformLimits {
 
 impl PlatformLimits {
     pub fn new(platform: Platform, l: WindowLimits) -> Self {
-        Self { platform, daily_limit_usd: l.daily, weekly_limit_usd: l.weekly, monthly_limit_usd: l.monthly }
+        Self {
+            platform,
+            five_hour_limit_usd: l.five_hour,
+            daily_limit_usd: l.daily,
+            weekly_limit_usd: l.weekly,
+            monthly_limit_usd: l.monthly,
+        }
     }
 }
 
@@ -68,31 +75,79 @@ pub fn active_limits(rows: &[QuotaRow]) -> Vec<PlatformLimits> {
         .collect()
 }
 
-/// A quota view (SPEC 5). The admin view adds `W_window_start`; the user view leaves those out.
-#[derive(Debug, Serialize)]
+/// One window of a quota view.
+#[derive(Debug, Clone)]
+pub struct WindowOut {
+    pub limit: Option<Money>,
+    /// An admin's extra allowance for the current window (0 when none).
+    pub topup: Money,
+    pub usage: Money,
+    /// What is left: limit + top-up - usage, never below 0 (`None`: unlimited; 0 when disabled).
+    pub remaining: Option<Money>,
+    pub resets_at: Option<String>,
+    /// Admin view only: the stored start of the current window.
+    pub window_start: Option<Option<String>>,
+}
+
+/// A quota view (SPEC 5), flat: `platform`, then for each window `W` (`five_hour`, `daily`,
+/// `weekly`, `monthly`) `W_limit_usd`, `W_topup_usd`, `W_usage_usd`, `W_remaining_usd`,
+/// `W_resets_at`, and in the admin view `W_window_start`.
+#[derive(Debug, Clone)]
 pub struct QuotaViewOut {
     pub platform: Platform,
-    pub daily_limit_usd: Option<Money>,
-    pub daily_usage_usd: Money,
-    pub daily_resets_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub daily_window_start: Option<Option<String>>,
-    pub weekly_limit_usd: Option<Money>,
-    pub weekly_usage_usd: Money,
-    pub weekly_resets_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub weekly_window_start: Option<Option<String>>,
-    pub monthly_limit_usd: Option<Money>,
-    pub monthly_usage_usd: Money,
-    pub monthly_resets_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub monthly_window_start: Option<Option<String>>,
+    /// Indexed by [`QuotaWindow::index`].
+    pub windows: Vec<WindowOut>,
+}
+
+impl QuotaViewOut {
+    pub fn window(&self, w: QuotaWindow) -> Option<&WindowOut> {
+        self.windows.get(w.index())
+    }
+}
+
+impl Serialize for QuotaViewOut {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("platform", &self.platform)?;
+        for (w, out) in QuotaWindow::ALL.iter().zip(&self.windows) {
+            let name = w.as_str();
+            map.serialize_entry(&format!("{name}_limit_usd"), &out.limit)?;
+            map.serialize_entry(&format!("{name}_topup_usd"), &out.topup)?;
+            map.serialize_entry(&format!("{name}_usage_usd"), &out.usage)?;
+            map.serialize_entry(&format!("{name}_remaining_usd"), &out.remaining)?;
+            map.serialize_entry(&format!("{name}_resets_at"), &out.resets_at)?;
+            if let Some(start) = &out.window_start {
+                map.serialize_entry(&format!("{name}_window_start"), start)?;
+            }
+        }
+        map.end()
+    }
 }
 
 /// `{"platform_quotas":[…]}`.
 #[derive(Debug, Serialize)]
 pub struct QuotaViews {
     pub platform_quotas: Vec<QuotaViewOut>,
+}
+
+/// The view of one row at `now`, computed by the same window clock as admission.
+pub fn quota_view(row: &QuotaRow, clock: &WindowClock, now: Timestamp, admin: bool) -> Result<QuotaViewOut, ConsoleError> {
+    let v = view(row, clock, now).map_err(|e| ConsoleError::Internal(e.to_string()))?;
+    let t = |x: Option<Timestamp>| x.map(|t| rfc3339(t, &clock.zone));
+    let windows = v
+        .windows
+        .iter()
+        .map(|w| WindowOut {
+            limit: w.limit,
+            topup: w.topup,
+            usage: w.usage,
+            remaining: w.limit.map(|l| if l.is_zero() { l } else { l.saturating_add(w.topup).saturating_sub(w.usage) }),
+            resets_at: t(w.resets_at),
+            window_start: admin.then(|| t(w.window_start)),
+        })
+        .collect();
+    Ok(QuotaViewOut { platform: v.platform, windows })
 }
 
 /// Views of every row with a limit or current usage, at `now`, computed by the same window clock
@@ -106,27 +161,9 @@ pub fn quota_views(
     let mut out = Vec::new();
     for row in rows {
         let v = view(row, clock, now).map_err(|e| ConsoleError::Internal(e.to_string()))?;
-        if !v.is_meaningful() {
-            continue;
+        if v.is_meaningful() {
+            out.push(quota_view(row, clock, now, admin)?);
         }
-        let w = |q: QuotaWindow| v.windows[q.index()];
-        let t = |x: Option<Timestamp>| x.map(|t| rfc3339(t, &clock.zone));
-        let start = |q: QuotaWindow| admin.then(|| t(w(q).window_start));
-        out.push(QuotaViewOut {
-            platform: v.platform,
-            daily_limit_usd: w(QuotaWindow::Daily).limit,
-            daily_usage_usd: w(QuotaWindow::Daily).usage,
-            daily_resets_at: t(w(QuotaWindow::Daily).resets_at),
-            daily_window_start: start(QuotaWindow::Daily),
-            weekly_limit_usd: w(QuotaWindow::Weekly).limit,
-            weekly_usage_usd: w(QuotaWindow::Weekly).usage,
-            weekly_resets_at: t(w(QuotaWindow::Weekly).resets_at),
-            weekly_window_start: start(QuotaWindow::Weekly),
-            monthly_limit_usd: w(QuotaWindow::Monthly).limit,
-            monthly_usage_usd: w(QuotaWindow::Monthly).usage,
-            monthly_resets_at: t(w(QuotaWindow::Monthly).resets_at),
-            monthly_window_start: start(QuotaWindow::Monthly),
-        });
     }
     Ok(QuotaViews { platform_quotas: out })
 }

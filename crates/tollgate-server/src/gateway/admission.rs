@@ -1,11 +1,12 @@
 //! Admission (SPEC 2.2, 2.3): before any byte goes upstream, check — and in strict mode reserve — the
-//! caller's quota on the route's platform.
+//! caller's quota on the route's platform: the user's row, then the API key's own row (its windows
+//! and lifetime budget). A request must fit both; the refusal names which one.
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use jiff::{SignedDuration, Timestamp};
 use tollgate_core::estimate::RequestBound;
 use tollgate_core::money::Money;
-use tollgate_core::quota::{Admission, QuotaRow, admit};
+use tollgate_core::quota::{Admission, QuotaOwner, QuotaRow, admit};
 use tollgate_core::settings::Enforcement;
 use tollgate_core::window::{QuotaWindow, WindowClock};
 use tollgate_store::{NewReservation, StoreError};
@@ -21,8 +22,10 @@ pub const RESERVATION_TTL: SignedDuration = SignedDuration::from_mins(15);
 
 /// A request that may go ahead.
 pub struct Admitted {
-    /// The row as read at admission (for the remaining-quota headers).
+    /// The user's row as read at admission (for the remaining-quota headers).
     pub row: Option<QuotaRow>,
+    /// The key's row as read at admission (headers too, when it has limits).
+    pub key_row: Option<QuotaRow>,
     /// The strict-mode hold, if one was taken: released when dropped, unless a settlement takes
     /// it over.
     pub hold: Option<Reservation>,
@@ -48,19 +51,27 @@ pub async fn admit_request(
     // Soft mode checks this process's copy of the row (exact for its own charges, at most
     // `quota_refresh_ms` behind other processes); strict mode reads the database, then reserves.
     let strict = state.settings.get().enforcement == Enforcement::Strict;
-    let row = if strict {
-        state.store.get_by_user_platform(caller.user.id, route.platform).await?
+    let (row, key_row) = if strict {
+        (
+            state.store.get_by_user_platform(caller.user.id, route.platform).await?,
+            state.store.get_key_quota(caller.key.id, route.platform).await?,
+        )
     } else {
-        state.ledger.quota_row(caller.user.id, route.platform).await?
+        (
+            state.ledger.quota_row(QuotaOwner::User(caller.user.id), route.platform).await?,
+            state.ledger.quota_row(QuotaOwner::Key(caller.key.id), route.platform).await?,
+        )
     };
     let window_error = |e: tollgate_core::window::WindowError| GatewayError::Store(StoreError::Invalid(e.to_string()));
-    if let Admission::Reject(r) = admit(row.as_ref(), &clock, now, Money::ZERO).map_err(window_error)? {
-        return Err(reject(r, &clock));
+    for r in [&row, &key_row] {
+        if let Admission::Reject(r) = admit(r.as_ref(), &clock, now, Money::ZERO).map_err(window_error)? {
+            return Err(reject(r, &clock));
+        }
     }
-    let limited = row.as_ref().is_some_and(|r| !r.effective_limits().is_all_unlimited());
+    let limited = row.as_ref().is_some_and(|r| !r.effective_limits().is_all_unlimited()) || key_limited(&key_row);
     let family = match route.endpoint.family() {
         Some(f) if strict && limited => f,
-        _ => return Ok(Admitted { row, hold: None }),
+        _ => return Ok(Admitted { row, key_row, hold: None }),
     };
     // An upper bound of the cost, at the model's own rates (tollgate_core::estimate).
     let bound = RequestBound::read(family, &inspected.upstream_body);
@@ -72,31 +83,43 @@ pub async fn admit_request(
     let hold = NewReservation {
         request_id: request_id.to_owned(),
         user_id: caller.user.id,
+        api_key_id: Some(caller.key.id),
         platform: route.platform,
         amount,
         expires_at: now.checked_add(RESERVATION_TTL).map_err(|e| window_error(e.into()))?,
     };
     match state.store.reserve(&hold, now, &clock).await? {
         Admission::Allow => {
-            Ok(Admitted { row, hold: Some(Reservation::new(request_id, state.store.clone(), state.tasks.clone())) })
+            let hold = Reservation::new(request_id, state.store.clone(), state.tasks.clone());
+            Ok(Admitted { row, key_row, hold: Some(hold) })
         }
         Admission::Reject(r) => Err(reject(r, &clock)),
     }
+}
+
+/// Whether a key's row limits anything (a window or its lifetime budget).
+fn key_limited(row: &Option<QuotaRow>) -> bool {
+    row.as_ref().is_some_and(|r| !r.effective_limits().is_all_unlimited() || r.lifetime.limit.is_some())
 }
 
 fn reject(r: tollgate_core::quota::Rejection, clock: &WindowClock) -> GatewayError {
     metrics::counter!(
         "tollgate_quota_rejections_total",
         "platform" => r.platform.as_str(),
-        "window" => r.window.as_str(),
-        "kind" => r.kind.code(),
+        "window" => r.window_name(),
+        "kind" => r.code(),
     )
     .increment(1);
     GatewayError::quota(r, clock)
 }
 
 /// The quota header names, by window (`QuotaWindow::index`) then figure (limit, remaining, reset).
-const QUOTA_HEADERS: [[HeaderName; 3]; 3] = [
+const QUOTA_HEADERS: [[HeaderName; 3]; 4] = [
+    [
+        HeaderName::from_static("x-tollgate-quota-five-hour-limit-usd"),
+        HeaderName::from_static("x-tollgate-quota-five-hour-remaining-usd"),
+        HeaderName::from_static("x-tollgate-quota-five-hour-reset"),
+    ],
     [
         HeaderName::from_static("x-tollgate-quota-daily-limit-usd"),
         HeaderName::from_static("x-tollgate-quota-daily-remaining-usd"),
@@ -137,17 +160,51 @@ fn reset_value(end: Timestamp, zone: &jiff::tz::TimeZone) -> Option<HeaderValue>
     })
 }
 
-/// `x-tollgate-quota-<window>-{limit,remaining}-usd` and `-reset` for each limited window, as of
-/// admission (a streamed answer's own cost is not in them yet).
-pub fn quota_headers(headers: &mut HeaderMap, row: Option<&QuotaRow>, clock: &WindowClock) {
-    let Some(row) = row else { return };
+/// The same for the API key's own limits (`x-tollgate-key-quota-…`).
+const KEY_QUOTA_HEADERS: [[HeaderName; 3]; 4] = [
+    [
+        HeaderName::from_static("x-tollgate-key-quota-five-hour-limit-usd"),
+        HeaderName::from_static("x-tollgate-key-quota-five-hour-remaining-usd"),
+        HeaderName::from_static("x-tollgate-key-quota-five-hour-reset"),
+    ],
+    [
+        HeaderName::from_static("x-tollgate-key-quota-daily-limit-usd"),
+        HeaderName::from_static("x-tollgate-key-quota-daily-remaining-usd"),
+        HeaderName::from_static("x-tollgate-key-quota-daily-reset"),
+    ],
+    [
+        HeaderName::from_static("x-tollgate-key-quota-weekly-limit-usd"),
+        HeaderName::from_static("x-tollgate-key-quota-weekly-remaining-usd"),
+        HeaderName::from_static("x-tollgate-key-quota-weekly-reset"),
+    ],
+    [
+        HeaderName::from_static("x-tollgate-key-quota-monthly-limit-usd"),
+        HeaderName::from_static("x-tollgate-key-quota-monthly-remaining-usd"),
+        HeaderName::from_static("x-tollgate-key-quota-monthly-reset"),
+    ],
+];
+
+/// `x-tollgate-quota-<window>-{limit,remaining}-usd` and `-reset` for each limited window of the
+/// user, and `x-tollgate-key-quota-…` for the key's, as of admission (a streamed answer's own cost
+/// is not in them yet). The limit shown includes the window's top-up.
+pub fn quota_headers(headers: &mut HeaderMap, admitted: &Admitted, clock: &WindowClock) {
+    for (row, names) in [(&admitted.row, &QUOTA_HEADERS), (&admitted.key_row, &KEY_QUOTA_HEADERS)] {
+        if let Some(row) = row {
+            row_headers(headers, row, names, clock);
+        }
+    }
+}
+
+fn row_headers(headers: &mut HeaderMap, row: &QuotaRow, names: &[[HeaderName; 3]; 4], clock: &WindowClock) {
     let now = Timestamp::now();
     let limits = row.effective_limits();
     for w in QuotaWindow::ALL {
         let Some(limit) = limits.get(w) else { continue };
         let Ok(usage) = row.current_usage(clock, w, now) else { continue };
+        let Ok(topup) = row.current_topup(clock, w, now) else { continue };
         let Ok(span) = clock.current(w, row.usage[w.index()].start, now) else { continue };
-        let [limit_name, remaining_name, reset_name] = &QUOTA_HEADERS[w.index()];
+        let limit = if limit.is_zero() { limit } else { limit.saturating_add(topup) };
+        let [limit_name, remaining_name, reset_name] = &names[w.index()];
         for (name, value) in [(limit_name, limit), (remaining_name, limit.saturating_sub(usage))] {
             if let Ok(v) = HeaderValue::try_from(value.to_string()) {
                 headers.insert(name.clone(), v);

@@ -66,7 +66,7 @@ impl GatewayError {
             GatewayError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::Quota { rejection, .. } => match rejection.kind {
                 RejectKind::Exhausted => StatusCode::TOO_MANY_REQUESTS,
-                RejectKind::Disabled => StatusCode::FORBIDDEN,
+                RejectKind::Disabled | RejectKind::Spent => StatusCode::FORBIDDEN,
             },
             GatewayError::NoRoute(_) => StatusCode::NOT_FOUND,
             GatewayError::NoUpstream(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -87,7 +87,7 @@ impl GatewayError {
             GatewayError::BadRequest { .. } => "invalid_request",
             GatewayError::BodyTooLarge { .. } => "request_too_large",
             GatewayError::UnknownModel(_) => "unknown_model",
-            GatewayError::Quota { rejection, .. } => rejection.kind.code(),
+            GatewayError::Quota { rejection, .. } => rejection.code(),
             GatewayError::NoRoute(_) => "not_found",
             GatewayError::NoUpstream(_) => "no_upstream",
             GatewayError::Upstream(_) => "upstream_unavailable",
@@ -111,17 +111,25 @@ impl GatewayError {
             }
             other => other.to_string(),
         };
-        let window = match &self {
-            GatewayError::Quota { rejection, .. } => Some(rejection.window.as_str()),
-            _ => None,
+        // A quota refusal names whose limit refused (`user` or `api_key`) and the window
+        // (`lifetime` for a key's lifetime budget); the message adds usage, limit and reset time.
+        let (window, owner) = match &self {
+            GatewayError::Quota { rejection, .. } => {
+                let owner = match rejection.owner {
+                    tollgate_core::quota::QuotaOwner::User(_) => "user",
+                    tollgate_core::quota::QuotaOwner::Key(_) => "api_key",
+                };
+                (Some(rejection.window_name()), Some(owner))
+            }
+            _ => (None, None),
         };
         let body = match shape {
             ErrorShape::Anthropic => json!({
                 "type": "error",
-                "error": {"type": anthropic_type(status), "message": message, "code": self.code(), "window": window},
+                "error": {"type": anthropic_type(status), "message": message, "code": self.code(), "window": window, "quota_owner": owner},
             }),
             ErrorShape::OpenAi => json!({
-                "error": {"message": message, "type": openai_type(&self, status), "param": null, "code": self.code(), "window": window},
+                "error": {"message": message, "type": openai_type(&self, status), "param": null, "code": self.code(), "window": window, "quota_owner": owner},
             }),
             ErrorShape::Gemini => json!({
                 "error": {
@@ -132,7 +140,7 @@ impl GatewayError {
                         "@type": "type.googleapis.com/google.rpc.ErrorInfo",
                         "reason": self.code(),
                         "domain": "tollgate",
-                        "metadata": window.map(|w| json!({"window": w})).unwrap_or(json!({})),
+                        "metadata": window.map(|w| json!({"window": w, "quota_owner": owner})).unwrap_or(json!({})),
                     }],
                 },
             }),
@@ -196,6 +204,7 @@ mod tests {
     fn exhausted_is_429_with_retry_after_in_every_shape() {
         let rejection = Rejection {
             kind: RejectKind::Exhausted,
+            owner: tollgate_core::quota::QuotaOwner::User(1),
             platform: Platform::Gemini,
             window: QuotaWindow::Weekly,
             usage: Money::ONE,

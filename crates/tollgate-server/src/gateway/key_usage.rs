@@ -7,15 +7,16 @@
 use axum::Json;
 use axum::http::HeaderMap;
 use serde::Serialize;
-use tollgate_core::money::Money;
 use tollgate_core::platform::Platform;
 
 use super::auth::{client_key, resolve};
 use super::error::{ErrorShape, GatewayError};
+use crate::console::key_budgets::{KeyBudgetOut, key_budget};
 use crate::console::views::{QuotaViewOut, quota_views, rfc3339};
 use crate::state::AppState;
 
-/// The key that asked.
+/// The key that asked, with its own budget (limits, spend and what is left, per platform and
+/// window, and its lifetime budget).
 #[derive(Serialize)]
 pub struct KeyOut {
     pub id: i64,
@@ -23,16 +24,8 @@ pub struct KeyOut {
     pub prefix: String,
     /// `null`: every platform.
     pub platforms: Option<Vec<Platform>>,
-}
-
-/// One platform's view, with the remaining amount of each limited window (`null`: unlimited).
-#[derive(Serialize)]
-pub struct PlatformUsage {
     #[serde(flatten)]
-    pub view: QuotaViewOut,
-    pub daily_remaining_usd: Option<Money>,
-    pub weekly_remaining_usd: Option<Money>,
-    pub monthly_remaining_usd: Option<Money>,
+    pub budget: KeyBudgetOut,
 }
 
 #[derive(Serialize)]
@@ -42,7 +35,8 @@ pub struct KeyUsageOut {
     /// The quota time zone every `*_resets_at` is given in.
     pub timezone: String,
     pub as_of: String,
-    pub platform_quotas: Vec<PlatformUsage>,
+    /// The user's quota views (with `W_remaining_usd` for each window).
+    pub platform_quotas: Vec<QuotaViewOut>,
 }
 
 /// The caller's quota views. Errors are OpenAI-shaped (every SDK reads that shape).
@@ -63,18 +57,12 @@ pub async fn key_usage(
     let now = jiff::Timestamp::now();
     let views = quota_views(&rows, &clock, now, false).map_err(|e| GatewayError::Upstream(e.to_string()))?;
     let allowed = |p: Platform| caller.key.platforms.as_ref().is_none_or(|list| list.contains(&p));
-    let left = |limit: Option<Money>, usage: Money| limit.map(|l| l.saturating_sub(usage));
-    let platform_quotas = views
-        .platform_quotas
-        .into_iter()
-        .filter(|v| allowed(v.platform))
-        .map(|v| PlatformUsage {
-            daily_remaining_usd: left(v.daily_limit_usd, v.daily_usage_usd),
-            weekly_remaining_usd: left(v.weekly_limit_usd, v.weekly_usage_usd),
-            monthly_remaining_usd: left(v.monthly_limit_usd, v.monthly_usage_usd),
-            view: v,
-        })
-        .collect();
+    let platform_quotas = views.platform_quotas.into_iter().filter(|v| allowed(v.platform)).collect();
+    // The key as stored now (the caller's copy is cached; its lifetime spend moves).
+    let keys = state.store.list_api_keys(caller.user.id).await?;
+    let key = keys.iter().find(|k| k.id == caller.key.id).ok_or(GatewayError::InvalidKey)?;
+    let mut budget = key_budget(state, key, false).await.map_err(|e| GatewayError::Upstream(e.to_string()))?;
+    budget.platform_quotas.retain(|v| allowed(v.platform));
     Ok(Json(KeyUsageOut {
         email: caller.user.email.clone(),
         key: KeyOut {
@@ -82,6 +70,7 @@ pub async fn key_usage(
             name: caller.key.name.clone(),
             prefix: caller.key.prefix.clone(),
             platforms: caller.key.platforms.clone(),
+            budget,
         },
         timezone: clock.zone.iana_name().unwrap_or("UTC").to_owned(),
         as_of: rfc3339(now, &clock.zone),

@@ -135,7 +135,7 @@ async fn answer_client(
     let status = answer.response.status();
     let mut out_headers = response_headers(answer.response.headers());
     let clock = state.settings.clock();
-    admission::quota_headers(&mut out_headers, prepared.admitted.row.as_ref(), &clock);
+    admission::quota_headers(&mut out_headers, &prepared.admitted, &clock);
     if let Ok(v) = HeaderValue::from_str(&prepared.request_id) {
         out_headers.insert(HeaderName::from_static("x-tollgate-request-id"), v);
     }

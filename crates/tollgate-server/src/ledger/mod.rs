@@ -23,7 +23,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tollgate_core::platform::Platform;
-use tollgate_core::quota::QuotaRow;
+use tollgate_core::quota::{QuotaOwner, QuotaRow};
 use tollgate_store::{NewUsageRecord, Store, StoreError};
 
 use self::journal::Journal;
@@ -88,15 +88,20 @@ impl Ledger {
         self.queue.caught_up().await;
     }
 
-    /// The (user, platform) quota row for soft-mode admission: this process's copy, exact for its
-    /// own charges and at most `--quota-refresh-ms` behind other processes.
-    pub async fn quota_row(&self, user_id: i64, platform: Platform) -> Result<Option<QuotaRow>, StoreError> {
-        self.quotas.row(&*self.store, user_id, platform).await
+    /// The (user or key, platform) quota row for soft-mode admission: this process's copy, exact
+    /// for its own charges and at most `--quota-refresh-ms` behind other processes.
+    pub async fn quota_row(&self, owner: QuotaOwner, platform: Platform) -> Result<Option<QuotaRow>, StoreError> {
+        self.quotas.row(&*self.store, owner, platform).await
     }
 
     /// Forgets this process's copies of a user's rows (their limits or usage changed).
     pub fn invalidate_user(&self, user_id: i64) {
-        self.quotas.invalidate_user(user_id);
+        self.quotas.invalidate(QuotaOwner::User(user_id));
+    }
+
+    /// Forgets this process's copies of a key's rows (its limits or top-ups changed).
+    pub fn invalidate_key(&self, key_id: i64) {
+        self.quotas.invalidate(QuotaOwner::Key(key_id));
     }
 
     /// Re-reads the price overrides (after a write through this process: the next request is priced

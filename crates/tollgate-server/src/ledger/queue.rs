@@ -17,6 +17,7 @@ use jiff::Timestamp;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tollgate_core::quota::QuotaOwner;
 use tollgate_core::window::Rollover;
 use tollgate_store::{NewUsageRecord, SettleOutcome, Store, StoreError};
 
@@ -48,7 +49,7 @@ struct Meta {
     seq: u64,
     at: Timestamp,
     /// The windows the charge counts in (`None` when the clock could not say; the copy is reread).
-    rollovers: Option<[Rollover; 3]>,
+    rollovers: Option<[Rollover; 4]>,
     commit: Commit,
 }
 
@@ -180,17 +181,21 @@ impl SettleQueue {
                 (Commit::Direct(done), Some(wait))
             }
         };
-        let (user_id, platform) = (record.user_id, record.platform);
         match &rollovers {
-            Some(r) => self.quotas.charged(seq, user_id, platform, record.cost, r),
-            None => self.quotas.invalidate_user(user_id),
+            Some(r) => self.quotas.charged(seq, &record, r),
+            None => {
+                self.quotas.invalidate(QuotaOwner::User(record.user_id));
+                if let Some(key) = record.api_key_id {
+                    self.quotas.invalidate(QuotaOwner::Key(key));
+                }
+            }
         }
         let job = Job { record, meta: Meta { seq, at, rollovers, commit } };
         if let Err(mpsc::error::SendError(job)) = self.tx.send(job).await {
             // The worker stopped between the check above and now (shutdown): write the charge
             // straight to the database (idempotent: a journaled line replayed at the next start is
             // skipped). If even that fails, a journaled charge is still applied at the next start.
-            self.quotas.dropped(seq, user_id, platform);
+            self.quotas.dropped(seq, &job.record);
             let written = self.write_now(&job.record, at).await;
             return match (written, wait) {
                 (Ok(()), _) | (Err(_), None) => Ok(()),
@@ -321,7 +326,7 @@ impl Worker {
                     if let Some(j) = &self.journal {
                         j.reject(&Line::new(meta.at, &record), &e);
                     }
-                    self.quotas.dropped(meta.seq, record.user_id, record.platform);
+                    self.quotas.dropped(meta.seq, &record);
                     return self.finish(meta, Ok(()));
                 }
                 (Err(e), Commit::Journal(_)) if !stop.is_cancelled() => {
@@ -340,7 +345,7 @@ impl Worker {
                     delay *= 2;
                 }
                 (Err(e), Commit::Direct(_)) => {
-                    self.quotas.dropped(meta.seq, record.user_id, record.platform);
+                    self.quotas.dropped(meta.seq, &record);
                     return self.finish(meta, Err(e));
                 }
             }
@@ -350,10 +355,9 @@ impl Worker {
     /// The database holds the charge (or already held it: a retried request id, which the copy
     /// counted twice and rereads).
     fn written(&self, record: &NewUsageRecord, meta: &Meta, outcome: SettleOutcome) {
-        let (user, platform) = (record.user_id, record.platform);
         match outcome {
-            SettleOutcome::Charged => self.quotas.written(meta.seq, user, platform),
-            SettleOutcome::AlreadySettled => self.quotas.dropped(meta.seq, user, platform),
+            SettleOutcome::Charged => self.quotas.written(meta.seq, record),
+            SettleOutcome::AlreadySettled => self.quotas.dropped(meta.seq, record),
         }
         metrics::counter!("tollgate_settlements_written_total").increment(1);
         metrics::histogram!("tollgate_settlement_write_lag_seconds")

@@ -18,11 +18,25 @@ use std::time::{Duration, Instant};
 
 use tollgate_core::money::Money;
 use tollgate_core::platform::Platform;
-use tollgate_core::quota::QuotaRow;
+use tollgate_core::quota::{QuotaOwner, QuotaRow};
 use tollgate_core::window::Rollover;
-use tollgate_store::{Store, StoreError};
+use tollgate_store::{NewUsageRecord, Store, StoreError};
 
-type Key = (i64, Platform);
+/// A user's row or an API key's row (checked on top of its user's), of one platform.
+type Key = (QuotaOwner, Platform);
+
+/// The rows a settled record is counted in: its user's and, when it came with one, its key's.
+fn owners(record: &NewUsageRecord) -> impl Iterator<Item = Key> {
+    let key = record.api_key_id.map(|k| (QuotaOwner::Key(k), record.platform));
+    std::iter::once((QuotaOwner::User(record.user_id), record.platform)).chain(key)
+}
+
+async fn read(store: &dyn Store, (owner, platform): Key) -> Result<Option<QuotaRow>, StoreError> {
+    match owner {
+        QuotaOwner::User(id) => store.get_by_user_platform(id, platform).await,
+        QuotaOwner::Key(id) => store.get_key_quota(id, platform).await,
+    }
+}
 
 struct Entry {
     row: Option<QuotaRow>,
@@ -42,7 +56,7 @@ struct Entry {
 struct Pending {
     seq: u64,
     cost: Money,
-    rollovers: [Rollover; 3],
+    rollovers: [Rollover; 4],
 }
 
 impl Entry {
@@ -91,14 +105,14 @@ impl QuotaCache {
     pub async fn row(
         &self,
         store: &dyn Store,
-        user_id: i64,
+        owner: QuotaOwner,
         platform: Platform,
     ) -> Result<Option<QuotaRow>, StoreError> {
-        let key = (user_id, platform);
+        let key = (owner, platform);
         if self.ttl.is_zero() {
             // No copy kept, but this process's charges not yet written still count.
             let _no_commit_in_flight = self.gate.read().await;
-            let row = store.get_by_user_platform(user_id, platform).await?;
+            let row = read(store, key).await?;
             return Ok(match self.lock().get(&key) {
                 Some(entry) => entry.with_pending(row).0,
                 None => row,
@@ -113,7 +127,7 @@ impl QuotaCache {
             return Ok(row);
         }
         let version = self.lock().get(&key).map_or(0, |e| e.version);
-        let result = store.get_by_user_platform(user_id, platform).await;
+        let result = read(store, key).await;
         let mut map = self.lock();
         let entry = map.entry(key).or_insert_with(Entry::new);
         entry.loading = false;
@@ -151,44 +165,55 @@ impl QuotaCache {
 
     /// Applies a charge of this process, committed (to the journal) or about to be (to the
     /// database), under the rollovers it is charged under; it stays pending until [`Self::written`]
-    /// or [`Self::dropped`]. A copy that cannot take it exactly is dropped instead.
-    pub fn charged(&self, seq: u64, user_id: i64, platform: Platform, cost: Money, rollovers: &[Rollover; 3]) {
+    /// or [`Self::dropped`]. A copy that cannot take it exactly is dropped instead. The charge
+    /// counts in the user's row and in the key's (a key's lifetime budget spans platforms: its copy
+    /// for another platform sees this charge at its next reload, at most `ttl` later).
+    pub fn charged(&self, seq: u64, record: &NewUsageRecord, rollovers: &[Rollover; 4]) {
         let mut map = self.lock();
-        let entry = map.entry((user_id, platform)).or_insert_with(Entry::new);
-        entry.touched = Instant::now();
-        entry.pending.push(Pending { seq, cost, rollovers: *rollovers });
-        let applied = match entry.row.as_mut() {
-            Some(row) => row.charge(cost, rollovers).is_ok(),
-            // No row: the trigger will create one with this usage and no limits, which admits
-            // exactly as no row does; the next reload brings it in.
-            None => true,
-        };
-        if !applied {
-            entry.fresh_until = None;
+        for key in owners(record) {
+            let entry = map.entry(key).or_insert_with(Entry::new);
+            entry.touched = Instant::now();
+            entry.pending.push(Pending { seq, cost: record.cost, rollovers: *rollovers });
+            let applied = match entry.row.as_mut() {
+                Some(row) => row.charge(record.cost, rollovers).is_ok(),
+                // No row: the trigger will create one with this usage and no limits, which admits
+                // exactly as no row does; the next reload brings it in.
+                None => true,
+            };
+            if !applied {
+                entry.fresh_until = None;
+            }
         }
     }
 
     /// The database now holds charge `seq` (called under [`Self::settling`]).
-    pub fn written(&self, seq: u64, user_id: i64, platform: Platform) {
-        if let Some(entry) = self.lock().get_mut(&(user_id, platform)) {
-            entry.pending.retain(|p| p.seq != seq);
+    pub fn written(&self, seq: u64, record: &NewUsageRecord) {
+        let mut map = self.lock();
+        for key in owners(record) {
+            if let Some(entry) = map.get_mut(&key) {
+                entry.pending.retain(|p| p.seq != seq);
+            }
         }
     }
 
-    /// Charge `seq` will not be written (the database refused it): the copy, which counts it, is
+    /// Charge `seq` will not be written (the database refused it): the copies, which count it, are
     /// reread.
-    pub fn dropped(&self, seq: u64, user_id: i64, platform: Platform) {
-        if let Some(entry) = self.lock().get_mut(&(user_id, platform)) {
-            entry.pending.retain(|p| p.seq != seq);
-            entry.version += 1;
-            entry.fresh_until = None;
+    pub fn dropped(&self, seq: u64, record: &NewUsageRecord) {
+        let mut map = self.lock();
+        for key in owners(record) {
+            if let Some(entry) = map.get_mut(&key) {
+                entry.pending.retain(|p| p.seq != seq);
+                entry.version += 1;
+                entry.fresh_until = None;
+            }
         }
     }
 
-    /// Forgets a user's copies (their quotas were changed through this process).
-    pub fn invalidate_user(&self, user_id: i64) {
+    /// Forgets the copies of one owner's rows (their limits, usage or top-ups were changed through
+    /// this process).
+    pub fn invalidate(&self, owner: QuotaOwner) {
         for (key, entry) in self.lock().iter_mut() {
-            if key.0 == user_id {
+            if key.0 == owner {
                 entry.version += 1;
                 entry.fresh_until = None;
             }

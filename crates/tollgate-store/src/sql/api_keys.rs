@@ -6,7 +6,8 @@ use super::RowExt;
 use crate::StoreError;
 use crate::models::ApiKey;
 
-pub(crate) const COLUMNS: &str = "id, user_id, name, prefix, platforms, created_at_ms, last_used_at_ms";
+pub(crate) const COLUMNS: &str =
+    "id, user_id, name, prefix, platforms, created_at_ms, last_used_at_ms, lifetime_limit_nanos, lifetime_usage_nanos";
 
 pub(crate) const INSERT: &str = "INSERT INTO api_keys (user_id, name, prefix, key_hash, platforms, created_at_ms) \
      VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
@@ -49,6 +50,8 @@ pub(crate) fn decode(r: &impl RowExt) -> Result<ApiKey, StoreError> {
         platforms: decode_platforms(r.opt_string("platforms")?),
         created_at: r.time("created_at_ms")?,
         last_used_at: r.opt_time("last_used_at_ms")?,
+        lifetime_limit: r.opt_money("lifetime_limit_nanos")?,
+        lifetime_usage: r.money("lifetime_usage_nanos")?,
     })
 }
 
@@ -74,6 +77,11 @@ macro_rules! impl_api_key_repo {
                     .fetch_one(&mut *tx)
                     .await?
                     .i64("id")?;
+                if !new.limits.is_empty() || new.lifetime_limit.is_some() {
+                    $crate::sql::quotas::check_unique(&new.limits)?;
+                    let now = $crate::sql::ms(now);
+                    Self::write_key_limits(&mut *tx, new.user_id, id, &new.limits, new.lifetime_limit, now).await?;
+                }
                 let row = sqlx::query(&$crate::sql::api_keys::by_id()).bind(id).fetch_one(&mut *tx).await?;
                 let key = $crate::sql::api_keys::decode(&row)?;
                 tx.commit().await?;

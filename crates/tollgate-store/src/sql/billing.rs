@@ -9,8 +9,8 @@ use tollgate_core::window::Rollover;
 use super::{RowExt as _, ms};
 use crate::{NewUsageRecord, StoreError};
 
-const RECORD_COLUMNS: usize = 26;
-/// Records per INSERT statement on SQLite (26 parameters each keeps a statement far below its
+const RECORD_COLUMNS: usize = 28;
+/// Records per INSERT statement on SQLite (28 parameters each keeps a statement far below its
 /// parameter limit).
 pub(crate) const RECORDS_PER_INSERT: usize = 64;
 /// Prepared statements kept per connection: every batch size of the SQLite settlement insert plus
@@ -20,8 +20,8 @@ pub(crate) const STATEMENT_CACHE: usize = RECORDS_PER_INSERT + 192;
 const INSERT_COLUMNS: &str = "INSERT INTO usage_records (request_id, user_id, api_key_id, platform, model, \
      input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cost_nanos, \
      status, http_status, latency_ms, upstream_id, output_estimated, held, tool_calls, tool_cost_nanos, \
-     created_at_ms, daily_from_ms, daily_start_ms, weekly_from_ms, weekly_start_ms, monthly_from_ms, \
-     monthly_start_ms)";
+     created_at_ms, five_hour_from_ms, five_hour_start_ms, daily_from_ms, daily_start_ms, weekly_from_ms, \
+     weekly_start_ms, monthly_from_ms, monthly_start_ms)";
 
 /// The SQLite insert of `n` records (index `n - 1`), built once: a multi-row VALUES with plain `?`.
 /// sqlx resolves every `$N` on SQLite through `sqlite3_bind_parameter_name`, a linear scan, which
@@ -42,7 +42,7 @@ const RETURNING: &str = "ON CONFLICT (request_id) DO NOTHING RETURNING request_i
 /// serves every batch size and a batch binds 24 values instead of 24 per record.
 static POSTGRES_INSERT: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "{INSERT_COLUMNS} SELECT r.*, $20, $21, $22, $23, $24, $25, $26 FROM UNNEST($1::text[], $2::bigint[], \
+        "{INSERT_COLUMNS} SELECT r.*, $20, $21, $22, $23, $24, $25, $26, $27, $28 FROM UNNEST($1::text[], $2::bigint[], \
          $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], \
          $11::bigint[], $12::text[], $13::bigint[], $14::bigint[], $15::bigint[], $16::boolean[], $17::boolean[], \
          $18::text[], $19::bigint[]) AS r {RETURNING}"
@@ -60,10 +60,13 @@ pub(crate) fn tokens(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// The batch's own columns: when it was settled and its window rule (the same for every record).
-fn batch_columns(now: jiff::Timestamp, [d, w, m]: &[Rollover; 3]) -> [i64; 7] {
+/// The batch's own columns: when it was settled and its window rule (the same for every record),
+/// in the order of `INSERT_COLUMNS` (windows in `QuotaWindow::ALL` order).
+fn batch_columns(now: jiff::Timestamp, [f, d, w, m]: &[Rollover; 4]) -> [i64; 9] {
     [
         ms(now),
+        ms(f.current_from),
+        ms(f.new_start),
         ms(d.current_from),
         ms(d.new_start),
         ms(w.current_from),
@@ -80,7 +83,7 @@ pub(crate) async fn insert_sqlite(
     conn: &mut SqliteConnection,
     records: &[NewUsageRecord],
     now: jiff::Timestamp,
-    rollovers: &[Rollover; 3],
+    rollovers: &[Rollover; 4],
 ) -> Result<Vec<String>, StoreError> {
     let batch = batch_columns(now, rollovers);
     let mut inserted = Vec::with_capacity(records.len());
@@ -124,7 +127,7 @@ pub(crate) async fn insert_postgres(
     conn: &mut PgConnection,
     records: &[NewUsageRecord],
     now: jiff::Timestamp,
-    rollovers: &[Rollover; 3],
+    rollovers: &[Rollover; 4],
 ) -> Result<Vec<String>, StoreError> {
     fn column<'a, T>(records: &'a [NewUsageRecord], f: impl Fn(&'a NewUsageRecord) -> T) -> Vec<T> {
         records.iter().map(f).collect()
@@ -183,7 +186,13 @@ pub(crate) const RESERVED: &str = "SELECT CAST(COALESCE(SUM(amount_nanos), 0) AS
 pub(crate) const RENEW_RESERVATION: &str = "UPDATE quota_reservations SET expires_at_ms = $2 WHERE request_id = $1";
 
 pub(crate) const INSERT_RESERVATION: &str = "INSERT INTO quota_reservations \
-     (request_id, user_id, platform, amount_nanos, expires_at_ms) VALUES ($1, $2, $3, $4, $5)";
+     (request_id, user_id, platform, amount_nanos, expires_at_ms, api_key_id) VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// What is held on a key: on one platform (`$2`), and on all of them (`$2` NULL) for its lifetime
+/// budget.
+pub(crate) const RESERVED_KEY: &str = "SELECT CAST(COALESCE(SUM(amount_nanos), 0) AS BIGINT) AS n \
+     FROM quota_reservations WHERE api_key_id = $1 AND (CAST($2 AS TEXT) IS NULL OR platform = $2) \
+     AND expires_at_ms > $3";
 
 macro_rules! impl_billing_repo {
     ($store:ty, $db:ty) => {
@@ -234,8 +243,41 @@ macro_rules! impl_billing_repo {
                     .await?
                     .money("n")?;
                 let pending = held.saturating_add(r.amount);
-                let decision = tollgate_core::quota::admit(row.as_ref(), clock, now, pending)
-                    .map_err(|e| $crate::StoreError::Invalid(e.to_string()))?;
+                let window_error = |e: tollgate_core::window::WindowError| $crate::StoreError::Invalid(e.to_string());
+                let mut decision =
+                    tollgate_core::quota::admit(row.as_ref(), clock, now, pending).map_err(window_error)?;
+                // The key's own rows: locked after the user's (the settlement trigger's order), then
+                // checked with what is held on the key (this platform; all platforms for its
+                // lifetime budget).
+                if let (Some(key_id), tollgate_core::quota::Admission::Allow) = (r.api_key_id, decision) {
+                    let key_row = sqlx::query(&$crate::sql::quotas::select_key(Self::LOCK_ROW))
+                        .bind(key_id)
+                        .bind(r.platform.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    let key_row = match key_row {
+                        Some(row) => $crate::sql::quotas::decode(&row)?,
+                        None => None,
+                    };
+                    let mut key_held = [tollgate_core::money::Money::ZERO; 2];
+                    for (slot, platform) in key_held.iter_mut().zip([Some(r.platform.as_str()), None]) {
+                        *slot = sqlx::query($crate::sql::billing::RESERVED_KEY)
+                            .bind(key_id)
+                            .bind(platform)
+                            .bind(now_ms)
+                            .fetch_one(&mut *tx)
+                            .await?
+                            .money("n")?;
+                    }
+                    decision = tollgate_core::quota::admit_with_lifetime(
+                        key_row.as_ref(),
+                        clock,
+                        now,
+                        key_held[0].saturating_add(r.amount),
+                        key_held[1].saturating_add(r.amount),
+                    )
+                    .map_err(window_error)?;
+                }
                 if decision == tollgate_core::quota::Admission::Allow {
                     sqlx::query($crate::sql::billing::INSERT_RESERVATION)
                         .bind(&r.request_id)
@@ -243,6 +285,7 @@ macro_rules! impl_billing_repo {
                         .bind(r.platform.as_str())
                         .bind(r.amount.nanos())
                         .bind($crate::sql::ms(r.expires_at))
+                        .bind(r.api_key_id)
                         .execute(&mut *tx)
                         .await?;
                     tx.commit().await?;

@@ -213,15 +213,7 @@ macro_rules! impl_user_repo {
                     })?;
                 let id = row.i64("id")?;
                 for (platform, limits) in initial_quotas {
-                    sqlx::query($crate::sql::quotas::INSERT_INITIAL)
-                        .bind(id)
-                        .bind(platform.as_str())
-                        .bind($crate::sql::opt_nanos(limits.daily))
-                        .bind($crate::sql::opt_nanos(limits.weekly))
-                        .bind($crate::sql::opt_nanos(limits.monthly))
-                        .bind(now_ms)
-                        .execute(&mut **tx)
-                        .await?;
+                    Self::insert_initial_quota(&mut **tx, id, *platform, limits, now_ms).await?;
                 }
                 let created = sqlx::query(&$crate::sql::users::by_id()).bind(id).fetch_one(&mut **tx).await?;
                 $crate::sql::users::decode(&created)

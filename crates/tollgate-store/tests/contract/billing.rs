@@ -50,20 +50,20 @@ pub async fn settle_is_idempotent_per_request_id(db: &TestDb) {
     }
     assert_eq!(charged, 1);
     let row = a.list_by_user(uid).await.unwrap().remove(0);
-    assert_eq!(row.usage[0].usage, usd("1.25"));
+    assert_eq!(row.usage[1].usage, usd("1.25"));
     // A batch commits together; a request id repeated inside it is charged once.
     let batch = [record("req-3", uid, usd("2")), record("req-3", uid, usd("2")), record("req-1", uid, usd("9"))];
     let outcomes = b.settle_batch(&batch, now, &c).await.unwrap();
     assert_eq!(outcomes, [SettleOutcome::Charged, SettleOutcome::AlreadySettled, SettleOutcome::AlreadySettled]);
     let row = a.list_by_user(uid).await.unwrap().remove(0);
-    assert_eq!(row.usage[0].usage, usd("3.25"));
+    assert_eq!(row.usage[1].usage, usd("3.25"));
 }
 
 pub async fn strict_reservations_never_pass_the_limit(db: &TestDb) {
     let a = db.open().await.unwrap();
     let b = db.open().await.unwrap();
     let uid = user(&*a, "r@example.com").await;
-    a.upsert_for_user(uid, &[(Platform::Anthropic, WindowLimits { daily: Some(usd("1")), ..Default::default() })])
+    a.upsert_for_user(uid, &[(Platform::Anthropic, WindowLimits { five_hour: None, daily: Some(usd("1")), ..Default::default() })])
         .await
         .unwrap();
     let c = clock("UTC");
@@ -77,6 +77,7 @@ pub async fn strict_reservations_never_pass_the_limit(db: &TestDb) {
         let res = NewReservation {
             request_id: format!("hold-{i}"),
             user_id: uid,
+            api_key_id: None,
             platform: Platform::Anthropic,
             amount: usd("0.1"),
             expires_at: expires,
@@ -97,10 +98,11 @@ pub async fn strict_reservations_never_pass_the_limit(db: &TestDb) {
         a.settle(&record(id, uid, usd("0.05")), now, &c).await.unwrap();
     }
     let row = a.list_by_user(uid).await.unwrap().remove(0);
-    assert_eq!(row.usage[0].usage, usd("0.5"));
+    assert_eq!(row.usage[1].usage, usd("0.5"));
     let fits = |id: &str, amount: &str, at: Timestamp| NewReservation {
         request_id: id.to_owned(),
         user_id: uid,
+        api_key_id: None,
         platform: Platform::Anthropic,
         amount: usd(amount),
         expires_at: at.checked_add(SignedDuration::from_mins(10)).unwrap(),
@@ -124,7 +126,7 @@ pub async fn settlement_matches_the_in_memory_charge(db: &TestDb) {
     for (n, monthly) in [MonthlyMode::Calendar, MonthlyMode::Rolling30d].into_iter().enumerate() {
         let c = WindowClock::new(zone.clone(), monthly);
         let uid = user(&*s, &format!("copy{n}@example.com")).await;
-        let limits = WindowLimits { daily: Some(usd("100")), weekly: None, monthly: Some(usd("1000")) };
+        let limits = WindowLimits { five_hour: None, daily: Some(usd("100")), weekly: None, monthly: Some(usd("1000")) };
         s.upsert_for_user(uid, &[(Platform::Anthropic, limits)]).await.unwrap();
         let mut copy = s.get_by_user_platform(uid, Platform::Anthropic).await.unwrap().unwrap();
         // Same day; next day (DST ends 2026-11-01 in New York); next week; next month; 40 days on

@@ -23,6 +23,8 @@ pub async fn api_keys_lifecycle(db: &TestDb) {
         prefix: "tg-123456".into(),
         key_hash: hash.into(),
         platforms,
+        limits: Vec::new(),
+        lifetime_limit: None,
     };
     let k1 = s.create_api_key(&new(a, "h1", None), now).await.unwrap();
     let k2 = s.create_api_key(&new(a, "h2", Some(vec![Platform::Gemini, Platform::OpenAi])), now).await.unwrap();
@@ -169,7 +171,7 @@ pub async fn audit_pages_newest_first(db: &TestDb) {
 
 pub async fn identity_signup_is_one_transaction(db: &TestDb) {
     let s = db.open().await.unwrap();
-    let limits = WindowLimits { daily: Some(usd("0")), weekly: Some(usd("2.5")), monthly: None };
+    let limits = WindowLimits { five_hour: None, daily: Some(usd("0")), weekly: Some(usd("2.5")), monthly: None };
     let new = NewUser::new("gh@example.com", AuthSource::GitHub);
     let u = s
         .create_user_with_identity(
@@ -244,7 +246,7 @@ pub async fn audited_changes_commit_with_their_entry(db: &TestDb) {
         before_json: None,
         after_json: Some("{}".to_owned()),
     };
-    let limits = WindowLimits { daily: Some(usd("1")), ..Default::default() };
+    let limits = WindowLimits { five_hour: None, daily: Some(usd("1")), ..Default::default() };
     s.upsert_for_user_audited(uid, &[(Platform::OpenAi, limits)], Some(&entry("user.quotas.update"))).await.unwrap();
     // A reset of a platform without a row fails and writes no entry.
     let missing = s

@@ -76,7 +76,7 @@ async fn settler_reconnects_after_losing_its_connection() {
     assert_eq!(outcome.unwrap(), SettleOutcome::Charged);
     assert_eq!(store.settle(&r2, now, &c).await.unwrap(), SettleOutcome::AlreadySettled);
     let row = store.list_by_user(uid).await.unwrap().remove(0);
-    assert_eq!(row.usage[0].usage, usd("3"));
+    assert_eq!(row.usage[1].usage, usd("3"));
 
     drop(store);
     sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&admin).await.unwrap();

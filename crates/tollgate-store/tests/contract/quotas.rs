@@ -10,15 +10,16 @@ use tollgate_store::{NewQuota, Store, StoreError};
 use crate::util::{clock, ts, usd, user};
 
 fn limits(d: Option<&str>, w: Option<&str>, m: Option<&str>) -> WindowLimits {
-    WindowLimits { daily: d.map(usd), weekly: w.map(usd), monthly: m.map(usd) }
+    WindowLimits { five_hour: None, daily: d.map(usd), weekly: w.map(usd), monthly: m.map(usd) }
 }
 
 async fn row(s: &dyn Store, uid: i64, p: Platform) -> QuotaRow {
     s.list_by_user(uid).await.unwrap().into_iter().find(|r| r.platform == p).expect("a row")
 }
 
+/// Daily, weekly, monthly (the 5-hour window has its own tests).
 fn usages(r: &QuotaRow) -> [Money; 3] {
-    [r.usage[0].usage, r.usage[1].usage, r.usage[2].usage]
+    [r.usage[1].usage, r.usage[2].usage, r.usage[3].usage]
 }
 
 pub async fn get_returns_active_row_or_none(db: &TestDb) {
@@ -61,9 +62,9 @@ pub async fn increment_creates_a_row_without_limits(db: &TestDb) {
     let r = row(&*s, uid, Platform::Gemini).await;
     assert_eq!(r.limits, WindowLimits::default());
     assert_eq!(usages(&r), [Money::from_nanos(1).unwrap(); 3]);
-    assert_eq!(r.usage[0].start, Some(ts("2026-11-24T16:00:00Z")));
-    assert_eq!(r.usage[1].start, Some(ts("2026-11-22T16:00:00Z")));
-    assert_eq!(r.usage[2].start, Some(ts("2026-10-31T16:00:00Z")));
+    assert_eq!(r.usage[1].start, Some(ts("2026-11-24T16:00:00Z")));
+    assert_eq!(r.usage[2].start, Some(ts("2026-11-22T16:00:00Z")));
+    assert_eq!(r.usage[3].start, Some(ts("2026-10-31T16:00:00Z")));
 }
 
 pub async fn increment_rolls_over_daily_weekly_monthly(db: &TestDb) {
@@ -83,12 +84,12 @@ pub async fn increment_rolls_over_daily_weekly_monthly(db: &TestDb) {
     s.increment_usage_with_reset(uid, p, usd("16"), ts("2026-11-30T16:00:00Z"), &c).await.unwrap();
     let r = row(&*s, uid, p).await;
     assert_eq!(usages(&r), [usd("16"), usd("24"), usd("16")]);
-    assert_eq!(r.usage[2].start, Some(ts("2026-11-30T16:00:00Z")));
+    assert_eq!(r.usage[3].start, Some(ts("2026-11-30T16:00:00Z")));
     // Read a week later, every window has expired: the view shows 0 without any write.
     let v = view(&r, &c, ts("2026-12-08T16:00:00Z")).unwrap();
-    assert_eq!(v.windows.map(|w| w.usage), [Money::ZERO, Money::ZERO, usd("16")]);
+    assert_eq!(v.windows.map(|w| w.usage)[1..], [Money::ZERO, Money::ZERO, usd("16")]);
     let v = view(&r, &c, ts("2027-01-01T00:00:00Z")).unwrap();
-    assert_eq!(v.windows.map(|w| w.usage), [Money::ZERO; 3]);
+    assert_eq!(v.windows.map(|w| w.usage)[1..], [Money::ZERO; 3]);
 }
 
 pub async fn increment_rolls_over_in_new_york_across_dst(db: &TestDb) {
@@ -100,19 +101,19 @@ pub async fn increment_rolls_over_in_new_york_across_dst(db: &TestDb) {
     s.increment_usage_with_reset(uid, p, usd("1"), ts("2026-11-01T04:00:00Z"), &c).await.unwrap();
     // 24 h later it is still 2026-11-01 23:00 local: same day.
     s.increment_usage_with_reset(uid, p, usd("2"), ts("2026-11-02T04:00:00Z"), &c).await.unwrap();
-    assert_eq!(row(&*s, uid, p).await.usage[0].usage, usd("3"));
+    assert_eq!(row(&*s, uid, p).await.usage[1].usage, usd("3"));
     // 2026-11-02 00:00 EST = 05:00Z: a new day and (Monday) a new week.
     s.increment_usage_with_reset(uid, p, usd("4"), ts("2026-11-02T05:00:00Z"), &c).await.unwrap();
     let r = row(&*s, uid, p).await;
     assert_eq!(usages(&r), [usd("4"), usd("4"), usd("7")]);
-    assert_eq!(r.usage[0].start, Some(ts("2026-11-02T05:00:00Z")));
+    assert_eq!(r.usage[1].start, Some(ts("2026-11-02T05:00:00Z")));
     // Spring forward: 2026-03-08 is 23 hours long.
     let uid2 = user(&*s, "e2@example.com").await;
     s.increment_usage_with_reset(uid2, p, usd("1"), ts("2026-03-08T05:00:00Z"), &c).await.unwrap();
     s.increment_usage_with_reset(uid2, p, usd("1"), ts("2026-03-09T03:59:59Z"), &c).await.unwrap();
-    assert_eq!(row(&*s, uid2, p).await.usage[0].usage, usd("2"));
+    assert_eq!(row(&*s, uid2, p).await.usage[1].usage, usd("2"));
     s.increment_usage_with_reset(uid2, p, usd("1"), ts("2026-03-09T04:00:00Z"), &c).await.unwrap();
-    assert_eq!(row(&*s, uid2, p).await.usage[0].usage, usd("1"));
+    assert_eq!(row(&*s, uid2, p).await.usage[1].usage, usd("1"));
 }
 
 pub async fn rolling_month_starts_at_first_charge_after_expiry(db: &TestDb) {
@@ -123,15 +124,15 @@ pub async fn rolling_month_starts_at_first_charge_after_expiry(db: &TestDb) {
     let t0 = ts("2026-10-01T10:00:00.123Z");
     s.increment_usage_with_reset(uid, p, usd("1"), t0, &c).await.unwrap();
     s.increment_usage_with_reset(uid, p, usd("1"), ts("2026-10-31T10:00:00.122Z"), &c).await.unwrap();
-    assert_eq!(row(&*s, uid, p).await.usage[2], tollgate_core::quota::WindowUsage { usage: usd("2"), start: Some(t0) });
+    assert_eq!(row(&*s, uid, p).await.usage[3], tollgate_core::quota::WindowUsage { usage: usd("2"), start: Some(t0) });
     // Exactly 30 days after the start the window has expired; the next charge starts a new one.
     let t1 = ts("2026-10-31T10:00:00.123Z");
     s.increment_usage_with_reset(uid, p, usd("5"), t1, &c).await.unwrap();
     let r = row(&*s, uid, p).await;
-    assert_eq!(r.usage[2].usage, usd("5"));
-    assert_eq!(r.usage[2].start, Some(t1));
+    assert_eq!(r.usage[3].usage, usd("5"));
+    assert_eq!(r.usage[3].start, Some(t1));
     let v = view(&r, &c, t1).unwrap();
-    assert_eq!(v.windows[2].resets_at, Some(ts("2026-11-30T10:00:00.123Z")));
+    assert_eq!(v.windows[3].resets_at, Some(ts("2026-11-30T10:00:00.123Z")));
 }
 
 pub async fn concurrent_increments_from_two_pools_are_exact(db: &TestDb) {
@@ -178,7 +179,7 @@ pub async fn upsert_replaces_limits_and_keeps_usage(db: &TestDb) {
     let openai = row(&*s, uid, Platform::OpenAi).await;
     assert!(!openai.active);
     assert_eq!(openai.effective_limits(), WindowLimits::default());
-    assert_eq!(openai.usage[0].usage, usd("1"));
+    assert_eq!(openai.usage[1].usage, usd("1"));
     // Usage is still metered on the soft-deleted row, and re-adding it reactivates it with its usage.
     s.increment_usage_with_reset(uid, Platform::OpenAi, usd("1"), now, &c).await.unwrap();
     s.upsert_for_user(
@@ -193,7 +194,7 @@ pub async fn upsert_replaces_limits_and_keeps_usage(db: &TestDb) {
     let openai = s.get_by_user_platform(uid, Platform::OpenAi).await.unwrap().unwrap();
     assert!(openai.active);
     assert_eq!(openai.limits, limits(Some("9"), None, None));
-    assert_eq!(openai.usage[0].usage, usd("2"));
+    assert_eq!(openai.usage[1].usage, usd("2"));
     // Empty records remove every limit.
     s.upsert_for_user(uid, &[]).await.unwrap();
     assert!(s.list_by_user(uid).await.unwrap().iter().all(|r| !r.active));
@@ -225,11 +226,11 @@ pub async fn reset_zeroes_without_moving_the_boundary(db: &TestDb) {
     assert_eq!(usages(&r), [Money::ZERO, usd("5"), usd("5")]);
     let v = view(&r, &c, ts("2026-11-25T07:00:00Z")).unwrap();
     // The window still ends at local midnight.
-    assert_eq!(v.windows[0].resets_at, Some(ts("2026-11-25T16:00:00Z")));
-    assert_eq!(v.windows[0].window_start, Some(ts("2026-11-24T16:00:00Z")));
+    assert_eq!(v.windows[1].resets_at, Some(ts("2026-11-25T16:00:00Z")));
+    assert_eq!(v.windows[1].window_start, Some(ts("2026-11-24T16:00:00Z")));
     // A charge later the same day adds to the zeroed window; after midnight it resets.
     s.increment_usage_with_reset(uid, p, usd("1"), ts("2026-11-25T08:00:00Z"), &c).await.unwrap();
-    assert_eq!(row(&*s, uid, p).await.usage[0].usage, usd("1"));
+    assert_eq!(row(&*s, uid, p).await.usage[1].usage, usd("1"));
     s.increment_usage_with_reset(uid, p, usd("2"), ts("2026-11-25T16:00:00Z"), &c).await.unwrap();
     assert_eq!(usages(&row(&*s, uid, p).await), [usd("2"), usd("8"), usd("8")]);
 }

@@ -9,7 +9,7 @@ use crate::util::usd;
 
 pub async fn create_snapshots_defaults_in_one_transaction(db: &TestDb) {
     let s = db.open().await.unwrap();
-    let limits = WindowLimits { daily: Some(usd("0")), weekly: None, monthly: Some(usd("30")) };
+    let limits = WindowLimits { five_hour: None, daily: Some(usd("0")), weekly: None, monthly: Some(usd("30")) };
     let mut new = NewUser::new("  Mixed@Example.COM ", AuthSource::GitHub);
     new.display_name = "Mixed".into();
     let u = s.create_user(&new, &[(Platform::OpenAi, limits)], Timestamp::now()).await.unwrap();
@@ -27,7 +27,7 @@ pub async fn duplicate_email_writes_nothing(db: &TestDb) {
     let s = db.open().await.unwrap();
     let new = NewUser::new("dup@example.com", AuthSource::Email);
     s.create_user(&new, &[], Timestamp::now()).await.unwrap();
-    let limits = WindowLimits { daily: Some(usd("1")), ..Default::default() };
+    let limits = WindowLimits { five_hour: None, daily: Some(usd("1")), ..Default::default() };
     let err = s.create_user(&new, &[(Platform::Gemini, limits)], Timestamp::now()).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
     assert_eq!(s.count_users().await.unwrap(), 1);

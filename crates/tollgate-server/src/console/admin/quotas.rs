@@ -1,4 +1,5 @@
-//! `GET/PUT /admin/users/{id}/platform-quotas`, `POST /admin/users/{id}/platform-quotas/reset`.
+//! `GET/PUT /admin/users/{id}/platform-quotas`, `POST /admin/users/{id}/platform-quotas/reset` and
+//! `…/top-up`.
 //! Every change and reset is written to the audit log with the state before and after.
 
 use axum::Json;
@@ -36,7 +37,7 @@ pub async fn get_quotas(
 }
 
 /// `{"quotas":[{"platform","daily_limit_usd",…}]}`, each amount read from its JSON text.
-fn parse_quotas(o: &Obj) -> ConsoleResult<Vec<(Platform, WindowLimits)>> {
+pub fn parse_quotas(o: &Obj) -> ConsoleResult<Vec<(Platform, WindowLimits)>> {
     let items = o.opt_array("quotas")?.ok_or_else(|| ConsoleError::invalid("quotas", "is required"))?;
     let mut out: Vec<(Platform, WindowLimits)> = Vec::with_capacity(items.len());
     for (i, raw) in items.iter().enumerate() {
@@ -129,5 +130,20 @@ pub async fn reset_quota(
         other => other.into(),
     })?;
     state.ledger.invalidate_user(user.id);
+    Ok(Json(admin_views(&state, user.id).await?))
+}
+
+/// Adds a one-off allowance to the current window of one of the user's capped rows
+/// (`{"platform","window","amount_usd"}`); the limit is not changed and the top-up ends with the
+/// window. Audited. Returns the admin view.
+pub async fn top_up_quota(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+    body: JsonObject,
+) -> ConsoleResult<Json<QuotaViews>> {
+    let user = load_user(&state, parse_id(&id)?).await?;
+    let owner = tollgate_core::quota::QuotaOwner::User(user.id);
+    crate::console::key_budgets::top_up(&state, admin.user.id, user.id, owner, &body.obj).await?;
     Ok(Json(admin_views(&state, user.id).await?))
 }

@@ -1,5 +1,6 @@
-//! `GET/POST /user/api-keys`, `DELETE /user/api-keys/{id}`. The secret is shown once, in the POST
-//! response; only its SHA-256 is stored.
+//! `GET/POST /user/api-keys`, `DELETE /user/api-keys/{id}`, `PUT /user/api-keys/{id}/quotas`. The
+//! secret is shown once, in the POST response; only its SHA-256 is stored. Each key is listed with
+//! its own budget (limits, spend, what is left: `console::key_budgets`).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -12,6 +13,7 @@ use tollgate_store::{ApiKey, NewApiKey, StoreError};
 use crate::console::admin::users::parse_id;
 use crate::console::body::{JsonObject, Obj};
 use crate::console::error::{ConsoleError, ConsoleResult};
+use crate::console::key_budgets::{KeyBudgetOut, key_budget, parse_key_limits, set_key_limits};
 use crate::console::session::Caller;
 use crate::console::views::rfc3339;
 use crate::keys;
@@ -30,19 +32,35 @@ pub struct ApiKeyOut {
     pub last_used_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+    #[serde(flatten)]
+    pub budget: KeyBudgetOut,
 }
 
 impl ApiKeyOut {
-    fn new(k: &ApiKey, zone: &jiff::tz::TimeZone, secret: Option<String>) -> Self {
-        Self {
+    /// The key with its budget as of now.
+    pub async fn load(state: &AppState, k: &ApiKey, secret: Option<String>, admin: bool) -> ConsoleResult<Self> {
+        let zone = state.settings.clock().zone;
+        Ok(Self {
             id: k.id,
             name: k.name.clone(),
             prefix: k.prefix.clone(),
             platforms: k.platforms.clone(),
-            created_at: rfc3339(k.created_at, zone),
-            last_used_at: k.last_used_at.map(|t| rfc3339(t, zone)),
+            created_at: rfc3339(k.created_at, &zone),
+            last_used_at: k.last_used_at.map(|t| rfc3339(t, &zone)),
             secret,
+            budget: key_budget(state, k, admin).await?,
+        })
+    }
+
+    /// Every active key of `user_id`, oldest first, with their budgets. Reads after an answer see
+    /// its charge.
+    pub async fn list(state: &AppState, user_id: i64, admin: bool) -> ConsoleResult<ApiKeyList> {
+        state.ledger.caught_up().await;
+        let mut api_keys = Vec::new();
+        for k in state.store.list_api_keys(user_id).await? {
+            api_keys.push(Self::load(state, &k, None, admin).await?);
         }
+        Ok(ApiKeyList { api_keys })
     }
 }
 
@@ -53,9 +71,7 @@ pub struct ApiKeyList {
 
 /// The user's active keys.
 pub async fn list_keys(State(state): State<AppState>, caller: Caller) -> ConsoleResult<Json<ApiKeyList>> {
-    let zone = state.settings.clock().zone;
-    let keys = state.store.list_api_keys(caller.user.id).await?;
-    Ok(Json(ApiKeyList { api_keys: keys.iter().map(|k| ApiKeyOut::new(k, &zone, None)).collect() }))
+    Ok(Json(ApiKeyOut::list(&state, caller.user.id, false).await?))
 }
 
 /// `platforms`: absent or null = every platform; else a non-empty list of distinct known names.
@@ -87,6 +103,7 @@ pub async fn create_key(
     let o = &body.obj;
     let name = o.text("name", 100)?;
     let platforms = platforms(o)?;
+    let (limits, lifetime_limit) = parse_key_limits(o)?;
     if state.store.list_api_keys(caller.user.id).await?.len() >= MAX_KEYS {
         return Err(ConsoleError::Conflict { field: None, message: format!("at most {MAX_KEYS} keys per user") });
     }
@@ -97,9 +114,36 @@ pub async fn create_key(
         prefix: keys::shown_prefix(&secret),
         key_hash: keys::hash_secret(&secret),
         platforms,
+        limits,
+        lifetime_limit,
     };
     let key = state.store.create_api_key(&new, Timestamp::now()).await?;
-    Ok((StatusCode::CREATED, Json(ApiKeyOut::new(&key, &state.settings.clock().zone, Some(secret)))))
+    Ok((StatusCode::CREATED, Json(ApiKeyOut::load(&state, &key, Some(secret), false).await?)))
+}
+
+/// Replaces the limits of one of the user's keys: `{"quotas":[…], "lifetime_limit_usd"}` (the
+/// admin quota body's shape; platforms left out lose their key limits). Returns the key.
+pub async fn put_key_quotas(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: JsonObject,
+) -> ConsoleResult<Json<ApiKeyOut>> {
+    let id = parse_id(&id)?;
+    set_key_limits(&state, caller.user.id, caller.user.id, id, &body.obj).await?;
+    Ok(Json(own_key(&state, caller.user.id, id, false).await?))
+}
+
+/// One active key of `user_id` with its budget; 404 otherwise.
+pub async fn own_key(state: &AppState, user_id: i64, id: i64, admin: bool) -> ConsoleResult<ApiKeyOut> {
+    let key = state
+        .store
+        .list_api_keys(user_id)
+        .await?
+        .into_iter()
+        .find(|k| k.id == id)
+        .ok_or_else(|| ConsoleError::not_found(format!("no API key with id {id}")))?;
+    ApiKeyOut::load(state, &key, None, admin).await
 }
 
 /// Revokes one of the user's keys. 204; 404 for a key that is not the user's (or already revoked).

@@ -40,6 +40,8 @@ async fn promotion_needs_the_flag_and_ends_the_old_holder(app: TestApp) {
         prefix: "tg-x".into(),
         key_hash: tollgate_server::keys::hash_secret("tg-squat"),
         platforms: None,
+        limits: Vec::new(),
+        lifetime_limit: None,
     };
     store.create_api_key(&key, Timestamp::now()).await.unwrap();
 

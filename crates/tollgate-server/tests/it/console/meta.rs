@@ -9,7 +9,7 @@ async fn meta(app: TestApp) {
     assert_eq!(r.status, StatusCode::OK);
     let j = r.json();
     assert_eq!(j["platforms"], serde_json::json!(["anthropic", "openai", "gemini", "antigravity"]));
-    assert_eq!(j["windows"], serde_json::json!(["daily", "weekly", "monthly"]));
+    assert_eq!(j["windows"], serde_json::json!(["five_hour", "daily", "weekly", "monthly"]));
     assert_eq!(
         j["auth_sources"],
         serde_json::json!(["email", "linuxdo", "oidc", "wechat", "github", "google", "dingtalk"])

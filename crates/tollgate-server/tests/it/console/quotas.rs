@@ -68,7 +68,7 @@ async fn put_get_reset(app: TestApp) {
     assert_eq!(e[1]["action"], "user.quotas.update");
     assert_eq!(
         e[1]["after"],
-        serde_json::json!([{"platform":"anthropic","daily_limit_usd":20,"weekly_limit_usd":null,"monthly_limit_usd":null}])
+        serde_json::json!([{"platform":"anthropic","five_hour_limit_usd":null,"daily_limit_usd":20,"weekly_limit_usd":null,"monthly_limit_usd":null}])
     );
     assert_eq!(e[2]["before"], serde_json::json!([]));
     // Empty list clears every limit.

@@ -26,7 +26,7 @@ async fn create_list_get_patch(app: TestApp) {
     assert_eq!(gh["email"], "gh@example.com");
     assert_eq!(
         gh["platform_limits"],
-        serde_json::json!([{"platform":"anthropic","daily_limit_usd":2,"weekly_limit_usd":null,"monthly_limit_usd":null}])
+        serde_json::json!([{"platform":"anthropic","five_hour_limit_usd":null,"daily_limit_usd":2,"weekly_limit_usd":null,"monthly_limit_usd":null}])
     );
     let list = app.get_as("/api/v1/admin/users?q=bare", &admin.token).await.json();
     assert_eq!(list["users"][0]["platform_limits"], serde_json::json!([]));

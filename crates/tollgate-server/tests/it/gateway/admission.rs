@@ -99,6 +99,8 @@ async fn keys_users_and_platform_restrictions() {
         prefix: tollgate_server::keys::shown_prefix(&secret),
         key_hash: tollgate_server::keys::hash_secret(&secret),
         platforms: Some(vec![Platform::Gemini]),
+        limits: Vec::new(),
+        lifetime_limit: None,
     };
     app.state.store.create_api_key(&key, jiff::Timestamp::now()).await.unwrap();
     let r = app.post_json("/v1/messages", &[("x-api-key", &secret)], &msg).await;

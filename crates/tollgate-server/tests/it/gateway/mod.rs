@@ -1,5 +1,6 @@
 mod admission;
 mod bad_input;
+mod budgets;
 mod concurrency;
 mod journal;
 mod key_usage;

@@ -12,7 +12,7 @@ use crate::util::test_app::{TestApp, journal_dir};
 
 async fn charged(app: &TestApp, user_id: i64) -> i64 {
     let rows = app.state.store.list_by_user(user_id).await.unwrap();
-    rows.iter().find(|r| r.platform == Platform::Anthropic).map_or(0, |r| r.usage[0].usage.nanos())
+    rows.iter().find(|r| r.platform == Platform::Anthropic).map_or(0, |r| r.usage[1].usage.nanos())
 }
 
 /// The tests here count the process's serving threads: one at a time.

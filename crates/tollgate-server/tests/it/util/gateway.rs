@@ -86,6 +86,8 @@ impl TestApp {
             prefix: keys::shown_prefix(&secret),
             key_hash: keys::hash_secret(&secret),
             platforms: None,
+            limits: Vec::new(),
+            lifetime_limit: None,
         };
         self.state.store.create_api_key(&key, Timestamp::now()).await.unwrap();
         Caller { user_id: user.id, secret }
@@ -95,7 +97,7 @@ impl TestApp {
     pub async fn spent(&self, user_id: i64, platform: Platform) -> i64 {
         self.state.ledger.caught_up().await;
         let rows = self.state.store.list_by_user(user_id).await.unwrap();
-        rows.iter().find(|r| r.platform == platform).map_or(0, |r| r.usage[0].usage.nanos())
+        rows.iter().find(|r| r.platform == platform).map_or(0, |r| r.usage[1].usage.nanos())
     }
 
     /// The user's latest usage record.
@@ -114,7 +116,7 @@ impl TestApp {
 
 /// Limits for one platform.
 pub fn daily(platform: Platform, usd: &str) -> Vec<(Platform, WindowLimits)> {
-    vec![(platform, WindowLimits { daily: Some(Money::parse(usd).unwrap()), ..Default::default() })]
+    vec![(platform, WindowLimits { five_hour: None, daily: Some(Money::parse(usd).unwrap()), ..Default::default() })]
 }
 
 /// Opens an Anthropic stream that the mock writes slowly (40 ms between events) and reads it until

@@ -3,7 +3,7 @@
 import json
 PLATFORMS=["anthropic","openai","gemini","antigravity"]
 SOURCES=["email","linuxdo","oidc","wechat","github","google","dingtalk"]
-WINDOWS=["daily","weekly","monthly"]
+WINDOWS=["five_hour","daily","weekly","monthly"]
 ref=lambda n:{"$ref":f"#/components/schemas/{n}"}
 money={"type":"number","minimum":0,"description":"USD, exact, at most 9 decimals"}
 limit={"type":"number","minimum":0,"nullable":True,"description":"null = unlimited, 0 = disabled"}
@@ -32,6 +32,8 @@ for w in WINDOWS:
     view_props[f"{w}_limit_usd"]=limit
     view_props[f"{w}_usage_usd"]=money
     view_props[f"{w}_resets_at"]={**time,"nullable":True}
+    view_props[f"{w}_topup_usd"]={**money,"description":"an admin's extra allowance for the current window"}
+    view_props[f"{w}_remaining_usd"]={**limit,"description":"limit + top-up - usage; null = unlimited"}
 admin_view_props=dict(view_props)
 for w in WINDOWS: admin_view_props[f"{w}_window_start"]={**time,"nullable":True}
 limits_item=obj({"platform":{"type":"string","enum":PLATFORMS},**{f"{w}_limit_usd":limit for w in WINDOWS}},["platform"])
@@ -60,7 +62,9 @@ schemas={
  "UpstreamInput":obj({"platform":{"type":"string","enum":PLATFORMS},"name":{"type":"string","minLength":1,"maxLength":100},"base_url":{"type":"string","format":"uri"},"api_key":{"type":"string","minLength":1,"writeOnly":True},"enabled":{"type":"boolean"},"priority":{"type":"integer","minimum":-1000000,"maximum":1000000},"protocol":{"type":"string","enum":["native","v1internal"],"description":"v1internal only for antigravity"}}),
  "PriceInput":price_in,
  "ModelPrice":{"allOf":[price_in,obj({"model":{"type":"string"},"source":{"type":"string","enum":["builtin","override"]}})]},
- "ApiKey":obj({"id":{"type":"integer"},"name":{"type":"string"},"prefix":{"type":"string"},"platforms":{"type":"array","nullable":True,"items":{"type":"string","enum":PLATFORMS}},"created_at":time,"last_used_at":{**time,"nullable":True},"secret":{"type":"string","description":"only in the POST response"}}),
+ "ApiKey":obj({"id":{"type":"integer"},"name":{"type":"string"},"prefix":{"type":"string"},"platforms":{"type":"array","nullable":True,"items":{"type":"string","enum":PLATFORMS}},"created_at":time,"last_used_at":{**time,"nullable":True},"secret":{"type":"string","description":"only in the POST response"},"lifetime_limit_usd":{**limit,"description":"the key's budget over its life, all platforms; null = none"},"lifetime_usage_usd":money,"lifetime_remaining_usd":{**limit},"platform_quotas":{"type":"array","items":ref("AdminQuotaView"),"description":"the key's own rows (window starts in the admin routes only)"}}),
+ "KeyQuotas":obj({"quotas":{"type":"array","items":ref("PlatformLimits"),"description":"absent = none; platforms left out lose their key limits"},"lifetime_limit_usd":limit}),
+ "TopUp":obj({"platform":{"type":"string","enum":PLATFORMS},"window":{"type":"string","enum":WINDOWS},"amount_usd":{**money,"exclusiveMinimum":True}},["platform","window","amount_usd"]),
 }
 schemas["UpstreamCreate"]={"allOf":[schemas["UpstreamInput"],{"required":["platform","name","base_url","api_key"]}]}
 paths={
@@ -77,6 +81,10 @@ paths={
    "post":op("Create a user (201)","admin",{**ok(ref("User"),"201","Created"),**errs("400","401","403","409")},body(obj({"email":{"type":"string","format":"email"},"password":{"type":"string","minLength":8},"display_name":{"type":"string"},"role":{"type":"string","enum":["admin","user"]},"auth_source":{"type":"string","enum":SOURCES},"cost_multiplier":{**money,"maximum":1000},"apply_default_quotas":{"type":"boolean","default":True}},["email"])))},
  "/admin/users/{id}":{"get":op("One user","admin",{**ok(ref("User")),**errs("401","403","404")},params=[idp("id","user id")]),"patch":op("Change a user","admin",{**ok(ref("User")),**errs("400","401","403","404")},body(obj({"display_name":{"type":"string"},"role":{"type":"string","enum":["admin","user"]},"status":{"type":"string","enum":["active","disabled"]},"cost_multiplier":{**money,"maximum":1000},"password":{"type":"string","minLength":8}})),params=[idp("id","user id")])},
  "/admin/users/{id}/platform-quotas":{"get":op("The user's quotas, admin view","admin",{**ok(ref("AdminQuotaViews")),**errs("401","403","404")},params=[idp("id","user id")]),"put":op("Replace the user's limits (full replacement)","admin",{**ok(ref("AdminQuotaViews")),**errs("400","401","403","404")},body(obj({"quotas":{"type":"array","items":ref("PlatformLimits")}},["quotas"])),params=[idp("id","user id")])},
+ "/admin/users/{id}/platform-quotas/top-up":{"post":op("One-off extra allowance for the current window of a capped window (audited; the limit is not changed)","admin",{**ok(ref("AdminQuotaViews")),**errs("400","401","403","404")},body(ref("TopUp")),params=[idp("id","user id")])},
+ "/admin/users/{id}/api-keys":{"get":op("The user's API keys with their budgets","admin",{**ok(obj({"api_keys":{"type":"array","items":ref("ApiKey")}})),**errs("401","403","404")},params=[idp("id","user id")])},
+ "/admin/users/{id}/api-keys/{key_id}/quotas":{"put":op("Replace a key's limits and lifetime budget","admin",{**ok(ref("ApiKey")),**errs("400","401","403","404")},body(ref("KeyQuotas")),params=[idp("id","user id"),idp("key_id","key id")])},
+ "/admin/users/{id}/api-keys/{key_id}/top-up":{"post":op("One-off extra allowance for the current window of a key's capped window (audited)","admin",{**ok(ref("ApiKey")),**errs("400","401","403","404")},body(ref("TopUp")),params=[idp("id","user id"),idp("key_id","key id")])},
  "/admin/users/{id}/platform-quotas/reset":{"post":op("Zero one window's usage (boundary kept)","admin",{**ok(ref("AdminQuotaViews")),**errs("400","401","403","404")},body(obj({"platform":{"type":"string","enum":PLATFORMS},"window":{"type":"string","enum":WINDOWS}},["platform","window"])),params=[idp("id","user id")])},
  "/admin/audit":{"get":op("Audit log, newest first","admin",{**ok(obj({"entries":{"type":"array","items":obj({"id":{"type":"integer"},"at":time,"actor_id":{"type":"integer","nullable":True},"actor_email":{"type":"string","nullable":True},"action":{"type":"string"},"target_user_id":{"type":"integer","nullable":True},"platform":{"type":"string","nullable":True},"before":{},"after":{}})},"total":{"type":"integer"},"page":{"type":"integer"},"per_page":{"type":"integer"}})),**errs("400","401","403")},params=[q("page",{"type":"integer","minimum":1},"from 1"),q("per_page",{"type":"integer","minimum":1,"maximum":200},"page size"),q("user_id",{"type":"integer","minimum":1},"only entries about this user")])},
  "/admin/upstreams":{"get":op("Upstream accounts (credentials masked)","admin",{**ok(obj({"upstreams":{"type":"array","items":ref("Upstream")}})),**errs("401","403")}),"post":op("Add an upstream (201)","admin",{**ok(ref("Upstream"),"201","Created"),**errs("400","401","403")},body(ref("UpstreamCreate")))},
@@ -87,7 +95,8 @@ paths={
  "/admin/pricing/{model}":{"put":op("Set a model's price (model URL-encoded)","admin",{**ok(ref("ModelPrice")),**errs("400","401","403")},body(ref("PriceInput")),params=[{"name":"model","in":"path","required":True,"schema":{"type":"string","minLength":1,"maxLength":200}}]),"delete":op("Remove a price override (204)","admin",{"204":{"description":"removed"},**errs("401","403","404")},params=[{"name":"model","in":"path","required":True,"schema":{"type":"string","minLength":1,"maxLength":200}}])},
  "/user/platform-quotas":{"get":op("My quotas, user view","user",{**ok(ref("QuotaViews")),**errs("401")})},
  "/user/usage":{"get":op("My daily spend per platform","user",{**ok(obj({"days":{"type":"integer"},"timezone":{"type":"string"},"series":{"type":"array","items":obj({"platform":{"type":"string"},"points":{"type":"array","items":obj({"date":{"type":"string","format":"date"},"cost_usd":money,"requests":{"type":"integer"}})}})}})),**errs("400","401")},params=[q("days",{"type":"integer","minimum":1,"maximum":366,"default":30},"days, today included")])},
- "/user/api-keys":{"get":op("My API keys","user",{**ok(obj({"api_keys":{"type":"array","items":ref("ApiKey")}})),**errs("401")}),"post":op("Create an API key; the secret is shown once (201)","user",{**ok(ref("ApiKey"),"201","Created"),**errs("400","401","403","409")},body(obj({"name":{"type":"string","minLength":1,"maxLength":100},"platforms":{"type":"array","minItems":1,"uniqueItems":True,"items":{"type":"string","enum":PLATFORMS},"description":"absent = all"}},["name"])))},
+ "/user/api-keys":{"get":op("My API keys","user",{**ok(obj({"api_keys":{"type":"array","items":ref("ApiKey")}})),**errs("401")}),"post":op("Create an API key; the secret is shown once (201)","user",{**ok(ref("ApiKey"),"201","Created"),**errs("400","401","403","409")},body(obj({"name":{"type":"string","minLength":1,"maxLength":100},"platforms":{"type":"array","minItems":1,"uniqueItems":True,"items":{"type":"string","enum":PLATFORMS},"description":"absent = all"},"quotas":{"type":"array","items":ref("PlatformLimits"),"description":"the key's own limits"},"lifetime_limit_usd":limit},["name"])))},
+ "/user/api-keys/{id}/quotas":{"put":op("Replace one of my keys' limits and lifetime budget","user",{**ok(ref("ApiKey")),**errs("400","401","403","404")},body(ref("KeyQuotas")),params=[idp("id","key id")])},
  "/user/api-keys/{id}":{"delete":op("Revoke one of my keys (204)","user",{"204":{"description":"revoked"},**errs("401","403","404")},params=[idp("id","key id")])},
 }
 doc={"openapi":"3.0.3","info":{"title":"Tollgate console API","version":"0.1.0","description":"See docs/console-api.md. Errors are {\"error\":{\"code\",\"message\",\"field\"}}. Cookie-authenticated writes need X-CSRF-Token."},

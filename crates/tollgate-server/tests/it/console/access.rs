@@ -15,6 +15,10 @@ pub const ADMIN_ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/admin/users/1/platform-quotas", ""),
     ("PUT", "/api/v1/admin/users/1/platform-quotas", r#"{"quotas":[]}"#),
     ("POST", "/api/v1/admin/users/1/platform-quotas/reset", r#"{"platform":"openai","window":"daily"}"#),
+    ("POST", "/api/v1/admin/users/1/platform-quotas/top-up", r#"{"platform":"openai","window":"daily","amount_usd":1}"#),
+    ("GET", "/api/v1/admin/users/1/api-keys", ""),
+    ("PUT", "/api/v1/admin/users/1/api-keys/1/quotas", r#"{"quotas":[]}"#),
+    ("POST", "/api/v1/admin/users/1/api-keys/1/top-up", r#"{"platform":"openai","window":"daily","amount_usd":1}"#),
     ("GET", "/api/v1/admin/audit", ""),
     ("GET", "/api/v1/admin/upstreams", ""),
     ("POST", "/api/v1/admin/upstreams", "{}"),
@@ -35,6 +39,7 @@ pub const USER_ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/user/api-keys", ""),
     ("POST", "/api/v1/user/api-keys", r#"{"name":"k"}"#),
     ("DELETE", "/api/v1/user/api-keys/1", ""),
+    ("PUT", "/api/v1/user/api-keys/1/quotas", r#"{"quotas":[]}"#),
 ];
 
 async fn sessions_and_roles(app: TestApp) {

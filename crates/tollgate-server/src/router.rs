@@ -32,7 +32,9 @@ pub fn console_routes() -> Router<AppState> {
         .route("/admin/users/{id}", get(admin::users::get_user).patch(admin::users::update_user))
         .route("/admin/users/{id}/platform-quotas", get(admin::quotas::get_quotas).put(admin::quotas::put_quotas))
         .route("/admin/users/{id}/platform-quotas/reset", post(admin::quotas::reset_quota))
+        .route("/admin/users/{id}/language", put(admin::alerts::put_user_language))
         .route("/admin/audit", get(admin::audit::list_audit))
+        .route("/admin/alerts", get(admin::alerts::list_alerts))
         .route("/admin/upstreams", get(admin::upstreams::list_upstreams).post(admin::upstreams::create_upstream))
         .route(
             "/admin/upstreams/{id}",
@@ -48,6 +50,10 @@ pub fn console_routes() -> Router<AppState> {
         .route("/admin/pricing/{*model}", put(admin::pricing::put_price).delete(admin::pricing::delete_price))
         .route("/user/platform-quotas", get(user::quotas::my_quotas))
         .route("/user/usage", get(user::quotas::my_usage))
+        .route("/user/notices", get(user::notices::list_notices))
+        .route("/user/notices/read-all", post(user::notices::read_all_notices))
+        .route("/user/notices/{id}/read", post(user::notices::read_notice))
+        .route("/user/language", get(user::notices::get_language).put(user::notices::put_language))
         .route("/user/api-keys", get(user::api_keys::list_keys).post(user::api_keys::create_key))
         .route("/user/api-keys/{id}", axum::routing::delete(user::api_keys::revoke_key))
         // An unknown API path is a JSON 404, never the web console's index.html.

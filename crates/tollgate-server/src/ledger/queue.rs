@@ -22,6 +22,7 @@ use tollgate_store::{NewUsageRecord, SettleOutcome, Store, StoreError};
 
 use super::journal::{Journal, Leftover, Line};
 use super::quota_cache::QuotaCache;
+use crate::alerts::AlertSink;
 use crate::settings_cache::SettingsCache;
 
 /// Most settlements written in one transaction.
@@ -82,6 +83,7 @@ impl SettleQueue {
         store: Arc<dyn Store>,
         settings: SettingsCache,
         quotas: QuotaCache,
+        alerts: AlertSink,
         journal: Option<(Journal, Vec<Leftover>)>,
         tasks: &TaskTracker,
         shutdown: CancellationToken,
@@ -100,6 +102,7 @@ impl SettleQueue {
             settings: settings.clone(),
             quotas: quotas.clone(),
             journal: journal.clone(),
+            alerts,
         };
         let stop = shutdown.clone();
         // A journaled charge is already committed, so its write can wait for others to join it: at
@@ -254,6 +257,8 @@ struct Worker {
     settings: SettingsCache,
     quotas: QuotaCache,
     journal: Option<Arc<Journal>>,
+    /// Told of each charge once it is in the database (threshold alerts, docs/alerts.md).
+    alerts: AlertSink,
 }
 
 impl Worker {
@@ -352,7 +357,10 @@ impl Worker {
     fn written(&self, record: &NewUsageRecord, meta: &Meta, outcome: SettleOutcome) {
         let (user, platform) = (record.user_id, record.platform);
         match outcome {
-            SettleOutcome::Charged => self.quotas.written(meta.seq, user, platform),
+            SettleOutcome::Charged => {
+                self.quotas.written(meta.seq, user, platform);
+                self.alerts.charged(user, platform);
+            }
             SettleOutcome::AlreadySettled => self.quotas.dropped(meta.seq, user, platform),
         }
         metrics::counter!("tollgate_settlements_written_total").increment(1);

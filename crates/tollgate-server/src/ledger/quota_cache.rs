@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use tollgate_core::money::Money;
 use tollgate_core::platform::Platform;
-use tollgate_core::quota::QuotaRow;
-use tollgate_core::window::Rollover;
+use tollgate_core::quota::{Limit, QuotaRow};
+use tollgate_core::window::{QuotaWindow, Rollover};
 use tollgate_store::{Store, StoreError};
 
 type Key = (i64, Platform);
@@ -182,6 +182,18 @@ impl QuotaCache {
             entry.pending.retain(|p| p.seq != seq);
             entry.version += 1;
             entry.fresh_until = None;
+        }
+    }
+
+    /// Whether (user, platform) may have a capped window, for alert detection (docs/alerts.md):
+    /// `false` only when this process holds a loaded copy without one; unknown reads as `true`.
+    pub fn may_have_cap(&self, user_id: i64, platform: Platform) -> bool {
+        match self.lock().get(&(user_id, platform)) {
+            Some(Entry { fresh_until: Some(_), row, .. }) => row.as_ref().is_some_and(|r| {
+                let limits = r.effective_limits();
+                QuotaWindow::ALL.iter().any(|w| matches!(Limit::of(limits.get(*w)), Limit::Cap(_)))
+            }),
+            _ => true,
         }
     }
 

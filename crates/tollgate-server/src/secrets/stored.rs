@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
-use tollgate_core::oauth;
+use tollgate_core::{oauth, settings};
 use tollgate_store::{SecretRewrite, Store, StoreError, Upstream};
 
 use super::{SecretBox, SecretError};
@@ -27,21 +27,29 @@ pub fn open_upstreams(secrets: &SecretBox, stored: Vec<Upstream>) -> Result<Vec<
         .collect()
 }
 
+/// The field of a setting that holds a secret: an OAuth `client_secret`, the alert webhook's signing
+/// `secret`, the alert SMTP `password`.
+fn secret_field(key: &str) -> Option<&'static str> {
+    match key {
+        settings::ALERT_WEBHOOK => Some("secret"),
+        settings::ALERT_EMAIL => Some("password"),
+        _ => oauth::source_of_key(key).map(|_| CLIENT_SECRET),
+    }
+}
+
 /// Applies `f` to the `client_secret` of an OAuth setting's JSON text; other keys pass unchanged.
 fn map_client_secret(
     key: &str,
     value: &str,
     f: impl FnOnce(&str) -> Result<String, SecretError>,
 ) -> Result<String, SecretError> {
-    if oauth::source_of_key(key).is_none() {
-        return Ok(value.to_owned());
-    }
+    let Some(field) = secret_field(key) else { return Ok(value.to_owned()) };
     let Ok(serde_json::Value::Object(mut obj)) = serde_json::from_str::<serde_json::Value>(value) else {
         return Ok(value.to_owned());
     };
-    let Some(serde_json::Value::String(secret)) = obj.get(CLIENT_SECRET) else { return Ok(value.to_owned()) };
+    let Some(serde_json::Value::String(secret)) = obj.get(field) else { return Ok(value.to_owned()) };
     let changed = f(secret)?;
-    obj.insert(CLIENT_SECRET.to_owned(), serde_json::Value::String(changed));
+    obj.insert(field.to_owned(), serde_json::Value::String(changed));
     Ok(serde_json::Value::Object(obj).to_string())
 }
 

@@ -1,5 +1,6 @@
 //! Admin routes (`/admin/…`): every handler takes [`super::session::Admin`], so users get 403.
 
+pub mod alerts;
 pub mod audit;
 pub mod audit_log;
 pub mod pricing;

@@ -16,6 +16,8 @@ pub const ADMIN_ROUTES: &[(&str, &str, &str)] = &[
     ("PUT", "/api/v1/admin/users/1/platform-quotas", r#"{"quotas":[]}"#),
     ("POST", "/api/v1/admin/users/1/platform-quotas/reset", r#"{"platform":"openai","window":"daily"}"#),
     ("GET", "/api/v1/admin/audit", ""),
+    ("GET", "/api/v1/admin/alerts", ""),
+    ("PUT", "/api/v1/admin/users/1/language", r#"{"language":"en"}"#),
     ("GET", "/api/v1/admin/upstreams", ""),
     ("POST", "/api/v1/admin/upstreams", "{}"),
     ("PATCH", "/api/v1/admin/upstreams/1", "{}"),
@@ -35,6 +37,11 @@ pub const USER_ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/user/api-keys", ""),
     ("POST", "/api/v1/user/api-keys", r#"{"name":"k"}"#),
     ("DELETE", "/api/v1/user/api-keys/1", ""),
+    ("GET", "/api/v1/user/notices", ""),
+    ("POST", "/api/v1/user/notices/1/read", ""),
+    ("POST", "/api/v1/user/notices/read-all", ""),
+    ("GET", "/api/v1/user/language", ""),
+    ("PUT", "/api/v1/user/language", r#"{"language":"zh"}"#),
 ];
 
 async fn sessions_and_roles(app: TestApp) {

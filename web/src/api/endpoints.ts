@@ -9,7 +9,9 @@ import type {
   CreateUserRequest,
   LoginRequest,
   LoginResponse,
+  Language,
   Meta,
+  NoticeList,
   ModelPrice,
   ModelPriceInput,
   PriceImportResult,
@@ -74,3 +76,8 @@ export const getMyUsage = (days: number) => api.get<UsageResponse>('/user/usage'
 export const listApiKeys = () => api.get<ApiKeyList>('/user/api-keys')
 export const createApiKey = (body: CreateApiKeyRequest) => api.post<CreatedApiKey>('/user/api-keys', body)
 export const revokeApiKey = (id: number) => api.del(`/user/api-keys/${id}`)
+export const listNotices = () => api.get<NoticeList>('/user/notices')
+export const readNotice = (id: number) => api.post<{ ok: boolean }>(`/user/notices/${id}/read`, {})
+export const readAllNotices = () => api.post<{ ok: boolean }>('/user/notices/read-all', {})
+export const putMyLanguage = (language: Language) =>
+  api.put<{ language: Language }>('/user/language', { language }, { redirectOn401: false })

@@ -77,7 +77,6 @@ else describe('Threshold alerts', () => {
     await admin.reload()
     await admin.waitForSelector(sel('alert-thresholds'))
     assert.equal(await admin.inputValue(sel('alert-thresholds')), '50, 80, 100')
-    await admin.locator(sel('alert-settings')).scrollIntoViewIfNeeded()
     await screenshot(admin, 'en-admin-settings-alerts')
     assert.deepEqual(await missingKeys(admin), [])
     assert.deepEqual(admin.errors, [])
@@ -92,8 +91,9 @@ else describe('Threshold alerts', () => {
     const price = await api('PUT', `/admin/pricing/${MODEL}`, { platform: 'anthropic', input_per_mtok: 3, output_per_mtok: 15 })
     assert.equal(price.status, 200, await price.text())
     const created = await api('POST', '/admin/users', { email: USER.email, password: USER.password, display_name: 'Alert User' })
-    assert.equal(created.status, 201, await created.text())
-    const { id } = await created.json()
+    const createdText = await created.text()
+    assert.equal(created.status, 201, createdText)
+    const { id } = JSON.parse(createdText)
     const quotas = { quotas: [{ platform: 'anthropic', daily_limit_usd: 0.0025, weekly_limit_usd: null, monthly_limit_usd: null }] }
     assert.equal((await api('PUT', `/admin/users/${id}/platform-quotas`, quotas)).status, 200)
     const userLogin = await fetch(`${server.url}/api/v1/auth/login`, {

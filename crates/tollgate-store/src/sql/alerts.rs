@@ -32,6 +32,11 @@ pub(crate) fn claim(skip_locked: &str) -> String {
     )
 }
 
+/// Whether any delivery is due (`$1` now): a read, so an idle outbox costs no write transaction.
+pub(crate) fn any_due() -> String {
+    format!("SELECT id FROM alert_outbox WHERE {DUE} LIMIT 1")
+}
+
 pub(crate) const DELIVERED: &str =
     "UPDATE alert_outbox SET delivered_at_ms = $2, locked_until_ms = 0, last_error = NULL WHERE id = $1";
 pub(crate) const RETRY: &str =
@@ -152,6 +157,13 @@ macro_rules! impl_alert_repo {
                 limit: i64,
             ) -> Result<Vec<$crate::Delivery>, $crate::StoreError> {
                 use $crate::sql::RowExt as _;
+                let due = sqlx::query(&$crate::sql::alerts::any_due())
+                    .bind($crate::sql::ms(now))
+                    .fetch_optional(&self.pool)
+                    .await?;
+                if due.is_none() {
+                    return Ok(Vec::new());
+                }
                 let mut conn = self.write_conn().await?;
                 let mut tx = Self::begin_on(&mut conn).await?;
                 let rows = sqlx::query(&$crate::sql::alerts::claim(Self::SKIP_LOCKED))

@@ -24,7 +24,10 @@ fn all_keys_body() -> String {
         ));
     }
     parts.push(r#""quota_timezone":"Asia/Shanghai","monthly_window":"rolling_30d","quota_enforcement":"strict","registration_enabled":false,"unknown_model_pricing":"reject""#.to_owned());
-    parts.push(r#""alert_thresholds":[100,50],"alert_webhook":{"url":"http://127.0.0.1:9/h","secret":"s"},"alert_email":{}"#.to_owned());
+    parts.push(
+        r#""alert_thresholds":[100,50],"alert_webhook":{"url":"http://127.0.0.1:9/h","secret":"s"},"alert_email":{}"#
+            .to_owned(),
+    );
     format!("{{{}}}", parts.join(","))
 }
 

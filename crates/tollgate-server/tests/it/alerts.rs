@@ -372,7 +372,7 @@ async fn a_receiver_down_at_first_gets_it_later_postgres() {
 }
 
 /// The unique key: recording the same alert twice creates it once, with its deliveries once.
-async fn recording_is_idempotent(app: TestApp) {
+async fn recording_and_claiming_are_exclusive(app: TestApp) {
     let store = &app.state.store;
     let c = app.caller("idem@example.com", &daily(Platform::Anthropic, "1")).await;
     let now = jiff::Timestamp::now();
@@ -407,8 +407,39 @@ async fn recording_is_idempotent(app: TestApp) {
     assert_eq!(claimed.len(), 2);
     // Leased: a second claim (another process) gets nothing.
     assert!(store.claim_deliveries(now, now, 10).await.unwrap().is_empty());
+
+    // Many deliveries claimed a few at a time by two workers on their own pools, at once: each
+    // row is claimed exactly once.
+    let many = |_id: i64| {
+        let d = |i: usize| tollgate_store::NewDelivery {
+            channel: "email".into(),
+            recipient: format!("u{i}@x"),
+            payload: "{}".into(),
+            next_attempt_at: now,
+        };
+        ((0..30).map(d).collect(), None)
+    };
+    let weekly = tollgate_store::NewAlert { window: tollgate_core::window::QuotaWindow::Weekly, ..alert.clone() };
+    store.record_alert(&weekly, &many).await.unwrap().unwrap();
+    let lease = now.checked_add(jiff::SignedDuration::from_secs(60)).unwrap();
+    let worker = |store: std::sync::Arc<dyn tollgate_store::Store>| async move {
+        let mut ids = Vec::new();
+        loop {
+            let batch = store.claim_deliveries(now, lease, 3).await.unwrap();
+            if batch.is_empty() {
+                return ids;
+            }
+            ids.extend(batch.iter().map(|d| d.id));
+        }
+    };
+    let (a, b) = tokio::join!(worker(app.db.open().await.unwrap()), worker(app.db.open().await.unwrap()));
+    let mut all: Vec<i64> = a.into_iter().chain(b).collect();
+    let n = all.len();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!((n, all.len()), (30, 30), "every delivery claimed once");
 }
-crate::both_backends!(recording_is_idempotent, super::recording_is_idempotent);
+crate::both_backends!(recording_and_claiming_are_exclusive, super::recording_and_claiming_are_exclusive);
 
 /// Bad alert settings are refused naming the field; a webhook needs its secret.
 async fn settings_are_validated(app: TestApp) {

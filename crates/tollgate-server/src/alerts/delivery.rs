@@ -110,8 +110,9 @@ impl Sender {
             for d in batch {
                 let outcome = match self.send(&d).await {
                     Ok(()) => DeliveryOutcome::Delivered,
-                    Err(error) if d.attempts >= MAX_ATTEMPTS => DeliveryOutcome::Dead { error },
-                    Err(error) => {
+                    Err(Failure::Permanent(error)) => DeliveryOutcome::Dead { error },
+                    Err(Failure::Transient(error)) if d.attempts >= MAX_ATTEMPTS => DeliveryOutcome::Dead { error },
+                    Err(Failure::Transient(error)) => {
                         let wait = backoff(self.retry_base, d.attempts);
                         let at = Timestamp::now().checked_add(wait).unwrap_or_else(|_| Timestamp::now());
                         DeliveryOutcome::Retry { at, error }
@@ -139,19 +140,20 @@ impl Sender {
         }
     }
 
-    async fn send(&self, d: &Delivery) -> Result<(), String> {
+    async fn send(&self, d: &Delivery) -> Result<(), Failure> {
         let settings = self.settings.get();
+        let gone = |what: &str| Failure::Permanent(format!("{what} is no longer configured"));
         match d.channel.as_str() {
             "webhook" => {
-                let hook = settings.alert_webhook.as_ref().ok_or("the alert webhook is no longer configured")?;
-                let secret = hook.secret.as_deref().ok_or("the alert webhook has no secret")?;
-                self.post(&hook.url, secret, &d.payload).await
+                let hook = settings.alert_webhook.as_ref().ok_or_else(|| gone("the alert webhook"))?;
+                let secret = hook.secret.as_deref().ok_or_else(|| gone("the alert webhook secret"))?;
+                self.post(&hook.url, secret, &d.payload).await.map_err(Failure::Transient)
             }
             "email" => {
-                let mail = settings.alert_email.as_ref().ok_or("alert email is no longer configured")?;
+                let mail = settings.alert_email.as_ref().ok_or_else(|| gone("alert email"))?;
                 send_email(mail, &d.recipient, &d.payload).await
             }
-            other => Err(format!("unknown channel {other:?}")),
+            other => Err(Failure::Permanent(format!("unknown channel {other:?}"))),
         }
     }
 
@@ -173,36 +175,48 @@ impl Sender {
     }
 }
 
+/// Why an attempt failed: worth retrying (the receiver or relay may come back) or not (nothing to
+/// send it with, or a message that cannot be built).
+enum Failure {
+    Transient(String),
+    Permanent(String),
+}
+
 /// One email through the configured SMTP relay.
-async fn send_email(cfg: &AlertEmail, to: &str, payload: &str) -> Result<(), String> {
-    #[derive(serde::Deserialize)]
-    struct Mail {
-        subject: String,
-        body: String,
-    }
-    let mail: Mail = serde_json::from_str(payload).map_err(|e| format!("bad email payload: {e}"))?;
-    let from = cfg.from.parse().map_err(|e| format!("bad from address: {e}"))?;
-    let to = to.parse().map_err(|e| format!("bad recipient address: {e}"))?;
-    let message = Message::builder()
-        .from(from)
-        .to(to)
-        .subject(mail.subject)
-        .header(ContentType::TEXT_PLAIN)
-        .body(mail.body)
-        .map_err(|e| format!("cannot build the email: {e}"))?;
+async fn send_email(cfg: &AlertEmail, to: &str, payload: &str) -> Result<(), Failure> {
+    let message = build_email(cfg, to, payload)?;
     let builder = match cfg.tls {
         SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.smtp_host),
         SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&cfg.smtp_host)
-            .map_err(|e| format!("SMTP STARTTLS setup: {e}"))?,
-        SmtpTls::Tls => {
-            AsyncSmtpTransport::<Tokio1Executor>::relay(&cfg.smtp_host).map_err(|e| format!("SMTP TLS setup: {e}"))?
-        }
+            .map_err(|e| Failure::Permanent(format!("SMTP STARTTLS setup: {e}")))?,
+        SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&cfg.smtp_host)
+            .map_err(|e| Failure::Permanent(format!("SMTP TLS setup: {e}")))?,
     };
     let mut builder = builder.port(cfg.smtp_port).timeout(Some(SMTP_TIMEOUT));
     if let Some(user) = &cfg.username {
         builder = builder.credentials(Credentials::new(user.clone(), cfg.password.clone().unwrap_or_default()));
     }
-    builder.build().send(message).await.map(|_| ()).map_err(|e| format!("SMTP: {e}"))
+    builder.build().send(message).await.map(|_| ()).map_err(|e| Failure::Transient(format!("SMTP: {e}")))
+}
+
+/// The message; a bad `from` is transient (the admin can fix the setting), the rest permanent.
+fn build_email(cfg: &AlertEmail, to: &str, payload: &str) -> Result<Message, Failure> {
+    #[derive(serde::Deserialize)]
+    struct Mail {
+        subject: String,
+        body: String,
+    }
+    let mail: Mail =
+        serde_json::from_str(payload).map_err(|e| Failure::Permanent(format!("bad email payload: {e}")))?;
+    let from = cfg.from.parse().map_err(|e| Failure::Transient(format!("bad from address: {e}")))?;
+    let to = to.parse().map_err(|e| Failure::Permanent(format!("bad recipient address: {e}")))?;
+    Message::builder()
+        .from(from)
+        .to(to)
+        .subject(mail.subject)
+        .header(ContentType::TEXT_PLAIN)
+        .body(mail.body)
+        .map_err(|e| Failure::Permanent(format!("cannot build the email: {e}")))
 }
 
 #[cfg(test)]

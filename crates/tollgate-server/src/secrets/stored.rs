@@ -1,4 +1,5 @@
-//! The stored secrets: upstream `api_key` columns and the `client_secret` of each OAuth setting.
+//! The stored secrets: upstream `api_key` columns, the `client_secret` of each OAuth setting, and the
+//! alert webhook secret and SMTP password (docs/alerts.md).
 //! Sealing before writes, opening after reads, and the rewrites (plaintext rows at start, rotation).
 
 use std::collections::BTreeMap;
@@ -68,7 +69,7 @@ pub fn open_settings(
         .into_iter()
         .map(|(k, v)| {
             let plain = map_client_secret(&k, &v, |s| secrets.open(s))
-                .map_err(|e| StoreError::Invalid(format!("the client secret of setting {k} {e}")))?;
+                .map_err(|e| StoreError::Invalid(format!("the secret in setting {k} {e}")))?;
             Ok((k, plain))
         })
         .collect()
@@ -105,7 +106,7 @@ pub async fn plan(
             was_plain = !SecretBox::is_sealed(s);
             old.open(s).map(|plain| new.seal(&plain))
         })
-        .map_err(|e| StoreError::Invalid(format!("the client secret of setting {key} {e}")))?;
+        .map_err(|e| StoreError::Invalid(format!("the secret in setting {key} {e}")))?;
         if resealed != stored && (rotate || was_plain) {
             rewrite.settings.push((key, stored, resealed));
         }

@@ -198,10 +198,14 @@ async fn charge(app: &TestApp, secret: &str) -> StatusCode {
 }
 
 async fn configure(app: &TestApp, admin: &Login, hook_port: u16, smtp_port: u16) {
+    configure_with(app, admin, hook_port, smtp_port, false).await;
+}
+
+async fn configure_with(app: &TestApp, admin: &Login, hook_port: u16, smtp_port: u16, notify_admins: bool) {
     let body = serde_json::json!({
         "alert_thresholds": [80, 100],
         "alert_webhook": {"url": format!("http://127.0.0.1:{hook_port}/hook"), "secret": SECRET},
-        "alert_email": {"smtp_host": "127.0.0.1", "smtp_port": smtp_port, "tls": "none", "from": "alerts@tollgate.test"},
+        "alert_email": {"smtp_host": "127.0.0.1", "smtp_port": smtp_port, "tls": "none", "from": "alerts@tollgate.test", "notify_admins": notify_admins},
     });
     app.put_settings(admin, &body.to_string()).await;
 }
@@ -320,11 +324,15 @@ async fn a_receiver_down_at_first_gets_it_later(db: TestDb) {
     // Reserve a port, then close it: the first attempts find nobody listening.
     let hook_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let (sink, smtp_port) = Sink::start(&app).await;
-    configure(&app, &admin, hook_port, smtp_port).await;
+    configure_with(&app, &admin, hook_port, smtp_port, true).await;
     let (login, key) = user(&app, &admin, "late@example.com", "0.002", "en").await;
     assert_eq!(charge(&app, &key).await, StatusCode::OK);
     assert_eq!(charge(&app, &key).await, StatusCode::OK); // 115 %: 80 and 100 at once
-    until("the emails", || sink.all().len() == 2).await;
+    // With notify_admins, the admin gets a copy naming the user.
+    until("the emails (user and admin)", || sink.all().len() == 4).await;
+    let to_admin: Vec<Mail> = sink.all().into_iter().filter(|m| m.to == ["admin@example.com"]).collect();
+    assert_eq!(to_admin.len(), 2);
+    assert!(to_admin.iter().all(|m| m.subject().contains("late@example.com")), "{:?}", to_admin[0].subject());
     let failed = || async {
         let r = app.call("GET", "/api/v1/admin/alerts", Some(&admin.token), None).await;
         r.json()["alerts"]
@@ -470,6 +478,20 @@ async fn settings_are_validated(app: TestApp) {
     assert_eq!(s.alert_webhook.as_ref().unwrap().secret.as_deref(), Some("s1"));
     assert_eq!(s.alert_email.as_ref().unwrap().password.as_deref(), Some("pw1"));
     assert!(!r.text().contains("s1\"") && !r.text().contains("pw1"));
+    let u = app.user(&admin, "lang@example.com").await;
+    let r = app
+        .call(
+            "PUT",
+            &format!("/api/v1/admin/users/{}/language", u.id),
+            Some(&admin.token),
+            Some(r#"{"language":"zh"}"#),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(app.call("GET", "/api/v1/user/language", Some(&u.token), None).await.json()["language"], "zh");
+    let r =
+        app.call("PUT", "/api/v1/admin/users/999999/language", Some(&admin.token), Some(r#"{"language":"zh"}"#)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
     let r = app.call("PUT", "/api/v1/user/language", Some(&admin.token), Some(r#"{"language":"fr"}"#)).await;
     crate::util::test_app::assert_error(&r, StatusCode::BAD_REQUEST, "invalid_input", Some("language"));
 }
@@ -566,4 +588,49 @@ async fn two_processes_crossing_at_once_alert_once() {
     assert_eq!(r.json()["notices"].as_array().unwrap().len(), 2);
     let r = app.call("GET", "/api/v1/admin/alerts", Some(&admin.token), None).await;
     assert_eq!(r.json()["alerts"].as_array().unwrap().len(), 2);
+}
+
+/// A delivery whose channel was removed from the settings is given up (dead, shown to admins with
+/// its error), not retried forever.
+async fn a_removed_channel_leaves_its_deliveries_dead(db: TestDb) {
+    let config =
+        GatewayConfig { journal_dir: Some(journal_dir()), alert_retry_base_ms: 100, ..GatewayConfig::default() };
+    let app = TestApp::with_config(db, config).await.with_mocks(false).await;
+    let admin = app.admin().await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (_sink, smtp_port) = Sink::start(&app).await;
+    configure(&app, &admin, closed, smtp_port).await;
+    let (_login, key) = user(&app, &admin, "gone@example.com", "0.001", "en").await;
+    assert_eq!(charge(&app, &key).await, StatusCode::OK);
+    let webhook_states = || async {
+        let r = app.call("GET", "/api/v1/admin/alerts", Some(&admin.token), None).await;
+        let alerts = r.json()["alerts"].as_array().unwrap().clone();
+        alerts
+            .iter()
+            .flat_map(|a| a["deliveries"].as_array().unwrap().clone())
+            .filter(|d| d["channel"] == "webhook")
+            .map(|d| (d["state"].as_str().unwrap().to_owned(), d["last_error"].as_str().unwrap_or("").to_owned()))
+            .collect::<Vec<_>>()
+    };
+    for _ in 0..400 {
+        if webhook_states().await.len() == 2 && webhook_states().await.iter().all(|(_, e)| !e.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.put_settings(&admin, r#"{"alert_webhook":{}}"#).await;
+    for _ in 0..400 {
+        if webhook_states().await.iter().all(|(s, _)| s == "dead") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let states = webhook_states().await;
+    assert_eq!(states.len(), 2, "{states:?}");
+    assert!(states.iter().all(|(s, e)| s == "dead" && e.contains("no longer configured")), "{states:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_channel_leaves_its_deliveries_dead_sqlite() {
+    a_removed_channel_leaves_its_deliveries_dead(TestDb::sqlite()).await;
 }

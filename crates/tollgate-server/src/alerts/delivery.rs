@@ -108,7 +108,13 @@ impl Sender {
                 return;
             }
             for d in batch {
-                let outcome = match self.send(&d).await {
+                // Shutdown does not wait for a slow receiver: the lease runs out and another
+                // process (or the next start) sends the row.
+                let sent = tokio::select! {
+                    r = self.send(&d) => r,
+                    () = shutdown.cancelled() => return,
+                };
+                let outcome = match sent {
                     Ok(()) => DeliveryOutcome::Delivered,
                     Err(Failure::Permanent(error)) => DeliveryOutcome::Dead { error },
                     Err(Failure::Transient(error)) if d.attempts >= MAX_ATTEMPTS => DeliveryOutcome::Dead { error },

@@ -21,7 +21,10 @@ def errs(*codes):
     return {c:{"description":d[c],"content":{"application/json":{"schema":ref("Error")}}} for c in codes}
 def op(summary,tag,responses,req=None,params=None,public=False):
     o={"summary":summary,"tags":[tag],"responses":responses}
-    if req: o["requestBody"]=req
+    if req:
+        o["requestBody"]=req
+        # Console writes take only application/json (docs/security.md).
+        responses["415"]={"description":"the body is not application/json","content":{"application/json":{"schema":ref("Error")}}}
     if params: o["parameters"]=params
     if public: o["security"]=[]
     return o
@@ -45,6 +48,9 @@ settings_props={"default_platform_quotas":layer}
 for s in SOURCES: settings_props[f"auth_source_default_{s}_platform_quotas"]=layer
 settings_props.update({"quota_timezone":{"type":"string","description":"IANA zone name"},"monthly_window":{"type":"string","enum":["calendar","rolling_30d"]},"quota_enforcement":{"type":"string","enum":["soft","strict"]},"registration_enabled":{"type":"boolean"}})
 for s in SOURCES[1:]: settings_props[f"oauth_{s}"]=oauth_cfg
+settings_props["alert_thresholds"]={"type":"array","maxItems":10,"items":{"type":"integer","minimum":1,"maximum":100},"description":"percent of a capped window at which to alert; default [80,100]"}
+settings_props["alert_webhook"]={"type":"object","nullable":True,"properties":{"url":{"type":"string","format":"uri"},"secret":{"type":"string","writeOnly":True},"secret_set":{"type":"boolean","readOnly":True}},"description":"{} = not configured; secret is write-only (absent keeps the stored one)"}
+settings_props["alert_email"]={"type":"object","nullable":True,"properties":{"smtp_host":{"type":"string"},"smtp_port":{"type":"integer","minimum":1,"maximum":65535},"tls":{"type":"string","enum":["none","starttls","tls"]},"username":{"type":"string"},"password":{"type":"string","writeOnly":True},"password_set":{"type":"boolean","readOnly":True},"from":{"type":"string"},"notify_admins":{"type":"boolean"}},"description":"{} = not configured; password is write-only (absent keeps the stored one)"}
 settings_in={"type":"object","properties":{k:{**v,"nullable":True} for k,v in settings_props.items()},"additionalProperties":False}
 price_in=obj({"platform":{"type":"string","enum":PLATFORMS},"input_per_mtok":money,"output_per_mtok":money,"cache_read_per_mtok":{**money,"nullable":True},"cache_write_5m_per_mtok":{**money,"nullable":True},"cache_write_1h_per_mtok":{**money,"nullable":True},"long_context":{"type":"object","nullable":True,"properties":{"threshold_tokens":{"type":"integer","minimum":0},"input_per_mtok":money,"output_per_mtok":money},"required":["threshold_tokens","input_per_mtok","output_per_mtok"]},"tool_fees":obj({k:{**money,"nullable":True,"description":"USD per 1,000 calls"} for k in ["web_search_per_1k","web_fetch_per_1k","file_search_per_1k","code_execution_per_1k"]}),"source_url":{"type":"string","maxLength":500,"nullable":True,"description":"where the price was read"},"as_of":{"type":"string","maxLength":40,"nullable":True,"description":"when the price was checked"}},["platform","input_per_mtok","output_per_mtok"])
 schemas={
@@ -65,6 +71,10 @@ schemas={
  "ApiKey":obj({"id":{"type":"integer"},"name":{"type":"string"},"prefix":{"type":"string"},"platforms":{"type":"array","nullable":True,"items":{"type":"string","enum":PLATFORMS}},"created_at":time,"last_used_at":{**time,"nullable":True},"secret":{"type":"string","description":"only in the POST response"},"lifetime_limit_usd":{**limit,"description":"the key's budget over its life, all platforms; null = none"},"lifetime_usage_usd":money,"lifetime_remaining_usd":{**limit},"platform_quotas":{"type":"array","items":ref("AdminQuotaView"),"description":"the key's own rows (window starts in the admin routes only)"}}),
  "KeyQuotas":obj({"quotas":{"type":"array","items":ref("PlatformLimits"),"description":"absent = none; platforms left out lose their key limits"},"lifetime_limit_usd":limit}),
  "TopUp":obj({"platform":{"type":"string","enum":PLATFORMS},"window":{"type":"string","enum":WINDOWS},"amount_usd":{**money,"exclusiveMinimum":True}},["platform","window","amount_usd"]),
+ "ApiKey":obj({"id":{"type":"integer"},"name":{"type":"string"},"prefix":{"type":"string"},"platforms":{"type":"array","nullable":True,"items":{"type":"string","enum":PLATFORMS}},"created_at":time,"last_used_at":{**time,"nullable":True},"secret":{"type":"string","description":"only in the POST response"}}),
+ "Language":obj({"language":{"type":"string","enum":["en","zh"]}},["language"]),
+ "Notice":obj({"id":{"type":"integer"},"kind":{"type":"string","enum":["quota_alert"]},"payload":obj({"alert_id":{"type":"integer"},"platform":{"type":"string","enum":PLATFORMS},"window":{"type":"string"},"threshold":{"type":"integer"},"usage_usd":{"type":"string"},"limit_usd":{"type":"string"},"window_start":time,"resets_at":{**time,"nullable":True},"created_at":time}),"created_at":time,"read_at":{**time,"nullable":True}},["id","kind","payload","created_at"]),
+ "Alert":obj({"id":{"type":"integer"},"user_id":{"type":"integer"},"user_email":{"type":"string"},"platform":{"type":"string","enum":PLATFORMS},"window":{"type":"string"},"threshold":{"type":"integer"},"usage_usd":{"type":"string"},"limit_usd":{"type":"string"},"window_start":time,"resets_at":{**time,"nullable":True},"created_at":time,"deliveries":{"type":"array","items":obj({"id":{"type":"integer"},"channel":{"type":"string","enum":["webhook","email"]},"recipient":{"type":"string"},"state":{"type":"string","enum":["pending","delivered","dead"]},"attempts":{"type":"integer"},"next_attempt_at":{**time,"nullable":True},"delivered_at":{**time,"nullable":True},"last_error":{"type":"string","nullable":True}})}}),
 }
 schemas["UpstreamCreate"]={"allOf":[schemas["UpstreamInput"],{"required":["platform","name","base_url","api_key"]}]}
 paths={
@@ -97,6 +107,13 @@ paths={
  "/user/usage":{"get":op("My daily spend per platform","user",{**ok(obj({"days":{"type":"integer"},"timezone":{"type":"string"},"series":{"type":"array","items":obj({"platform":{"type":"string"},"points":{"type":"array","items":obj({"date":{"type":"string","format":"date"},"cost_usd":money,"requests":{"type":"integer"}})}})}})),**errs("400","401")},params=[q("days",{"type":"integer","minimum":1,"maximum":366,"default":30},"days, today included")])},
  "/user/api-keys":{"get":op("My API keys","user",{**ok(obj({"api_keys":{"type":"array","items":ref("ApiKey")}})),**errs("401")}),"post":op("Create an API key; the secret is shown once (201)","user",{**ok(ref("ApiKey"),"201","Created"),**errs("400","401","403","409")},body(obj({"name":{"type":"string","minLength":1,"maxLength":100},"platforms":{"type":"array","minItems":1,"uniqueItems":True,"items":{"type":"string","enum":PLATFORMS},"description":"absent = all"},"quotas":{"type":"array","items":ref("PlatformLimits"),"description":"the key's own limits"},"lifetime_limit_usd":limit},["name"])))},
  "/user/api-keys/{id}/quotas":{"put":op("Replace one of my keys' limits and lifetime budget","user",{**ok(ref("ApiKey")),**errs("400","401","403","404")},body(ref("KeyQuotas")),params=[idp("id","key id")])},
+ "/user/api-keys":{"get":op("My API keys","user",{**ok(obj({"api_keys":{"type":"array","items":ref("ApiKey")}})),**errs("401")}),"post":op("Create an API key; the secret is shown once (201)","user",{**ok(ref("ApiKey"),"201","Created"),**errs("400","401","403","409")},body(obj({"name":{"type":"string","minLength":1,"maxLength":100},"platforms":{"type":"array","minItems":1,"uniqueItems":True,"items":{"type":"string","enum":PLATFORMS},"description":"absent = all"}},["name"])))},
+ "/user/notices":{"get":op("My notices (threshold alerts), newest first","user",{**ok(obj({"notices":{"type":"array","items":ref("Notice")},"unread":{"type":"integer"}})),**errs("401")})},
+ "/user/notices/{id}/read":{"post":op("Mark one of my notices read","user",{**ok(obj({"ok":{"type":"boolean"}})),**errs("401","403","404")},params=[idp("id","notice id")])},
+ "/user/notices/read-all":{"post":op("Mark all my notices read","user",{**ok(obj({"ok":{"type":"boolean"}})),**errs("401","403")})},
+ "/user/language":{"get":op("My language (emails, console)","user",{**ok(ref("Language")),**errs("401")}),"put":op("Set my language","user",{**ok(ref("Language")),**errs("400","401","403")},body(ref("Language")))},
+ "/admin/users/{id}/language":{"put":op("Set a user's language","admin",{**ok(ref("Language")),**errs("400","401","403","404")},body(ref("Language")),params=[idp("id","user id")])},
+ "/admin/alerts":{"get":op("Recent threshold alerts with each delivery's state, newest first","admin",{**ok(obj({"alerts":{"type":"array","items":ref("Alert")}})),**errs("401","403")})},
  "/user/api-keys/{id}":{"delete":op("Revoke one of my keys (204)","user",{"204":{"description":"revoked"},**errs("401","403","404")},params=[idp("id","key id")])},
 }
 doc={"openapi":"3.0.3","info":{"title":"Tollgate console API","version":"0.1.0","description":"See docs/console-api.md. Errors are {\"error\":{\"code\",\"message\",\"field\"}}. Cookie-authenticated writes need X-CSRF-Token."},

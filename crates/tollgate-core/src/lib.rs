@@ -1,5 +1,6 @@
 //! Tollgate's pure domain. No I/O: no tokio, sqlx, axum or reqwest here.
 
+pub mod alerts;
 pub mod defaults;
 pub mod error;
 pub mod estimate;

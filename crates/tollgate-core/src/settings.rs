@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use jiff::tz::TimeZone;
 use serde_json::value::RawValue;
 
+use crate::alerts::{self, AlertEmail, AlertWebhook};
 use crate::defaults::PlatformQuotas;
 use crate::error::FieldError;
 use crate::oauth::{self, OAuthConfig};
@@ -20,6 +21,9 @@ pub const MONTHLY_WINDOW: &str = "monthly_window";
 pub const QUOTA_ENFORCEMENT: &str = "quota_enforcement";
 pub const REGISTRATION_ENABLED: &str = "registration_enabled";
 pub const UNKNOWN_MODEL_PRICING: &str = "unknown_model_pricing";
+pub const ALERT_THRESHOLDS: &str = "alert_thresholds";
+pub const ALERT_WEBHOOK: &str = "alert_webhook";
+pub const ALERT_EMAIL: &str = "alert_email";
 
 /// How quotas are enforced (setting `quota_enforcement`, SPEC 2.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -50,6 +54,9 @@ enum Kind {
     UnknownModels,
     Bool,
     OAuth(AuthSource),
+    AlertThresholds,
+    AlertWebhook,
+    AlertEmail,
 }
 
 /// Every known key with its kind, in display order.
@@ -62,6 +69,9 @@ fn registry() -> Vec<(String, Kind)> {
         (QUOTA_ENFORCEMENT.to_owned(), Kind::Enforcement),
         (REGISTRATION_ENABLED.to_owned(), Kind::Bool),
         (UNKNOWN_MODEL_PRICING.to_owned(), Kind::UnknownModels),
+        (ALERT_THRESHOLDS.to_owned(), Kind::AlertThresholds),
+        (ALERT_WEBHOOK.to_owned(), Kind::AlertWebhook),
+        (ALERT_EMAIL.to_owned(), Kind::AlertEmail),
     ]);
     keys.extend(oauth::sources().map(|s| (oauth::key(s), Kind::OAuth(s))));
     keys
@@ -119,6 +129,11 @@ pub fn validate(key: &str, raw: &str) -> Result<String, FieldError> {
         Kind::OAuth(source) => {
             Ok(OAuthConfig::parse(key, source, raw)?.map(|c| c.to_json()).unwrap_or_else(|| "{}".to_owned()))
         }
+        Kind::AlertThresholds => Ok(serde_json::json!(alerts::parse_thresholds(key, raw)?).to_string()),
+        Kind::AlertWebhook => {
+            Ok(AlertWebhook::parse(key, raw)?.map(|c| c.to_json()).unwrap_or_else(|| "{}".to_owned()))
+        }
+        Kind::AlertEmail => Ok(AlertEmail::parse(key, raw)?.map(|c| c.to_json()).unwrap_or_else(|| "{}".to_owned())),
     }
 }
 
@@ -153,6 +168,12 @@ pub struct Settings {
     pub reject_unknown_models: bool,
     /// Configured OAuth clients; a source is offered for login only when present here.
     pub oauth: BTreeMap<AuthSource, OAuthConfig>,
+    /// Percentages of a capped window at which an alert is sent (docs/alerts.md); empty: none.
+    pub alert_thresholds: Vec<i64>,
+    /// Where alerts are POSTed; only with a secret (the body is signed with it).
+    pub alert_webhook: Option<AlertWebhook>,
+    /// The SMTP relay alert emails go through.
+    pub alert_email: Option<AlertEmail>,
 }
 
 impl Default for Settings {
@@ -168,6 +189,9 @@ impl Default for Settings {
             registration_enabled: false,
             reject_unknown_models: false,
             oauth: BTreeMap::new(),
+            alert_thresholds: alerts::DEFAULT_THRESHOLDS.to_vec(),
+            alert_webhook: None,
+            alert_email: None,
         }
     }
 }
@@ -206,6 +230,14 @@ impl Settings {
                 s.oauth.insert(src, cfg);
             }
         }
+        if let Some(t) = get(ALERT_THRESHOLDS).and_then(|raw| alerts::parse_thresholds("", raw).ok()) {
+            s.alert_thresholds = t;
+        }
+        // A webhook without a secret cannot be signed: treat it as not configured.
+        s.alert_webhook = get(ALERT_WEBHOOK)
+            .and_then(|raw| AlertWebhook::parse("", raw).ok().flatten())
+            .filter(|w| w.secret.is_some());
+        s.alert_email = get(ALERT_EMAIL).and_then(|raw| AlertEmail::parse("", raw).ok().flatten());
         s
     }
 
@@ -251,6 +283,11 @@ impl Settings {
             let v = self.oauth.get(&src).map(OAuthConfig::to_masked_json).unwrap_or_else(|| "null".to_owned());
             fields.push((oauth::key(src), v));
         }
+        fields.push((ALERT_THRESHOLDS.to_owned(), serde_json::json!(self.alert_thresholds).to_string()));
+        let hook = self.alert_webhook.as_ref().map(AlertWebhook::to_masked_json);
+        fields.push((ALERT_WEBHOOK.to_owned(), hook.unwrap_or_else(|| "{}".to_owned())));
+        let mail = self.alert_email.as_ref().map(AlertEmail::to_masked_json);
+        fields.push((ALERT_EMAIL.to_owned(), mail.unwrap_or_else(|| "{}".to_owned())));
         let body: Vec<String> = fields.into_iter().map(|(k, v)| format!("{}:{v}", string(&k))).collect();
         format!("{{{}}}", body.join(","))
     }

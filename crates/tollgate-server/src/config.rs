@@ -55,6 +55,10 @@ pub struct GatewayConfig {
     /// it again (changes made through other processes are seen within this; 0 reads every time).
     #[arg(long, env = "TOLLGATE_QUOTA_REFRESH_MS", default_value_t = 1000)]
     pub quota_refresh_ms: u64,
+    /// First retry delay of an alert delivery that failed, in milliseconds; it doubles with each
+    /// attempt up to one hour (docs/alerts.md). Tests shorten it.
+    #[arg(long, env = "TOLLGATE_ALERT_RETRY_BASE_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub alert_retry_base_ms: u64,
     /// How a charge is committed before its answer is released: `journal` appends it to a local
     /// journal that is written to the database a moment later; `direct` waits for the database's
     /// own commit (docs/quotas.md, "Settlement").
@@ -176,6 +180,7 @@ impl Default for GatewayConfig {
             read_timeout_secs: 300,
             settings_refresh_secs: 5,
             quota_refresh_ms: 1000,
+            alert_retry_base_ms: 5000,
             settlement: SettlementMode::Journal,
             journal_dir: None,
             serve_threads: 0,

@@ -1,5 +1,6 @@
 //! The Tollgate server: the gateway routes and billing chain, the console API, the embedded web UI.
 
+pub mod alerts;
 pub mod config;
 pub mod connection;
 pub mod console;

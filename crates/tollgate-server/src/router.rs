@@ -36,7 +36,9 @@ pub fn console_routes() -> Router<AppState> {
         .route("/admin/users/{id}/api-keys", get(admin::api_keys::list_user_keys))
         .route("/admin/users/{id}/api-keys/{key_id}/quotas", put(admin::api_keys::put_user_key_quotas))
         .route("/admin/users/{id}/api-keys/{key_id}/top-up", post(admin::api_keys::top_up_user_key))
+        .route("/admin/users/{id}/language", put(admin::alerts::put_user_language))
         .route("/admin/audit", get(admin::audit::list_audit))
+        .route("/admin/alerts", get(admin::alerts::list_alerts))
         .route("/admin/upstreams", get(admin::upstreams::list_upstreams).post(admin::upstreams::create_upstream))
         .route(
             "/admin/upstreams/{id}",
@@ -52,6 +54,10 @@ pub fn console_routes() -> Router<AppState> {
         .route("/admin/pricing/{*model}", put(admin::pricing::put_price).delete(admin::pricing::delete_price))
         .route("/user/platform-quotas", get(user::quotas::my_quotas))
         .route("/user/usage", get(user::quotas::my_usage))
+        .route("/user/notices", get(user::notices::list_notices))
+        .route("/user/notices/read-all", post(user::notices::read_all_notices))
+        .route("/user/notices/{id}/read", post(user::notices::read_notice))
+        .route("/user/language", get(user::notices::get_language).put(user::notices::put_language))
         .route("/user/api-keys", get(user::api_keys::list_keys).post(user::api_keys::create_key))
         .route("/user/api-keys/{id}", axum::routing::delete(user::api_keys::revoke_key))
         .route("/user/api-keys/{id}/quotas", put(user::api_keys::put_key_quotas))

@@ -60,6 +60,14 @@ impl AppState {
         let quota_refresh = Duration::from_millis(config.quota_refresh_ms);
         let ledger =
             Ledger::start(store.clone(), settings.clone(), quota_refresh, journal, &tasks, shutdown.clone()).await?;
+        crate::alerts::delivery::start(
+            store.clone(),
+            settings.clone(),
+            Duration::from_millis(config.alert_retry_base_ms),
+            ledger.alerts().delivery_wake(),
+            &tasks,
+            shutdown.clone(),
+        );
         Ok(Self {
             keys: KeyCache::new(store.clone()),
             upstreams: UpstreamCache::new(store.clone(), secrets.clone()),

@@ -420,3 +420,109 @@ pub struct UsageRecord {
     pub output_estimated: bool,
     pub created_at: Timestamp,
 }
+
+/// A threshold reached in one window of one (user, platform) (table `quota_alerts`, docs/alerts.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAlert {
+    pub user_id: i64,
+    pub platform: Platform,
+    pub window: tollgate_core::window::QuotaWindow,
+    /// Percent of the cap, 1..=100.
+    pub threshold: i64,
+    pub window_start: Timestamp,
+    pub usage: Money,
+    pub limit: Money,
+    pub resets_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+/// One delivery to make for an alert (table `alert_outbox`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDelivery {
+    /// `webhook` or `email`.
+    pub channel: String,
+    /// The webhook URL or the email address.
+    pub recipient: String,
+    /// JSON text: what the channel sends (the webhook body; the email's fields).
+    pub payload: String,
+    pub next_attempt_at: Timestamp,
+}
+
+/// A dashboard notice to write for an alert (table `notices`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewNotice {
+    pub user_id: i64,
+    pub kind: String,
+    pub payload: String,
+    pub created_at: Timestamp,
+}
+
+/// A delivery claimed by a worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: i64,
+    pub alert_id: i64,
+    pub channel: String,
+    pub recipient: String,
+    pub payload: String,
+    /// Attempts so far, this one included.
+    pub attempts: i64,
+}
+
+/// How a delivery attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    Delivered,
+    /// Tried again at `at`.
+    Retry {
+        at: Timestamp,
+        error: String,
+    },
+    /// Given up (too many attempts, or the channel is no longer configured).
+    Dead {
+        error: String,
+    },
+}
+
+/// A dashboard notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub id: i64,
+    pub kind: String,
+    pub payload: String,
+    pub created_at: Timestamp,
+    pub read_at: Option<Timestamp>,
+}
+
+/// A delivery's state, for admins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryState {
+    pub id: i64,
+    pub channel: String,
+    pub recipient: String,
+    pub attempts: i64,
+    pub next_attempt_at: Timestamp,
+    pub delivered_at: Option<Timestamp>,
+    pub dead_at: Option<Timestamp>,
+    pub last_error: Option<String>,
+}
+
+/// A recorded alert with its deliveries, for admins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertSummary {
+    pub id: i64,
+    pub user_id: i64,
+    pub user_email: String,
+    pub alert: NewAlert,
+    pub deliveries: Vec<DeliveryState>,
+}
+
+/// Who an alert's emails go to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertRecipients {
+    pub email: String,
+    /// `en` or `zh`.
+    pub language: String,
+    /// Active admins' addresses.
+    pub admins: Vec<String>,
+}

@@ -13,9 +13,10 @@ use tollgate_core::window::{QuotaWindow, WindowClock};
 
 use crate::StoreError;
 use crate::models::{
-    ApiKey, AuditPage, DailySpend, NewApiKey, NewAuditEntry, NewQuota, NewReservation, NewSession, NewUpstream,
-    NewUsageRecord, NewUser, Promotion, SecretRewrite, Session, SettleOutcome, UnpricedModel, Upstream, UpstreamPatch,
-    UsageRecord, User, UserPage, UserPatch,
+    AlertRecipients, AlertSummary, ApiKey, AuditPage, DailySpend, Delivery, DeliveryOutcome, NewAlert, NewApiKey,
+    NewAuditEntry, NewDelivery, NewNotice, NewQuota, NewReservation, NewSession, NewUpstream, NewUsageRecord, NewUser,
+    Notice, Promotion, SecretRewrite, Session, SettleOutcome, UnpricedModel, Upstream, UpstreamPatch, UsageRecord,
+    User, UserPage, UserPatch,
 };
 use tollgate_core::quota::Admission;
 
@@ -356,6 +357,51 @@ pub trait SecretRepo: Send + Sync {
 }
 
 /// Liveness of the database.
+/// Threshold alerts, their delivery outbox, dashboard notices and the user's language
+/// (docs/alerts.md).
+#[async_trait]
+pub trait AlertRepo: Send + Sync {
+    /// Records `alert` unless the same (user, platform, window, threshold, window start) is already
+    /// recorded; only when this call created it, writes the deliveries and notice `build` returns
+    /// (given the new alert's id) in the same transaction. `Some(id)` when created.
+    async fn record_alert(
+        &self,
+        alert: &NewAlert,
+        build: &(dyn Fn(i64) -> (Vec<NewDelivery>, Option<NewNotice>) + Send + Sync),
+    ) -> Result<Option<i64>, StoreError>;
+
+    /// Claims up to `limit` due deliveries for this worker until `lease_until` (no other worker
+    /// takes them meanwhile) and counts the attempt.
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<Delivery>, StoreError>;
+
+    /// Records how an attempt ended and releases the lease.
+    async fn finish_delivery(&self, id: i64, outcome: &DeliveryOutcome, now: Timestamp) -> Result<(), StoreError>;
+
+    /// The user's address and language, and the active admins' addresses.
+    async fn alert_recipients(&self, user_id: i64) -> Result<AlertRecipients, StoreError>;
+
+    /// Sets the user's language (`en` or `zh`). `NotFound` for an unknown user.
+    async fn set_language(&self, user_id: i64, language: &str, now: Timestamp) -> Result<(), StoreError>;
+
+    /// The user's language.
+    async fn language(&self, user_id: i64) -> Result<String, StoreError>;
+
+    /// The user's newest notices first.
+    async fn list_notices(&self, user_id: i64, limit: i64) -> Result<Vec<Notice>, StoreError>;
+
+    /// Marks one of the user's notices read (`NotFound` if it is not theirs), or all when `id` is
+    /// `None`.
+    async fn mark_notices_read(&self, user_id: i64, id: Option<i64>, now: Timestamp) -> Result<(), StoreError>;
+
+    /// The newest alerts with the state of each delivery.
+    async fn list_alerts(&self, limit: i64) -> Result<Vec<AlertSummary>, StoreError>;
+}
+
 #[async_trait]
 pub trait Health: Send + Sync {
     /// A round trip to the database.
@@ -385,6 +431,7 @@ pub trait Store:
     + UsageQuery
     + BillingRepo
     + SecretRepo
+    + AlertRepo
     + Health
 {
 }
@@ -403,6 +450,7 @@ impl<T> Store for T where
         + UsageQuery
         + BillingRepo
         + SecretRepo
+        + AlertRepo
         + Health
 {
 }

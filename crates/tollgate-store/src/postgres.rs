@@ -31,6 +31,8 @@ pub struct PgStore {
 impl PgStore {
     /// Serializes read-then-write transactions on the row they read.
     pub(crate) const LOCK_ROW: &'static str = " FOR UPDATE";
+    /// Claims rows no other transaction holds, skipping those that one does (the alert outbox).
+    pub(crate) const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
 
     /// Connects and migrates.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {

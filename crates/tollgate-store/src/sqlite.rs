@@ -33,6 +33,8 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// SQLite has no row locks; `BEGIN IMMEDIATE` already holds the database's write lock.
     pub(crate) const LOCK_ROW: &'static str = "";
+    /// A claim needs no row lock either (see `LOCK_ROW`).
+    pub(crate) const SKIP_LOCKED: &'static str = "";
 
     /// Opens (creating the file and its folder if missing) and migrates.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {

@@ -11,7 +11,9 @@ import type {
   KeyQuotasRequest,
   LoginRequest,
   LoginResponse,
+  Language,
   Meta,
+  NoticeList,
   ModelPrice,
   ModelPriceInput,
   PriceImportResult,
@@ -83,3 +85,8 @@ export const topUpUserQuota = (userId: number, body: TopUpRequest) =>
   api.post<QuotaViewList<AdminQuotaView>>(`/admin/users/${userId}/platform-quotas/top-up`, body)
 export const topUpApiKey = (userId: number, keyId: number, body: TopUpRequest) =>
   api.post<ApiKey>(`/admin/users/${userId}/api-keys/${keyId}/top-up`, body)
+export const listNotices = () => api.get<NoticeList>('/user/notices')
+export const readNotice = (id: number) => api.post<{ ok: boolean }>(`/user/notices/${id}/read`, {})
+export const readAllNotices = () => api.post<{ ok: boolean }>('/user/notices/read-all', {})
+export const putMyLanguage = (language: Language) =>
+  api.put<{ language: Language }>('/user/language', { language }, { redirectOn401: false })

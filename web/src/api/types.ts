@@ -310,3 +310,52 @@ export interface PricingResponse {
   /** Shape of a fallback price is not pinned by the contract; rendered defensively. */
   fallback: Record<Platform, unknown>
 }
+
+/** A dashboard notice (GET /user/notices). Amounts are decimal strings of USD. */
+export interface QuotaAlertPayload {
+  alert_id: number
+  platform: Platform
+  window: string
+  threshold: number
+  usage_usd: string
+  limit_usd: string
+  window_start: string
+  resets_at: string | null
+  created_at: string
+}
+
+export interface Notice {
+  id: number
+  kind: 'quota_alert' | string
+  payload: QuotaAlertPayload
+  created_at: string
+  read_at: string | null
+}
+
+export interface NoticeList {
+  notices: Notice[]
+  unread: number
+}
+
+export type Language = 'en' | 'zh'
+
+/** Setting `alert_webhook` as read: the secret is write-only. `{}` = not configured. */
+export interface AlertWebhookSetting {
+  url?: string
+  secret?: string
+  secret_set?: boolean
+}
+
+export type SmtpTls = 'none' | 'starttls' | 'tls'
+
+/** Setting `alert_email` as read: the password is write-only. `{}` = not configured. */
+export interface AlertEmailSetting {
+  smtp_host?: string
+  smtp_port?: number
+  tls?: SmtpTls
+  username?: string
+  password?: string
+  password_set?: boolean
+  from?: string
+  notify_admins?: boolean
+}

@@ -31,6 +31,7 @@ pub use self::prices::PriceBook;
 use self::queue::SettleQueue;
 pub use self::quota_cache::QuotaCache;
 pub use self::reservation::Reservation;
+use crate::alerts::AlertSink;
 use crate::settings_cache::SettingsCache;
 
 /// The billing state of this process. Cheap to clone.
@@ -40,6 +41,7 @@ pub struct Ledger {
     queue: SettleQueue,
     quotas: QuotaCache,
     prices: PriceBook,
+    alerts: AlertSink,
 }
 
 impl Ledger {
@@ -56,8 +58,16 @@ impl Ledger {
         let prices = PriceBook::builtin().map_err(|e| StoreError::Invalid(format!("built-in price table: {e}")))?;
         prices.reload(&*store).await?;
         let quotas = QuotaCache::new(quota_refresh);
-        let queue = SettleQueue::start(store.clone(), settings, quotas.clone(), journal, tasks, shutdown).await?;
-        Ok(Self { store, queue, quotas, prices })
+        let alerts = AlertSink::start(store.clone(), settings.clone(), quotas.clone(), tasks, shutdown.clone());
+        let queue =
+            SettleQueue::start(store.clone(), settings, quotas.clone(), alerts.clone(), journal, tasks, shutdown)
+                .await?;
+        Ok(Self { store, queue, quotas, prices, alerts })
+    }
+
+    /// Threshold-alert detection, fed by the settlement worker.
+    pub fn alerts(&self) -> &AlertSink {
+        &self.alerts
     }
 
     /// The prices in force.

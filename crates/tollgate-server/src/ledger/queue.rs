@@ -23,6 +23,7 @@ use tollgate_store::{NewUsageRecord, SettleOutcome, Store, StoreError};
 
 use super::journal::{Journal, Leftover, Line};
 use super::quota_cache::QuotaCache;
+use crate::alerts::AlertSink;
 use crate::settings_cache::SettingsCache;
 
 /// Most settlements written in one transaction.
@@ -83,6 +84,7 @@ impl SettleQueue {
         store: Arc<dyn Store>,
         settings: SettingsCache,
         quotas: QuotaCache,
+        alerts: AlertSink,
         journal: Option<(Journal, Vec<Leftover>)>,
         tasks: &TaskTracker,
         shutdown: CancellationToken,
@@ -101,6 +103,7 @@ impl SettleQueue {
             settings: settings.clone(),
             quotas: quotas.clone(),
             journal: journal.clone(),
+            alerts,
         };
         let stop = shutdown.clone();
         // A journaled charge is already committed, so its write can wait for others to join it: at
@@ -259,6 +262,8 @@ struct Worker {
     settings: SettingsCache,
     quotas: QuotaCache,
     journal: Option<Arc<Journal>>,
+    /// Told of each charge once it is in the database (threshold alerts, docs/alerts.md).
+    alerts: AlertSink,
 }
 
 impl Worker {
@@ -356,7 +361,10 @@ impl Worker {
     /// counted twice and rereads).
     fn written(&self, record: &NewUsageRecord, meta: &Meta, outcome: SettleOutcome) {
         match outcome {
-            SettleOutcome::Charged => self.quotas.written(meta.seq, record),
+            SettleOutcome::Charged => {
+                self.quotas.written(meta.seq, record);
+                self.alerts.charged(record.user_id, record.platform);
+            }
             SettleOutcome::AlreadySettled => self.quotas.dropped(meta.seq, record),
         }
         metrics::counter!("tollgate_settlements_written_total").increment(1);

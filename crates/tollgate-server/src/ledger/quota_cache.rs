@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use tollgate_core::money::Money;
 use tollgate_core::platform::Platform;
-use tollgate_core::quota::{QuotaOwner, QuotaRow};
-use tollgate_core::window::Rollover;
+use tollgate_core::quota::{Limit, QuotaOwner, QuotaRow};
+use tollgate_core::window::{QuotaWindow, Rollover};
 use tollgate_store::{NewUsageRecord, Store, StoreError};
 
 /// A user's row or an API key's row (checked on top of its user's), of one platform.
@@ -206,6 +206,18 @@ impl QuotaCache {
                 entry.version += 1;
                 entry.fresh_until = None;
             }
+        }
+    }
+
+    /// Whether (user, platform) may have a capped window, for alert detection (docs/alerts.md):
+    /// `false` only when this process holds a loaded copy without one; unknown reads as `true`.
+    pub fn may_have_cap(&self, user_id: i64, platform: Platform) -> bool {
+        match self.lock().get(&(QuotaOwner::User(user_id), platform)) {
+            Some(Entry { fresh_until: Some(_), row, .. }) => row.as_ref().is_some_and(|r| {
+                let limits = r.effective_limits();
+                QuotaWindow::ALL.iter().any(|w| matches!(Limit::of(limits.get(*w)), Limit::Cap(_)))
+            }),
+            _ => true,
         }
     }
 

@@ -1,10 +1,11 @@
-//! The stored secrets: upstream `api_key` columns and the `client_secret` of each OAuth setting.
+//! The stored secrets: upstream `api_key` columns, the `client_secret` of each OAuth setting, and the
+//! alert webhook secret and SMTP password (docs/alerts.md).
 //! Sealing before writes, opening after reads, and the rewrites (plaintext rows at start, rotation).
 
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
-use tollgate_core::oauth;
+use tollgate_core::{oauth, settings};
 use tollgate_store::{SecretRewrite, Store, StoreError, Upstream};
 
 use super::{SecretBox, SecretError};
@@ -27,21 +28,29 @@ pub fn open_upstreams(secrets: &SecretBox, stored: Vec<Upstream>) -> Result<Vec<
         .collect()
 }
 
+/// The field of a setting that holds a secret: an OAuth `client_secret`, the alert webhook's signing
+/// `secret`, the alert SMTP `password`.
+fn secret_field(key: &str) -> Option<&'static str> {
+    match key {
+        settings::ALERT_WEBHOOK => Some("secret"),
+        settings::ALERT_EMAIL => Some("password"),
+        _ => oauth::source_of_key(key).map(|_| CLIENT_SECRET),
+    }
+}
+
 /// Applies `f` to the `client_secret` of an OAuth setting's JSON text; other keys pass unchanged.
 fn map_client_secret(
     key: &str,
     value: &str,
     f: impl FnOnce(&str) -> Result<String, SecretError>,
 ) -> Result<String, SecretError> {
-    if oauth::source_of_key(key).is_none() {
-        return Ok(value.to_owned());
-    }
+    let Some(field) = secret_field(key) else { return Ok(value.to_owned()) };
     let Ok(serde_json::Value::Object(mut obj)) = serde_json::from_str::<serde_json::Value>(value) else {
         return Ok(value.to_owned());
     };
-    let Some(serde_json::Value::String(secret)) = obj.get(CLIENT_SECRET) else { return Ok(value.to_owned()) };
+    let Some(serde_json::Value::String(secret)) = obj.get(field) else { return Ok(value.to_owned()) };
     let changed = f(secret)?;
-    obj.insert(CLIENT_SECRET.to_owned(), serde_json::Value::String(changed));
+    obj.insert(field.to_owned(), serde_json::Value::String(changed));
     Ok(serde_json::Value::Object(obj).to_string())
 }
 
@@ -60,7 +69,7 @@ pub fn open_settings(
         .into_iter()
         .map(|(k, v)| {
             let plain = map_client_secret(&k, &v, |s| secrets.open(s))
-                .map_err(|e| StoreError::Invalid(format!("the client secret of setting {k} {e}")))?;
+                .map_err(|e| StoreError::Invalid(format!("the secret in setting {k} {e}")))?;
             Ok((k, plain))
         })
         .collect()
@@ -97,7 +106,7 @@ pub async fn plan(
             was_plain = !SecretBox::is_sealed(s);
             old.open(s).map(|plain| new.seal(&plain))
         })
-        .map_err(|e| StoreError::Invalid(format!("the client secret of setting {key} {e}")))?;
+        .map_err(|e| StoreError::Invalid(format!("the secret in setting {key} {e}")))?;
         if resealed != stored && (rotate || was_plain) {
             rewrite.settings.push((key, stored, resealed));
         }

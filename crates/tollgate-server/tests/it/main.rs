@@ -1,6 +1,7 @@
 //! The server's integration tests: one binary, in-process apps on SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on purpose
 
+mod alerts;
 mod console;
 mod gateway;
 mod health;

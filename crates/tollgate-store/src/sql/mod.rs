@@ -6,6 +6,7 @@
 //! `BEGIN IMMEDIATE`, so a read-then-write cannot deadlock on lock upgrade) and `LOCK_ROW`
 //! (PostgreSQL: `FOR UPDATE`; SQLite: nothing, the transaction already holds the write lock).
 
+pub(crate) mod alerts;
 pub(crate) mod api_keys;
 pub(crate) mod audit;
 pub(crate) mod billing;
@@ -101,6 +102,7 @@ macro_rules! impl_sql_store {
         $crate::sql::identities::impl_identity_repo!($store, $db);
         $crate::sql::usage::impl_usage_query!($store, $db);
         $crate::sql::secrets::impl_secret_repo!($store, $db);
+        $crate::sql::alerts::impl_alert_repo!($store, $db);
     };
 }
 pub(crate) use impl_sql_store;

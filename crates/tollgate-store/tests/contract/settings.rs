@@ -24,6 +24,10 @@ fn all_keys_body() -> String {
         ));
     }
     parts.push(r#""quota_timezone":"Asia/Shanghai","monthly_window":"rolling_30d","quota_enforcement":"strict","registration_enabled":false,"unknown_model_pricing":"reject""#.to_owned());
+    parts.push(
+        r#""alert_thresholds":[100,50],"alert_webhook":{"url":"http://127.0.0.1:9/h","secret":"s"},"alert_email":{}"#
+            .to_owned(),
+    );
     format!("{{{}}}", parts.join(","))
 }
 
@@ -36,6 +40,9 @@ pub async fn round_trip_of_every_key(db: &TestDb) {
     assert_eq!(settings.system_quotas.get(Platform::Anthropic).daily, Some(usd("10")));
     assert_eq!(settings.source_quotas[&AuthSource::DingTalk].get(Platform::Gemini).daily, Some(usd("6.5")));
     assert_eq!(settings.quota_timezone.as_deref(), Some("Asia/Shanghai"));
+    assert_eq!(settings.alert_thresholds, vec![50, 100]);
+    assert_eq!(settings.alert_webhook.as_ref().map(|w| w.url.as_str()), Some("http://127.0.0.1:9/h"));
+    assert_eq!(settings.alert_email, None);
     assert_eq!(
         stored["auth_source_default_email_platform_quotas"],
         r#"{"gemini":{"five_hour":null,"daily":0.5,"weekly":null,"monthly":0.000000001}}"#

@@ -64,6 +64,9 @@ export function createState() {
     monthly_window: 'calendar',
     quota_enforcement: 'soft',
     registration_enabled: false,
+    alert_thresholds: [80, 100],
+    alert_webhook: {},
+    alert_email: {},
   }
   for (const s of SOURCES) settings[`auth_source_default_${s}_platform_quotas`] = {}
   return { settings, users: [], quotas: new Map(), sessions: new Map(), keys: [], upstreams: [], prices: [], audit: [], seq: 1 }
@@ -175,7 +178,15 @@ function route(st, method, path, ctx) {
       } else if (k === 'monthly_window' && ['calendar', 'rolling_30d'].includes(v)) next[k] = v
       else if (k === 'quota_enforcement' && ['soft', 'strict'].includes(v)) next[k] = v
       else if (k === 'registration_enabled' && typeof v === 'boolean') next[k] = v
-      else throw bad(k)
+      else if (k === 'alert_thresholds' && Array.isArray(v) && v.every((n) => Number.isInteger(n) && n >= 1 && n <= 100)) next[k] = [...new Set(v)].sort((a, b) => a - b)
+      else if (k === 'alert_webhook' && typeof v === 'object') {
+        // The secret is write-only: reads show secret_set.
+        const { secret, ...rest } = v
+        next[k] = v.url ? { ...rest, secret_set: !!secret || !!st.settings.alert_webhook?.secret_set } : {}
+      } else if (k === 'alert_email' && typeof v === 'object') {
+        const { password, ...rest } = v
+        next[k] = v.smtp_host ? { ...rest, password_set: !!password || !!st.settings.alert_email?.password_set } : {}
+      } else throw bad(k)
     }
     audit(st, me, 'settings.update', null, null, st.settings, next)
     st.settings = next
@@ -277,6 +288,12 @@ function route(st, method, path, ctx) {
 
   need('user')
   if (path === '/user/platform-quotas') return { platform_quotas: userView(st, me.id) }
+  if (path === '/user/notices' && method === 'GET') return { notices: [], unread: 0 }
+  if ((/^\/user\/notices\/(\d+)\/read$/.test(path) || path === '/user/notices/read-all') && method === 'POST') return { ok: true }
+  if (path === '/user/language' && method === 'PUT') {
+    if (!['en', 'zh'].includes(data.language)) throw bad('language', 'must be "en" or "zh"')
+    return { language: data.language }
+  }
   if (path === '/user/usage') {
     const days = Math.min(90, Math.max(1, Number(query.get('days') ?? 30)))
     const today = windowBounds().start.daily

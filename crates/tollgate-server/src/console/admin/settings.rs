@@ -47,6 +47,7 @@ pub async fn put_settings(
             *value = cfg.to_json();
         }
     }
+    keep_alert_secrets(&mut values, &current)?;
     if values.is_empty() {
         return Ok(json(settings_body(&state)));
     }
@@ -72,4 +73,32 @@ pub async fn put_settings(
     state.store.save_settings_audited(&sealed, now, Some(&entry)).await?;
     state.settings.refresh().await?;
     Ok(json(settings_body(&state)))
+}
+
+/// The alert webhook's secret and the SMTP password are write-only too (docs/alerts.md): a value
+/// without one keeps the stored one. A webhook needs a secret (its body is signed).
+fn keep_alert_secrets(
+    values: &mut [(String, String)],
+    current: &tollgate_core::settings::Settings,
+) -> Result<(), ConsoleError> {
+    use tollgate_core::alerts::{AlertEmail, AlertWebhook};
+    use tollgate_core::settings::{ALERT_EMAIL, ALERT_WEBHOOK};
+    for (key, value) in values.iter_mut() {
+        if key == ALERT_WEBHOOK {
+            let Some(mut hook) = AlertWebhook::parse(key, value)? else { continue };
+            if hook.secret.is_none() {
+                let stored = current.alert_webhook.as_ref().and_then(|w| w.secret.clone());
+                hook.secret =
+                    Some(stored.ok_or_else(|| ConsoleError::invalid(format!("{key}.secret"), "is required"))?);
+                *value = hook.to_json();
+            }
+        } else if key == ALERT_EMAIL {
+            let Some(mut mail) = AlertEmail::parse(key, value)? else { continue };
+            if mail.password.is_none() {
+                mail.password = current.alert_email.as_ref().and_then(|m| m.password.clone());
+                *value = mail.to_json();
+            }
+        }
+    }
+    Ok(())
 }

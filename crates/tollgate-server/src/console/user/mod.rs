@@ -2,4 +2,5 @@
 //! from the request, so a user can only ever see or change their own rows.
 
 pub mod api_keys;
+pub mod notices;
 pub mod quotas;

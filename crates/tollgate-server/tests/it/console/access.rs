@@ -20,6 +20,8 @@ pub const ADMIN_ROUTES: &[(&str, &str, &str)] = &[
     ("PUT", "/api/v1/admin/users/1/api-keys/1/quotas", r#"{"quotas":[]}"#),
     ("POST", "/api/v1/admin/users/1/api-keys/1/top-up", r#"{"platform":"openai","window":"daily","amount_usd":1}"#),
     ("GET", "/api/v1/admin/audit", ""),
+    ("GET", "/api/v1/admin/alerts", ""),
+    ("PUT", "/api/v1/admin/users/1/language", r#"{"language":"en"}"#),
     ("GET", "/api/v1/admin/upstreams", ""),
     ("POST", "/api/v1/admin/upstreams", "{}"),
     ("PATCH", "/api/v1/admin/upstreams/1", "{}"),
@@ -40,6 +42,11 @@ pub const USER_ROUTES: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/user/api-keys", r#"{"name":"k"}"#),
     ("DELETE", "/api/v1/user/api-keys/1", ""),
     ("PUT", "/api/v1/user/api-keys/1/quotas", r#"{"quotas":[]}"#),
+    ("GET", "/api/v1/user/notices", ""),
+    ("POST", "/api/v1/user/notices/1/read", ""),
+    ("POST", "/api/v1/user/notices/read-all", ""),
+    ("GET", "/api/v1/user/language", ""),
+    ("PUT", "/api/v1/user/language", r#"{"language":"zh"}"#),
 ];
 
 async fn sessions_and_roles(app: TestApp) {

@@ -38,6 +38,8 @@ pub struct AppState {
     pub console: Arc<crate::console::ConsoleState>,
     /// Encrypts and decrypts the secrets stored in the database.
     pub secrets: Arc<SecretBox>,
+    /// Rate limits (docs/rate-limits.md).
+    pub rate: crate::rate_limit::RateLimiter,
 }
 
 impl AppState {
@@ -60,7 +62,9 @@ impl AppState {
         let quota_refresh = Duration::from_millis(config.quota_refresh_ms);
         let ledger =
             Ledger::start(store.clone(), settings.clone(), quota_refresh, journal, &tasks, shutdown.clone()).await?;
+        let rate = crate::rate_limit::RateLimiter::start(store.clone(), &settings.get(), &tasks, shutdown.clone()).await?;
         Ok(Self {
+            rate,
             keys: KeyCache::new(store.clone()),
             upstreams: UpstreamCache::new(store.clone(), secrets.clone()),
             store,

@@ -9,7 +9,7 @@ use axum::routing::{get, post, put};
 use tollgate_core::platform::Platform;
 
 use crate::console::error::ConsoleError;
-use crate::console::{admin, auth, meta, oauth, openapi, user};
+use crate::console::{admin, auth, meta, oauth, openapi, rate_limits, user};
 use crate::gateway::error::{ErrorShape, GatewayError};
 use crate::gateway::family::{Endpoint, Route};
 use crate::gateway::{self};
@@ -32,6 +32,10 @@ pub fn console_routes() -> Router<AppState> {
         .route("/admin/users/{id}", get(admin::users::get_user).patch(admin::users::update_user))
         .route("/admin/users/{id}/platform-quotas", get(admin::quotas::get_quotas).put(admin::quotas::put_quotas))
         .route("/admin/users/{id}/platform-quotas/reset", post(admin::quotas::reset_quota))
+        .route(
+            "/admin/users/{id}/rate-limits",
+            get(rate_limits::get_user_limits).put(rate_limits::put_user_limits),
+        )
         .route("/admin/audit", get(admin::audit::list_audit))
         .route("/admin/upstreams", get(admin::upstreams::list_upstreams).post(admin::upstreams::create_upstream))
         .route(
@@ -50,6 +54,7 @@ pub fn console_routes() -> Router<AppState> {
         .route("/user/usage", get(user::quotas::my_usage))
         .route("/user/api-keys", get(user::api_keys::list_keys).post(user::api_keys::create_key))
         .route("/user/api-keys/{id}", axum::routing::delete(user::api_keys::revoke_key))
+        .route("/user/api-keys/{id}/rate-limits", get(rate_limits::get_key_limits).put(rate_limits::put_key_limits))
         // An unknown API path is a JSON 404, never the web console's index.html.
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed)

@@ -10,6 +10,7 @@ pub mod error;
 pub mod meta;
 pub mod oauth;
 pub mod openapi;
+pub mod rate_limits;
 pub mod session;
 pub mod throttle;
 pub mod user;

@@ -15,6 +15,8 @@ pub const ADMIN_ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/admin/users/1/platform-quotas", ""),
     ("PUT", "/api/v1/admin/users/1/platform-quotas", r#"{"quotas":[]}"#),
     ("POST", "/api/v1/admin/users/1/platform-quotas/reset", r#"{"platform":"openai","window":"daily"}"#),
+    ("GET", "/api/v1/admin/users/1/rate-limits", ""),
+    ("PUT", "/api/v1/admin/users/1/rate-limits", r#"{"rate_limits":[]}"#),
     ("GET", "/api/v1/admin/audit", ""),
     ("GET", "/api/v1/admin/upstreams", ""),
     ("POST", "/api/v1/admin/upstreams", "{}"),
@@ -35,6 +37,8 @@ pub const USER_ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/user/api-keys", ""),
     ("POST", "/api/v1/user/api-keys", r#"{"name":"k"}"#),
     ("DELETE", "/api/v1/user/api-keys/1", ""),
+    ("GET", "/api/v1/user/api-keys/1/rate-limits", ""),
+    ("PUT", "/api/v1/user/api-keys/1/rate-limits", r#"{"rate_limits":[]}"#),
 ];
 
 async fn sessions_and_roles(app: TestApp) {

@@ -14,6 +14,9 @@ import type {
   ModelPriceInput,
   PriceImportResult,
   PricingResponse,
+  PutRateLimitsRequest,
+  KeyRateLimits,
+  UserRateLimits,
   UnpricedModel,
   PutQuotasRequest,
   QuotaView,
@@ -74,3 +77,10 @@ export const getMyUsage = (days: number) => api.get<UsageResponse>('/user/usage'
 export const listApiKeys = () => api.get<ApiKeyList>('/user/api-keys')
 export const createApiKey = (body: CreateApiKeyRequest) => api.post<CreatedApiKey>('/user/api-keys', body)
 export const revokeApiKey = (id: number) => api.del(`/user/api-keys/${id}`)
+
+export const getUserRateLimits = (id: number) => api.get<UserRateLimits>(`/admin/users/${id}/rate-limits`)
+export const putUserRateLimits = (id: number, body: PutRateLimitsRequest) =>
+  api.put<UserRateLimits>(`/admin/users/${id}/rate-limits`, body)
+export const getKeyRateLimits = (id: number) => api.get<KeyRateLimits>(`/user/api-keys/${id}/rate-limits`)
+export const putKeyRateLimits = (id: number, body: PutRateLimitsRequest) =>
+  api.put<KeyRateLimits>(`/user/api-keys/${id}/rate-limits`, body)

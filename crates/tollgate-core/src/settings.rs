@@ -272,7 +272,8 @@ impl Settings {
         }
         fields.push((DEFAULT_RATE_LIMITS.to_owned(), self.system_rate_limits.to_json()));
         for src in AuthSource::ALL {
-            let v = self.source_rate_limits.get(src).map(PlatformRateLimits::to_json).unwrap_or_else(|| "{}".to_owned());
+            let v =
+                self.source_rate_limits.get(src).map(PlatformRateLimits::to_json).unwrap_or_else(|| "{}".to_owned());
             fields.push((rate::source_key(*src), v));
         }
         fields.push((QUOTA_TIMEZONE.to_owned(), string(self.zone_name(server_default_zone))));

@@ -32,10 +32,7 @@ pub fn console_routes() -> Router<AppState> {
         .route("/admin/users/{id}", get(admin::users::get_user).patch(admin::users::update_user))
         .route("/admin/users/{id}/platform-quotas", get(admin::quotas::get_quotas).put(admin::quotas::put_quotas))
         .route("/admin/users/{id}/platform-quotas/reset", post(admin::quotas::reset_quota))
-        .route(
-            "/admin/users/{id}/rate-limits",
-            get(rate_limits::get_user_limits).put(rate_limits::put_user_limits),
-        )
+        .route("/admin/users/{id}/rate-limits", get(rate_limits::get_user_limits).put(rate_limits::put_user_limits))
         .route("/admin/audit", get(admin::audit::list_audit))
         .route("/admin/upstreams", get(admin::upstreams::list_upstreams).post(admin::upstreams::create_upstream))
         .route(

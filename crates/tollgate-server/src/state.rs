@@ -62,7 +62,8 @@ impl AppState {
         let quota_refresh = Duration::from_millis(config.quota_refresh_ms);
         let ledger =
             Ledger::start(store.clone(), settings.clone(), quota_refresh, journal, &tasks, shutdown.clone()).await?;
-        let rate = crate::rate_limit::RateLimiter::start(store.clone(), &settings.get(), &tasks, shutdown.clone()).await?;
+        let rate =
+            crate::rate_limit::RateLimiter::start(store.clone(), &settings.get(), &tasks, shutdown.clone()).await?;
         Ok(Self {
             rate,
             keys: KeyCache::new(store.clone()),

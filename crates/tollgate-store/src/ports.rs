@@ -14,8 +14,8 @@ use tollgate_core::window::{QuotaWindow, WindowClock};
 use crate::StoreError;
 use crate::models::{
     ApiKey, AuditPage, DailySpend, NewApiKey, NewAuditEntry, NewQuota, NewReservation, NewSession, NewUpstream,
-    NewUsageRecord, NewUser, Promotion, RateAdmission, RateLimitRow, SecretRewrite, Session, SettleOutcome, UnpricedModel, Upstream, UpstreamPatch,
-    UsageRecord, User, UserPage, UserPatch,
+    NewUsageRecord, NewUser, Promotion, RateAdmission, RateLimitRow, SecretRewrite, Session, SettleOutcome,
+    UnpricedModel, Upstream, UpstreamPatch, UsageRecord, User, UserPage, UserPatch,
 };
 use tollgate_core::quota::Admission;
 use tollgate_core::rate::{RateKind, RateLimit, RateSubject};

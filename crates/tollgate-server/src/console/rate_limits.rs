@@ -51,8 +51,11 @@ fn parse_body(o: &Obj) -> ConsoleResult<Vec<(Platform, RateLimit)>> {
         let field = |k: RateKind| -> ConsoleResult<Option<u64>> {
             Ok(item.raw(k.as_str()).map(|raw| parse_limit(&item.field(k.as_str()), raw)).transpose()?.flatten())
         };
-        let limit =
-            RateLimit { rpm: field(RateKind::Rpm)?, tpm: field(RateKind::Tpm)?, concurrency: field(RateKind::Concurrency)? };
+        let limit = RateLimit {
+            rpm: field(RateKind::Rpm)?,
+            tpm: field(RateKind::Tpm)?,
+            concurrency: field(RateKind::Concurrency)?,
+        };
         out.push((platform, limit));
     }
     Ok(out)
@@ -70,7 +73,8 @@ pub struct UserRateLimits {
 async fn user_view(state: &AppState, user: &tollgate_store::User) -> ConsoleResult<UserRateLimits> {
     let overrides = state.store.subject_rate_limits(RateSubject::User, user.id).await?;
     let defaults = state.settings.get().rate_defaults_for(user.auth_source);
-    let all = |f: &dyn Fn(Platform) -> RateLimit| Platform::ALL.iter().map(|p| RateLimitEntry::new(*p, f(*p))).collect();
+    let all =
+        |f: &dyn Fn(Platform) -> RateLimit| Platform::ALL.iter().map(|p| RateLimitEntry::new(*p, f(*p))).collect();
     Ok(UserRateLimits {
         user_id: user.id,
         overrides: entries(&overrides),

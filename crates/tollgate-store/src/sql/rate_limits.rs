@@ -9,8 +9,7 @@ use super::RowExt;
 use crate::StoreError;
 use crate::models::RateLimitRow;
 
-pub(crate) const ALL: &str =
-    "SELECT subject_kind, subject_id, platform, rpm, tpm, concurrency FROM rate_limits ORDER BY subject_kind, subject_id, platform";
+pub(crate) const ALL: &str = "SELECT subject_kind, subject_id, platform, rpm, tpm, concurrency FROM rate_limits ORDER BY subject_kind, subject_id, platform";
 pub(crate) const BY_SUBJECT: &str = "SELECT subject_kind, subject_id, platform, rpm, tpm, concurrency FROM rate_limits \
      WHERE subject_kind = $1 AND subject_id = $2 ORDER BY platform";
 pub(crate) const DELETE_SUBJECT: &str = "DELETE FROM rate_limits WHERE subject_kind = $1 AND subject_id = $2";
@@ -120,7 +119,8 @@ macro_rules! impl_rate_limit_repo {
 
             async fn api_key_owner(&self, key_id: i64) -> Result<Option<i64>, $crate::StoreError> {
                 use $crate::sql::RowExt as _;
-                let row = sqlx::query($crate::sql::rate_limits::KEY_OWNER).bind(key_id).fetch_optional(&self.pool).await?;
+                let row =
+                    sqlx::query($crate::sql::rate_limits::KEY_OWNER).bind(key_id).fetch_optional(&self.pool).await?;
                 row.map(|r| r.i64("user_id")).transpose()
             }
         }

@@ -77,7 +77,10 @@ async fn rpm_holds_under_200_parallel(app: TestApp) {
     let r = app.call("PUT", &uri, Some(&admin.token), Some(body)).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["effective"][0]["rpm"], serde_json::Value::Null, "{}", r.text());
-    assert_eq!(app.post_json("/v1/messages", &[("x-api-key", &c.secret)], &anthropic_prompt(false, 50)).await.status, 200);
+    assert_eq!(
+        app.post_json("/v1/messages", &[("x-api-key", &c.secret)], &anthropic_prompt(false, 50)).await.status,
+        200
+    );
 }
 crate::both_backends!(rpm_holds_under_200_parallel_requests, super::rpm_holds_under_200_parallel);
 
@@ -148,7 +151,8 @@ async fn key_limit_stops_that_key_only(app: TestApp) {
     let (limited_id, limited) = new_key(&app, &user, "limited").await;
     let (_, free) = new_key(&app, &user, "free").await;
     let uri = format!("/api/v1/user/api-keys/{limited_id}/rate-limits");
-    let r = app.call("PUT", &uri, Some(&user.token), Some(r#"{"rate_limits":[{"platform":"anthropic","rpm":2}]}"#)).await;
+    let r =
+        app.call("PUT", &uri, Some(&user.token), Some(r#"{"rate_limits":[{"platform":"anthropic","rpm":2}]}"#)).await;
     assert_eq!(r.status, 200, "{}", r.text());
     fresh_minute().await;
     let body = anthropic_prompt(false, 50);
@@ -211,7 +215,9 @@ async fn every_platform_answers_its_native_429() {
     let one = r#"{"rpm":1}"#;
     app.put_settings(
         &admin,
-        &format!(r#"{{"default_rate_limits":{{"anthropic":{one},"openai":{one},"gemini":{one},"antigravity":{one}}}}}"#),
+        &format!(
+            r#"{{"default_rate_limits":{{"anthropic":{one},"openai":{one},"gemini":{one},"antigravity":{one}}}}}"#
+        ),
     )
     .await;
     let c = app.caller("native@example.com", &[]).await;
@@ -220,7 +226,8 @@ async fn every_platform_answers_its_native_429() {
     let msg = anthropic_prompt(false, 50);
     let chat = format!(r#"{{"model":"{MODEL}","messages":[]}}"#);
     let gem = r#"{"contents":[{"parts":[{"text":"hi"}]}]}"#.to_owned();
-    let cases: Vec<(&str, Vec<(&str, &str)>, String)> = vec![
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, String);
+    let cases: Vec<Case> = vec![
         ("/v1/messages", vec![("x-api-key", c.secret.as_str())], msg.clone()),
         ("/v1/chat/completions", vec![("authorization", bearer.as_str())], chat),
         ("/v1beta/models/tollgate-test-model:generateContent", vec![("x-goog-api-key", c.secret.as_str())], gem),
@@ -253,7 +260,8 @@ async fn every_platform_answers_its_native_429() {
         assert!(message.contains("rpm") && message.contains("user level"), "{message}");
     }
     let metrics = tollgate_server::metrics_export::render_text().await;
-    let text = String::from_utf8_lossy(&axum::body::to_bytes(metrics.into_body(), usize::MAX).await.unwrap()).to_string();
+    let text =
+        String::from_utf8_lossy(&axum::body::to_bytes(metrics.into_body(), usize::MAX).await.unwrap()).to_string();
     assert!(text.contains("tollgate_rate_limited_total"), "{text}");
 }
 
@@ -275,7 +283,8 @@ async fn invalid_limits_name_the_field() {
     let r = put(r#"{"default_rate_limits":{"bedrock":{}}}"#).await;
     assert_error(&r, StatusCode::BAD_REQUEST, "invalid_input", Some("default_rate_limits.bedrock"));
     let uri = format!("/api/v1/admin/users/{}/rate-limits", admin.id);
-    let r = app.call("PUT", &uri, Some(&admin.token), Some(r#"{"rate_limits":[{"platform":"gemini","tpm":-1}]}"#)).await;
+    let r =
+        app.call("PUT", &uri, Some(&admin.token), Some(r#"{"rate_limits":[{"platform":"gemini","tpm":-1}]}"#)).await;
     assert_error(&r, StatusCode::BAD_REQUEST, "invalid_input", Some("rate_limits[0].tpm"));
     let settings = app.call("GET", "/api/v1/admin/settings", Some(&admin.token), None).await.json();
     assert_eq!(settings["settings"]["default_rate_limits"], serde_json::json!({}));
@@ -292,7 +301,8 @@ async fn two_processes_share_one_rpm_limit() {
     let app = TestApp::on(db.clone()).await.with_mocks(false).await;
     let price = crate::util::gateway::test_price(Platform::Anthropic);
     app.state.store.upsert_price_override(MODEL, &price, jiff::Timestamp::now()).await.unwrap();
-    let limits = tollgate_core::settings::validate_changes(r#"{"default_rate_limits":{"anthropic":{"rpm":15}}}"#).unwrap();
+    let limits =
+        tollgate_core::settings::validate_changes(r#"{"default_rate_limits":{"anthropic":{"rpm":15}}}"#).unwrap();
     app.state.store.save_settings(&limits, jiff::Timestamp::now()).await.unwrap();
     let c = app.caller("shared@example.com", &[]).await;
     let (_server_a, a) = super::multiprocess::start(&db, &crate::util::test_app::journal_dir()).await;

@@ -23,6 +23,10 @@ fn all_keys_body() -> String {
             src.defaults_key()
         ));
     }
+    parts.push(r#""default_rate_limits":{"anthropic":{"rpm":60,"tpm":null,"concurrency":2}}"#.to_owned());
+    for src in AuthSource::ALL {
+        parts.push(format!(r#""{}":{{"openai":{{"tpm":1000}}}}"#, tollgate_core::rate::source_key(*src)));
+    }
     parts.push(r#""quota_timezone":"Asia/Shanghai","monthly_window":"rolling_30d","quota_enforcement":"strict","registration_enabled":false,"unknown_model_pricing":"reject""#.to_owned());
     format!("{{{}}}", parts.join(","))
 }
@@ -36,6 +40,9 @@ pub async fn round_trip_of_every_key(db: &TestDb) {
     assert_eq!(settings.system_quotas.get(Platform::Anthropic).daily, Some(usd("10")));
     assert_eq!(settings.source_quotas[&AuthSource::DingTalk].get(Platform::Gemini).daily, Some(usd("6.5")));
     assert_eq!(settings.quota_timezone.as_deref(), Some("Asia/Shanghai"));
+    assert_eq!(settings.system_rate_limits.get(Platform::Anthropic).concurrency, Some(2));
+    assert_eq!(settings.rate_defaults_for(AuthSource::GitHub).get(Platform::OpenAi).tpm, Some(1000));
+    assert_eq!(stored["auth_source_default_email_rate_limits"], r#"{"openai":{"rpm":null,"tpm":1000,"concurrency":null}}"#);
     assert_eq!(
         stored["auth_source_default_email_platform_quotas"],
         r#"{"gemini":{"daily":0.5,"weekly":null,"monthly":0.000000001}}"#

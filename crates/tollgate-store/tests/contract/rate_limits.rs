@@ -81,13 +81,20 @@ async fn postgres_counters_are_shared_and_exact() {
     };
     let rpm = vec![(RateSubject::User, 1, limit(Some(7), None, None))];
     assert_eq!(run([a.clone(), b.clone()], rpm, "rpm").await, 7);
-    let conc = vec![(RateSubject::User, 2, limit(None, None, Some(3))), (RateSubject::Key, 20, limit(None, None, None))];
+    let conc =
+        vec![(RateSubject::User, 2, limit(None, None, Some(3))), (RateSubject::Key, 20, limit(None, None, None))];
     assert_eq!(run([a.clone(), b.clone()], conc.clone(), "conc").await, 3);
     let admit = |id: &'static str, at: Timestamp| {
         let (s, subjects) = (a.clone(), conc.clone());
         async move {
             let until = at + SignedDuration::from_secs(90);
-            let adm = RateAdmission { request_id: id, platform: Platform::OpenAi, now: at, lease_until: until, subjects: &subjects };
+            let adm = RateAdmission {
+                request_id: id,
+                platform: Platform::OpenAi,
+                now: at,
+                lease_until: until,
+                subjects: &subjects,
+            };
             s.rate_admit(&adm).await.unwrap()
         }
     };

@@ -42,7 +42,10 @@ pub async fn round_trip_of_every_key(db: &TestDb) {
     assert_eq!(settings.quota_timezone.as_deref(), Some("Asia/Shanghai"));
     assert_eq!(settings.system_rate_limits.get(Platform::Anthropic).concurrency, Some(2));
     assert_eq!(settings.rate_defaults_for(AuthSource::GitHub).get(Platform::OpenAi).tpm, Some(1000));
-    assert_eq!(stored["auth_source_default_email_rate_limits"], r#"{"openai":{"rpm":null,"tpm":1000,"concurrency":null}}"#);
+    assert_eq!(
+        stored["auth_source_default_email_rate_limits"],
+        r#"{"openai":{"rpm":null,"tpm":1000,"concurrency":null}}"#
+    );
     assert_eq!(
         stored["auth_source_default_email_platform_quotas"],
         r#"{"gemini":{"daily":0.5,"weekly":null,"monthly":0.000000001}}"#

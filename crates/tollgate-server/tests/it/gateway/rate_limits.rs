@@ -331,3 +331,34 @@ async fn two_processes_share_one_rpm_limit() {
     assert_eq!(ok, 15, "{ok} passed a shared RPM limit of 15");
     assert_eq!(limited, PARALLEL - 15);
 }
+
+/// Concurrency = 1 and a slow stream: the stream holds the slot while it runs, and a client that
+/// hangs up frees it (the response body's drop guard), without waiting for the lease to expire.
+async fn a_stream_holds_its_slot_until_the_client_hangs_up(app: TestApp) {
+    let app = app.with_mocks(false).await;
+    let admin = app.admin().await;
+    app.put_settings(&admin, r#"{"default_rate_limits":{"anthropic":{"concurrency":1}}}"#).await;
+    let c = app.caller("stream@example.com", &[]).await;
+    let base = app.listen().await;
+    let stream = crate::util::gateway::slow_stream_past_first_text(&base, &c.secret).await;
+    let body = anthropic_prompt(false, 50);
+    let r = app.post_json("/v1/messages", &[("x-api-key", &c.secret)], &body).await;
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert_eq!(r.json()["error"]["rate_limit"], "user_concurrency");
+    assert_eq!(r.headers["retry-after"], "1");
+    drop(stream);
+    // The release is immediate on SQLite and one background statement on PostgreSQL.
+    let mut status = 0;
+    for _ in 0..50 {
+        status = app.post_json("/v1/messages", &[("x-api-key", &c.secret)], &body).await.status.as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, 200, "the slot was not freed when the client hung up");
+}
+crate::both_backends!(
+    a_stream_holds_its_slot_until_the_client_hangs_up,
+    super::a_stream_holds_its_slot_until_the_client_hangs_up
+);

@@ -17,7 +17,7 @@ def body(schema,required=True):
 def ok(schema,code="200",desc="OK"):
     return {code:{"description":desc,"content":{"application/json":{"schema":schema}}}}
 def errs(*codes):
-    d={"400":"invalid input","401":"no session","403":"forbidden (not an admin, or CSRF)","404":"not found","409":"conflict","429":"too many attempts","503":"database unavailable"}
+    d={"400":"invalid input","401":"no session","403":"forbidden (not an admin, or CSRF)","404":"not found","409":"conflict","415":"the body is not application/json","429":"too many attempts","503":"database unavailable"}
     return {c:{"description":d[c],"content":{"application/json":{"schema":ref("Error")}}} for c in codes}
 def op(summary,tag,responses,req=None,params=None,public=False):
     o={"summary":summary,"tags":[tag],"responses":responses}
@@ -46,6 +46,11 @@ oauth_cfg={"type":"object","nullable":True,"properties":{k:{"type":"string"} for
 oauth_cfg["properties"]["client_secret_set"]={"type":"boolean","readOnly":True}
 settings_props={"default_platform_quotas":layer}
 for s in SOURCES: settings_props[f"auth_source_default_{s}_platform_quotas"]=layer
+rate_value={"type":"integer","minimum":1,"maximum":1000000000,"nullable":True,"description":"null = unlimited (in a defaults layer: inherited)"}
+rate_limit=obj({"rpm":rate_value,"tpm":rate_value,"concurrency":rate_value})
+rate_layer={"type":"object","additionalProperties":rate_limit,"description":"platform -> rate limits (docs/rate-limits.md); missing = null"}
+settings_props["default_rate_limits"]=rate_layer
+for s in SOURCES: settings_props[f"auth_source_default_{s}_rate_limits"]=rate_layer
 settings_props.update({"quota_timezone":{"type":"string","description":"IANA zone name"},"monthly_window":{"type":"string","enum":["calendar","rolling_30d"]},"quota_enforcement":{"type":"string","enum":["soft","strict"]},"registration_enabled":{"type":"boolean"}})
 for s in SOURCES[1:]: settings_props[f"oauth_{s}"]=oauth_cfg
 settings_props["alert_thresholds"]={"type":"array","maxItems":10,"items":{"type":"integer","minimum":1,"maximum":100},"description":"percent of a capped window at which to alert; default [80,100]"}
@@ -76,6 +81,10 @@ schemas={
  "Notice":obj({"id":{"type":"integer"},"kind":{"type":"string","enum":["quota_alert"]},"payload":obj({"alert_id":{"type":"integer"},"platform":{"type":"string","enum":PLATFORMS},"window":{"type":"string"},"threshold":{"type":"integer"},"usage_usd":{"type":"string"},"limit_usd":{"type":"string"},"window_start":time,"resets_at":{**time,"nullable":True},"created_at":time}),"created_at":time,"read_at":{**time,"nullable":True}},["id","kind","payload","created_at"]),
  "Alert":obj({"id":{"type":"integer"},"user_id":{"type":"integer"},"user_email":{"type":"string"},"platform":{"type":"string","enum":PLATFORMS},"window":{"type":"string"},"threshold":{"type":"integer"},"usage_usd":{"type":"string"},"limit_usd":{"type":"string"},"window_start":time,"resets_at":{**time,"nullable":True},"created_at":time,"deliveries":{"type":"array","items":obj({"id":{"type":"integer"},"channel":{"type":"string","enum":["webhook","email"]},"recipient":{"type":"string"},"state":{"type":"string","enum":["pending","delivered","dead"]},"attempts":{"type":"integer"},"next_attempt_at":{**time,"nullable":True},"delivered_at":{**time,"nullable":True},"last_error":{"type":"string","nullable":True}})}}),
 }
+schemas["RateLimitEntry"]=obj({"platform":{"type":"string","enum":PLATFORMS},"rpm":rate_value,"tpm":rate_value,"concurrency":rate_value},["platform"])
+schemas["RateLimitsInput"]=obj({"rate_limits":{"type":"array","items":ref("RateLimitEntry"),"description":"full replacement; platforms left out inherit (user) or have no key-level limit (key)"}},["rate_limits"])
+schemas["UserRateLimits"]=obj({"user_id":{"type":"integer"},"overrides":{"type":"array","items":ref("RateLimitEntry")},"defaults":{"type":"array","items":ref("RateLimitEntry")},"effective":{"type":"array","items":ref("RateLimitEntry")}},["user_id","overrides","defaults","effective"])
+schemas["KeyRateLimits"]=obj({"api_key_id":{"type":"integer"},"rate_limits":{"type":"array","items":ref("RateLimitEntry")}},["api_key_id","rate_limits"])
 schemas["UpstreamCreate"]={"allOf":[schemas["UpstreamInput"],{"required":["platform","name","base_url","api_key"]}]}
 paths={
  "/openapi.json":{"get":op("This document","meta",{"200":{"description":"OpenAPI 3 document"}},public=True)},
@@ -114,8 +123,16 @@ paths={
  "/user/language":{"get":op("My language (emails, console)","user",{**ok(ref("Language")),**errs("401")}),"put":op("Set my language","user",{**ok(ref("Language")),**errs("400","401","403")},body(ref("Language")))},
  "/admin/users/{id}/language":{"put":op("Set a user's language","admin",{**ok(ref("Language")),**errs("400","401","403","404")},body(ref("Language")),params=[idp("id","user id")])},
  "/admin/alerts":{"get":op("Recent threshold alerts with each delivery's state, newest first","admin",{**ok(obj({"alerts":{"type":"array","items":ref("Alert")}})),**errs("401","403")})},
+ "/admin/users/{id}/rate-limits":{"get":op("The user's rate limits: overrides, auth-source defaults, effective","admin",{**ok(ref("UserRateLimits")),**errs("401","403","404")},params=[idp("id","user id")]),"put":op("Replace the user's rate limit overrides (audited)","admin",{**ok(ref("UserRateLimits")),**errs("400","401","403","404")},body(ref("RateLimitsInput")),params=[idp("id","user id")])},
+ "/user/api-keys/{id}/rate-limits":{"get":op("A key's own rate limits (its owner, or an admin)","user",{**ok(ref("KeyRateLimits")),**errs("401","404")},params=[idp("id","key id")]),"put":op("Replace a key's rate limits (audited); its owner may only tighten them, an admin may set any","user",{**ok(ref("KeyRateLimits")),**errs("400","401","403","404")},body(ref("RateLimitsInput")),params=[idp("id","key id")])},
  "/user/api-keys/{id}":{"delete":op("Revoke one of my keys (204)","user",{"204":{"description":"revoked"},**errs("401","403","404")},params=[idp("id","key id")])},
 }
+# Console writes take application/json only (415 otherwise), placed after 409 like the others.
+for item in paths.values():
+    for o in item.values():
+        if "requestBody" in o and "415" not in o["responses"]:
+            r=o["responses"]; after=[k for k in r if k>"415"]
+            o["responses"]={**{k:v for k,v in r.items() if k<"415"},**errs("415"),**{k:r[k] for k in after}}
 doc={"openapi":"3.0.3","info":{"title":"Tollgate console API","version":"0.1.0","description":"See docs/console-api.md. Errors are {\"error\":{\"code\",\"message\",\"field\"}}. Cookie-authenticated writes need X-CSRF-Token."},
  "servers":[{"url":"/api/v1"}],"security":[{"bearer":[]},{"cookie":[]}],
  "components":{"securitySchemes":{"bearer":{"type":"http","scheme":"bearer","description":"the token from POST /auth/login"},"cookie":{"type":"apiKey","in":"cookie","name":"tollgate_session"}},"schemas":schemas},"paths":paths}

@@ -10,6 +10,7 @@ pub mod platform;
 pub mod price_import;
 pub mod pricing;
 pub mod quota;
+pub mod rate;
 pub mod settings;
 pub mod sse;
 pub mod usage;

@@ -13,6 +13,7 @@ use crate::defaults::PlatformQuotas;
 use crate::error::FieldError;
 use crate::oauth::{self, OAuthConfig};
 use crate::platform::AuthSource;
+use crate::rate::{self, DEFAULT_RATE_LIMITS, PlatformRateLimits};
 use crate::window::{MonthlyMode, WindowClock};
 
 pub const DEFAULT_PLATFORM_QUOTAS: &str = "default_platform_quotas";
@@ -48,6 +49,7 @@ impl Enforcement {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     PlatformQuotas,
+    RateLimits,
     TimeZone,
     MonthlyWindow,
     Enforcement,
@@ -63,6 +65,8 @@ enum Kind {
 fn registry() -> Vec<(String, Kind)> {
     let mut keys = vec![(DEFAULT_PLATFORM_QUOTAS.to_owned(), Kind::PlatformQuotas)];
     keys.extend(AuthSource::ALL.iter().map(|s| (s.defaults_key(), Kind::PlatformQuotas)));
+    keys.push((DEFAULT_RATE_LIMITS.to_owned(), Kind::RateLimits));
+    keys.extend(AuthSource::ALL.iter().map(|s| (rate::source_key(*s), Kind::RateLimits)));
     keys.extend([
         (QUOTA_TIMEZONE.to_owned(), Kind::TimeZone),
         (MONTHLY_WINDOW.to_owned(), Kind::MonthlyWindow),
@@ -97,6 +101,7 @@ pub fn validate(key: &str, raw: &str) -> Result<String, FieldError> {
     };
     match kind {
         Kind::PlatformQuotas => Ok(PlatformQuotas::parse(key, raw)?.to_json()),
+        Kind::RateLimits => Ok(PlatformRateLimits::parse(key, raw)?.to_json()),
         Kind::TimeZone => {
             let name = parse_string(key, raw)?;
             TimeZone::get(&name)
@@ -159,6 +164,9 @@ pub fn validate_changes(body: &str) -> Result<Vec<(String, String)>, FieldError>
 pub struct Settings {
     pub system_quotas: PlatformQuotas,
     pub source_quotas: BTreeMap<AuthSource, PlatformQuotas>,
+    /// Rate limit defaults (docs/rate-limits.md): the system layer and the auth-source layers.
+    pub system_rate_limits: PlatformRateLimits,
+    pub source_rate_limits: BTreeMap<AuthSource, PlatformRateLimits>,
     /// `None`: the server's default zone.
     pub quota_timezone: Option<String>,
     pub monthly_window: MonthlyMode,
@@ -181,6 +189,8 @@ impl Default for Settings {
         Self {
             system_quotas: PlatformQuotas::default(),
             source_quotas: BTreeMap::new(),
+            system_rate_limits: PlatformRateLimits::default(),
+            source_rate_limits: BTreeMap::new(),
             quota_timezone: None,
             monthly_window: MonthlyMode::Calendar,
             enforcement: Enforcement::Soft,
@@ -209,6 +219,17 @@ impl Settings {
             // An empty override layer inherits everything, the same as no layer.
             if let Some(q) = get(&key).and_then(|raw| PlatformQuotas::parse("", raw).ok()).filter(|q| !q.0.is_empty()) {
                 s.source_quotas.insert(*src, q);
+            }
+        }
+        if let Some(l) = get(DEFAULT_RATE_LIMITS).and_then(|raw| PlatformRateLimits::parse("", raw).ok()) {
+            s.system_rate_limits = l;
+        }
+        for src in AuthSource::ALL {
+            if let Some(l) = get(&rate::source_key(*src))
+                .and_then(|raw| PlatformRateLimits::parse("", raw).ok())
+                .filter(|l| !l.0.is_empty())
+            {
+                s.source_rate_limits.insert(*src, l);
             }
         }
         let string = |k: &str| get(k).and_then(|raw| serde_json::from_str::<String>(raw).ok());
@@ -249,6 +270,14 @@ impl Settings {
         }
     }
 
+    /// The rate limit defaults of a user from `source`: the system layer patched by the source's.
+    pub fn rate_defaults_for(&self, source: AuthSource) -> PlatformRateLimits {
+        match self.source_rate_limits.get(&source) {
+            Some(o) => self.system_rate_limits.patched_by(o),
+            None => self.system_rate_limits.clone(),
+        }
+    }
+
     /// The zone in force: the setting, else `server_default`.
     pub fn zone_name<'a>(&'a self, server_default: &'a str) -> &'a str {
         self.quota_timezone.as_deref().unwrap_or(server_default)
@@ -272,6 +301,12 @@ impl Settings {
         for src in AuthSource::ALL {
             let v = self.source_quotas.get(src).map(PlatformQuotas::to_json).unwrap_or_else(|| "{}".to_owned());
             fields.push((src.defaults_key(), v));
+        }
+        fields.push((DEFAULT_RATE_LIMITS.to_owned(), self.system_rate_limits.to_json()));
+        for src in AuthSource::ALL {
+            let v =
+                self.source_rate_limits.get(src).map(PlatformRateLimits::to_json).unwrap_or_else(|| "{}".to_owned());
+            fields.push((rate::source_key(*src), v));
         }
         fields.push((QUOTA_TIMEZONE.to_owned(), string(self.zone_name(server_default_zone))));
         fields.push((MONTHLY_WINDOW.to_owned(), string(self.monthly_window.as_str())));

@@ -74,3 +74,26 @@ fn registration_is_closed_unless_opened() {
     let opened = BTreeMap::from([("registration_enabled".to_owned(), "true".to_owned())]);
     assert!(Settings::from_stored(&opened).registration_enabled);
 }
+
+#[test]
+fn rate_limit_defaults_layer_and_name_the_field() {
+    assert_eq!(keys().iter().filter(|k| k.ends_with("rate_limits")).count(), 8);
+    let e = validate("default_rate_limits", r#"{"anthropic":{"rpm":0}}"#).unwrap_err();
+    assert_eq!(e.field, "default_rate_limits.anthropic.rpm");
+    let e = validate("auth_source_default_github_rate_limits", r#"{"openai":{"tpm":2.5}}"#).unwrap_err();
+    assert_eq!(e.field, "auth_source_default_github_rate_limits.openai.tpm");
+    let mut stored = BTreeMap::new();
+    stored.extend(
+        validate_changes(
+            r#"{"default_rate_limits":{"anthropic":{"rpm":60,"tpm":100000}},
+                "auth_source_default_github_rate_limits":{"anthropic":{"rpm":5}}}"#,
+        )
+        .unwrap(),
+    );
+    let s = Settings::from_stored(&stored);
+    let gh = s.rate_defaults_for(AuthSource::GitHub).get(Platform::Anthropic);
+    assert_eq!((gh.rpm, gh.tpm, gh.concurrency), (Some(5), Some(100_000), None));
+    assert_eq!(s.rate_defaults_for(AuthSource::Email).get(Platform::Anthropic).rpm, Some(60));
+    // Stored JSON from before rate limits existed reads as no limits.
+    assert!(!Settings::from_stored(&BTreeMap::new()).system_rate_limits.any());
+}

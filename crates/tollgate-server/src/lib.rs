@@ -12,6 +12,7 @@ pub mod keys;
 pub mod ledger;
 pub mod metrics_export;
 pub mod mock_upstream;
+pub mod rate_limit;
 pub mod router;
 pub mod secrets;
 pub mod security_headers;
@@ -58,6 +59,9 @@ pub fn spawn_refresher(state: &AppState, every: Duration) {
             }
             if let Err(e) = st.settings.refresh().await {
                 tracing::warn!(error = %e, "settings refresh failed");
+            }
+            if let Err(e) = st.rate.reload(&st.settings.get()).await {
+                tracing::warn!(error = %e, "rate limits refresh failed");
             }
             if let Err(e) = st.ledger.reload_prices().await {
                 tracing::warn!(error = %e, "price overrides refresh failed");

@@ -9,7 +9,7 @@ use axum::routing::{get, post, put};
 use tollgate_core::platform::Platform;
 
 use crate::console::error::ConsoleError;
-use crate::console::{admin, auth, meta, oauth, openapi, user};
+use crate::console::{admin, auth, meta, oauth, openapi, rate_limits, user};
 use crate::gateway::error::{ErrorShape, GatewayError};
 use crate::gateway::family::{Endpoint, Route};
 use crate::gateway::{self};
@@ -37,6 +37,7 @@ pub fn console_routes() -> Router<AppState> {
         .route("/admin/users/{id}/api-keys/{key_id}/quotas", put(admin::api_keys::put_user_key_quotas))
         .route("/admin/users/{id}/api-keys/{key_id}/top-up", post(admin::api_keys::top_up_user_key))
         .route("/admin/users/{id}/language", put(admin::alerts::put_user_language))
+        .route("/admin/users/{id}/rate-limits", get(rate_limits::get_user_limits).put(rate_limits::put_user_limits))
         .route("/admin/audit", get(admin::audit::list_audit))
         .route("/admin/alerts", get(admin::alerts::list_alerts))
         .route("/admin/upstreams", get(admin::upstreams::list_upstreams).post(admin::upstreams::create_upstream))
@@ -61,6 +62,7 @@ pub fn console_routes() -> Router<AppState> {
         .route("/user/api-keys", get(user::api_keys::list_keys).post(user::api_keys::create_key))
         .route("/user/api-keys/{id}", axum::routing::delete(user::api_keys::revoke_key))
         .route("/user/api-keys/{id}/quotas", put(user::api_keys::put_key_quotas))
+        .route("/user/api-keys/{id}/rate-limits", get(rate_limits::get_key_limits).put(rate_limits::put_key_limits))
         // An unknown API path is a JSON 404, never the web console's index.html.
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed)

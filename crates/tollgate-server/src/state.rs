@@ -38,6 +38,8 @@ pub struct AppState {
     pub console: Arc<crate::console::ConsoleState>,
     /// Encrypts and decrypts the secrets stored in the database.
     pub secrets: Arc<SecretBox>,
+    /// Rate limits (docs/rate-limits.md).
+    pub rate: crate::rate_limit::RateLimiter,
 }
 
 impl AppState {
@@ -68,7 +70,10 @@ impl AppState {
             &tasks,
             shutdown.clone(),
         );
+        let rate =
+            crate::rate_limit::RateLimiter::start(store.clone(), &settings.get(), &tasks, shutdown.clone()).await?;
         Ok(Self {
+            rate,
             keys: KeyCache::new(store.clone()),
             upstreams: UpstreamCache::new(store.clone(), secrets.clone()),
             store,

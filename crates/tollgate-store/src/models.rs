@@ -526,3 +526,23 @@ pub struct AlertRecipients {
     /// Active admins' addresses.
     pub admins: Vec<String>,
 }
+
+/// One stored rate limit override (`rate_limits`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimitRow {
+    pub subject: tollgate_core::rate::RateSubject,
+    pub subject_id: i64,
+    pub platform: Platform,
+    pub limit: tollgate_core::rate::RateLimit,
+}
+
+/// A request to admit against shared rate counters: every limited subject (user first, then key).
+#[derive(Debug, Clone)]
+pub struct RateAdmission<'a> {
+    pub request_id: &'a str,
+    pub platform: Platform,
+    pub now: Timestamp,
+    /// When the request's concurrency leases expire unless renewed.
+    pub lease_until: Timestamp,
+    pub subjects: &'a [(tollgate_core::rate::RateSubject, i64, tollgate_core::rate::RateLimit)],
+}

@@ -15,10 +15,11 @@ use crate::StoreError;
 use crate::models::{
     AlertRecipients, AlertSummary, ApiKey, AuditPage, DailySpend, Delivery, DeliveryOutcome, NewAlert, NewApiKey,
     NewAuditEntry, NewDelivery, NewNotice, NewQuota, NewReservation, NewSession, NewUpstream, NewUsageRecord, NewUser,
-    Notice, Promotion, SecretRewrite, Session, SettleOutcome, UnpricedModel, Upstream, UpstreamPatch, UsageRecord,
-    User, UserPage, UserPatch,
+    Notice, Promotion, RateAdmission, RateLimitRow, SecretRewrite, Session, SettleOutcome, UnpricedModel, Upstream,
+    UpstreamPatch, UsageRecord, User, UserPage, UserPatch,
 };
 use tollgate_core::quota::Admission;
+use tollgate_core::rate::{RateKind, RateLimit, RateSubject};
 
 /// The runtime quota rows (SPEC 1.4).
 #[async_trait]
@@ -416,6 +417,77 @@ pub trait Health: Send + Sync {
     }
 }
 
+/// Per-user and per-key rate limit overrides (docs/rate-limits.md).
+#[async_trait]
+pub trait RateLimitRepo: Send + Sync {
+    /// Every override row (the gateway caches them).
+    async fn list_rate_limits(&self) -> Result<Vec<RateLimitRow>, StoreError>;
+
+    /// The overrides of one user or key, by platform.
+    async fn subject_rate_limits(
+        &self,
+        subject: RateSubject,
+        subject_id: i64,
+    ) -> Result<Vec<(Platform, RateLimit)>, StoreError>;
+
+    /// In one transaction, the subject's overrides become exactly `limits` (platforms left out
+    /// inherit again), with `audit` written alongside.
+    async fn replace_rate_limits_audited(
+        &self,
+        subject: RateSubject,
+        subject_id: i64,
+        limits: &[(Platform, RateLimit)],
+        now: Timestamp,
+        audit: Option<&NewAuditEntry>,
+    ) -> Result<(), StoreError>;
+
+    /// The owner of an active (not revoked) API key.
+    async fn api_key_owner(&self, key_id: i64) -> Result<Option<i64>, StoreError>;
+}
+
+/// Rate counters shared by every process on the database (PostgreSQL). A store without them
+/// (SQLite: one process) leaves counting to the process's memory; its methods are never called.
+#[async_trait]
+pub trait RateCounterRepo: Send + Sync {
+    /// Whether this store holds shared counters.
+    fn shares_rate_counters(&self) -> bool {
+        false
+    }
+
+    /// Checks every subject's limits and, only if all pass, counts the request and takes its
+    /// leases: one round trip. `Some((subject, kind))`: the first limit reached.
+    async fn rate_admit(&self, _a: &RateAdmission<'_>) -> Result<Option<(RateSubject, RateKind)>, StoreError> {
+        Err(StoreError::Invalid("this store keeps no shared rate counters".into()))
+    }
+
+    /// Adds settled tokens to a subject's minute bucket.
+    async fn rate_add_tokens(
+        &self,
+        _subject: RateSubject,
+        _subject_id: i64,
+        _platform: Platform,
+        _minute: i64,
+        _tokens: u64,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Ends a request's leases.
+    async fn rate_release(&self, _request_id: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Extends the leases of running requests to `until`.
+    async fn rate_renew(&self, _request_ids: &[String], _until: Timestamp) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Deletes past minute buckets and expired leases.
+    async fn rate_prune(&self, _now: Timestamp) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
 /// The whole storage port.
 pub trait Store:
     QuotaRepo
@@ -432,6 +504,8 @@ pub trait Store:
     + BillingRepo
     + SecretRepo
     + AlertRepo
+    + RateLimitRepo
+    + RateCounterRepo
     + Health
 {
 }
@@ -451,6 +525,8 @@ impl<T> Store for T where
         + BillingRepo
         + SecretRepo
         + AlertRepo
+        + RateLimitRepo
+        + RateCounterRepo
         + Health
 {
 }

@@ -18,6 +18,9 @@ import type {
   ModelPriceInput,
   PriceImportResult,
   PricingResponse,
+  PutRateLimitsRequest,
+  KeyRateLimits,
+  UserRateLimits,
   UnpricedModel,
   PutQuotasRequest,
   QuotaView,
@@ -90,3 +93,10 @@ export const readNotice = (id: number) => api.post<{ ok: boolean }>(`/user/notic
 export const readAllNotices = () => api.post<{ ok: boolean }>('/user/notices/read-all', {})
 export const putMyLanguage = (language: Language) =>
   api.put<{ language: Language }>('/user/language', { language }, { redirectOn401: false })
+
+export const getUserRateLimits = (id: number) => api.get<UserRateLimits>(`/admin/users/${id}/rate-limits`)
+export const putUserRateLimits = (id: number, body: PutRateLimitsRequest) =>
+  api.put<UserRateLimits>(`/admin/users/${id}/rate-limits`, body)
+export const getKeyRateLimits = (id: number) => api.get<KeyRateLimits>(`/user/api-keys/${id}/rate-limits`)
+export const putKeyRateLimits = (id: number, body: PutRateLimitsRequest) =>
+  api.put<KeyRateLimits>(`/user/api-keys/${id}/rate-limits`, body)

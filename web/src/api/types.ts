@@ -359,3 +359,28 @@ export interface AlertEmailSetting {
   from?: string
   notify_admins?: boolean
 }
+
+/** Rate limits (docs/rate-limits.md): null = unlimited (in a defaults layer: inherited). */
+export interface RateLimitValues {
+  rpm: number | null
+  tpm: number | null
+  concurrency: number | null
+}
+/** A settings layer: `default_rate_limits`, `auth_source_default_<source>_rate_limits`. */
+export type PlatformRateLimits = Record<Platform, Partial<RateLimitValues>>
+export interface RateLimitEntry extends RateLimitValues {
+  platform: Platform
+}
+export interface PutRateLimitsRequest {
+  rate_limits: RateLimitEntry[]
+}
+export interface UserRateLimits {
+  user_id: number
+  overrides: RateLimitEntry[]
+  defaults: RateLimitEntry[]
+  effective: RateLimitEntry[]
+}
+export interface KeyRateLimits {
+  api_key_id: number
+  rate_limits: RateLimitEntry[]
+}

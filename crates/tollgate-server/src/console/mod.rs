@@ -11,6 +11,7 @@ pub mod key_budgets;
 pub mod meta;
 pub mod oauth;
 pub mod openapi;
+pub mod rate_limits;
 pub mod session;
 pub mod throttle;
 pub mod user;

@@ -35,6 +35,9 @@ pub enum GatewayError {
     UnknownModel(String),
     #[error("{message}")]
     Quota { rejection: Rejection, message: String },
+    /// A rate limit (docs/rate-limits.md): 429 with Retry-After.
+    #[error("{}", .0.message())]
+    RateLimited(crate::rate_limit::RateRefusal),
     #[error("no such route: {0}")]
     NoRoute(String),
     #[error("no enabled upstream account for the {0} platform")]
@@ -46,6 +49,15 @@ pub enum GatewayError {
     /// The settlement journal cannot be written: a charge could not be committed (503).
     #[error("the gateway cannot record charges right now (settlement journal unwritable); retry later")]
     BillingUnavailable,
+}
+
+impl From<crate::rate_limit::AdmitError> for GatewayError {
+    fn from(e: crate::rate_limit::AdmitError) -> Self {
+        match e {
+            crate::rate_limit::AdmitError::Refused(r) => GatewayError::RateLimited(r),
+            crate::rate_limit::AdmitError::Store(e) => GatewayError::Store(e),
+        }
+    }
 }
 
 impl GatewayError {
@@ -68,6 +80,7 @@ impl GatewayError {
                 RejectKind::Exhausted => StatusCode::TOO_MANY_REQUESTS,
                 RejectKind::Disabled | RejectKind::Spent => StatusCode::FORBIDDEN,
             },
+            GatewayError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             GatewayError::NoRoute(_) => StatusCode::NOT_FOUND,
             GatewayError::NoUpstream(_) => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::Upstream(_) => StatusCode::BAD_GATEWAY,
@@ -88,6 +101,7 @@ impl GatewayError {
             GatewayError::BodyTooLarge { .. } => "request_too_large",
             GatewayError::UnknownModel(_) => "unknown_model",
             GatewayError::Quota { rejection, .. } => rejection.code(),
+            GatewayError::RateLimited(_) => "rate_limit_exceeded",
             GatewayError::NoRoute(_) => "not_found",
             GatewayError::NoUpstream(_) => "no_upstream",
             GatewayError::Upstream(_) => "upstream_unavailable",
@@ -123,7 +137,12 @@ impl GatewayError {
             }
             _ => (None, None),
         };
-        let body = match shape {
+        // Which rate limit: `user_rpm`, `key_concurrency`, … (the message says it in words).
+        let rate_limit = match &self {
+            GatewayError::RateLimited(r) => Some(format!("{}_{}", r.subject.as_str(), r.kind.as_str())),
+            _ => None,
+        };
+        let mut body = match shape {
             ErrorShape::Anthropic => json!({
                 "type": "error",
                 "error": {"type": anthropic_type(status), "message": message, "code": self.code(), "window": window, "quota_owner": owner},
@@ -140,16 +159,29 @@ impl GatewayError {
                         "@type": "type.googleapis.com/google.rpc.ErrorInfo",
                         "reason": self.code(),
                         "domain": "tollgate",
-                        "metadata": window.map(|w| json!({"window": w, "quota_owner": owner})).unwrap_or(json!({})),
+                        "metadata": match (window, &rate_limit) {
+                            (Some(w), _) => json!({"window": w, "quota_owner": owner}),
+                            (None, Some(r)) => json!({"rate_limit": r}),
+                            (None, None) => json!({}),
+                        },
                     }],
                 },
             }),
         };
-        let mut resp = (status, axum::Json(body)).into_response();
-        if let GatewayError::Quota { rejection, .. } = &self
-            && rejection.kind == RejectKind::Exhausted
-            && let Ok(v) = HeaderValue::from_str(&rejection.retry_after_secs.to_string())
+        if let (Some(r), ErrorShape::Anthropic | ErrorShape::OpenAi) = (&rate_limit, shape)
+            && let Some(e) = body.get_mut("error").and_then(|e| e.as_object_mut())
         {
+            e.insert("rate_limit".into(), json!(r));
+        }
+        let mut resp = (status, axum::Json(body)).into_response();
+        let retry_after = match &self {
+            GatewayError::Quota { rejection, .. } if rejection.kind == RejectKind::Exhausted => {
+                Some(rejection.retry_after_secs)
+            }
+            GatewayError::RateLimited(r) => Some(r.retry_after_secs),
+            _ => None,
+        };
+        if let Some(v) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
             resp.headers_mut().insert(header::RETRY_AFTER, v);
         }
         resp

@@ -64,6 +64,9 @@ struct Prepared {
     inspected: family::Inspected,
     request_id: String,
     admitted: admission::Admitted,
+    /// Rate limits that apply to this request (docs/rate-limits.md): its concurrency lease and TPM
+    /// buckets. `None` when none applies.
+    rate: Option<crate::rate_limit::RateTicket>,
     started: Instant,
 }
 
@@ -76,6 +79,7 @@ async fn run(
     body: Body,
 ) -> Result<Response<Body>, GatewayError> {
     let mut prepared = prepare(state, route, headers, query_key, body).await?;
+    let lease = prepared.rate.as_mut().and_then(|t| t.lease.take());
     let answered = match forward(state, route, &method, headers, &prepared).await {
         Ok(answer) => answer_client(state, route, &mut prepared, answer).await,
         Err(e) => Err(e),
@@ -85,7 +89,11 @@ async fn run(
     if let Some(hold) = prepared.admitted.hold.take() {
         hold.release().await;
     }
-    answered
+    // A concurrency slot is held until the answer is sent or the client hangs up.
+    match (answered, lease) {
+        (Ok(response), Some(lease)) => Ok(response.map(|b| crate::rate_limit::hold_until_sent(b, lease))),
+        (answered, _) => answered,
+    }
 }
 
 /// Authentication, the body, and admission: everything before a byte goes upstream.
@@ -106,8 +114,13 @@ async fn prepare(
     // edge instead of touching a random page per settlement, which kept SQLite checkpoints (and
     // PostgreSQL's WAL) small.
     let request_id = uuid::Uuid::now_v7().to_string();
+    // Rate limits apply to billable requests, before the quota (a refused request takes no hold).
+    let rate = match route.endpoint.family() {
+        Some(_) => state.rate.admit(&caller.user, caller.key.id, route.platform, &request_id).await?,
+        None => None,
+    };
     let admitted = admission::admit_request(state, &caller, route, &inspected, &request_id).await?;
-    Ok(Prepared { caller, inspected, request_id, admitted, started })
+    Ok(Prepared { caller, inspected, request_id, admitted, rate, started })
 }
 
 /// The request sent to the route's accounts in turn (`upstream::forward`).
@@ -165,6 +178,7 @@ async fn answer_client(
         request: prepared.inspected.upstream_body.clone(),
         reserved,
         web_search_requested: prepared.inspected.web_search_requested,
+        tpm: prepared.rate.as_ref().and_then(|t| t.tpm.clone()),
     };
     let is_event_stream = answer
         .response

@@ -41,6 +41,8 @@ pub struct Charge {
     pub reserved: bool,
     /// OpenAI Chat search models: one web search per request (their usage does not count it).
     pub web_search_requested: bool,
+    /// Tokens-per-minute buckets this request's tokens fill (docs/rate-limits.md).
+    pub tpm: Option<crate::rate_limit::TpmTargets>,
 }
 
 /// How often a running stream renews its strict-mode hold: a third of the hold's lifetime.
@@ -99,6 +101,10 @@ async fn settle_charged(
         );
     }
     let record = price(state, charge, usage, status, estimated.is_some())?;
+    // Counted before the client hears back, so its next request sees them.
+    if let Some(t) = &charge.tpm {
+        t.add(usage.prompt_tokens().saturating_add(usage.output_tokens)).await;
+    }
     commit(state, record, charge.platform).await.map(|amount| (amount, usage))
 }
 
@@ -205,6 +211,9 @@ impl StreamSettler {
             web_search_requested: false,
             ..self.charge.clone()
         };
+        if let Some(t) = &follow_up.tpm {
+            t.add(more.prompt_tokens().saturating_add(more.output_tokens)).await;
+        }
         let result = match price(&self.state, &follow_up, more, "late_usage", false) {
             Ok(record) => commit(&self.state, record, follow_up.platform).await,
             Err(e) => Err(e),

@@ -13,6 +13,7 @@ pub(crate) mod billing;
 pub(crate) mod identities;
 pub(crate) mod prices;
 pub(crate) mod quotas;
+pub(crate) mod rate_limits;
 pub(crate) mod secrets;
 pub(crate) mod sessions;
 pub(crate) mod settings;
@@ -103,6 +104,7 @@ macro_rules! impl_sql_store {
         $crate::sql::usage::impl_usage_query!($store, $db);
         $crate::sql::secrets::impl_secret_repo!($store, $db);
         $crate::sql::alerts::impl_alert_repo!($store, $db);
+        $crate::sql::rate_limits::impl_rate_limit_repo!($store, $db);
     };
 }
 pub(crate) use impl_sql_store;

@@ -6,6 +6,7 @@ mod billing;
 mod console;
 mod postgres_only;
 mod quotas;
+mod rate_limits;
 mod secrets;
 mod settings;
 mod users;
@@ -51,6 +52,7 @@ contract!(
     quotas::upsert_rejects_duplicates_and_unknown_user,
     quotas::reset_zeroes_without_moving_the_boundary,
     settings::round_trip_of_every_key,
+    rate_limits::overrides_are_replaced_whole_with_their_audit,
     settings::invalid_changes_save_nothing,
     users::create_snapshots_defaults_in_one_transaction,
     users::duplicate_email_writes_nothing,

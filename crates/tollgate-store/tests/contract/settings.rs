@@ -23,6 +23,10 @@ fn all_keys_body() -> String {
             src.defaults_key()
         ));
     }
+    parts.push(r#""default_rate_limits":{"anthropic":{"rpm":60,"tpm":null,"concurrency":2}}"#.to_owned());
+    for src in AuthSource::ALL {
+        parts.push(format!(r#""{}":{{"openai":{{"tpm":1000}}}}"#, tollgate_core::rate::source_key(*src)));
+    }
     parts.push(r#""quota_timezone":"Asia/Shanghai","monthly_window":"rolling_30d","quota_enforcement":"strict","registration_enabled":false,"unknown_model_pricing":"reject""#.to_owned());
     parts.push(
         r#""alert_thresholds":[100,50],"alert_webhook":{"url":"http://127.0.0.1:9/h","secret":"s"},"alert_email":{}"#
@@ -43,6 +47,12 @@ pub async fn round_trip_of_every_key(db: &TestDb) {
     assert_eq!(settings.alert_thresholds, vec![50, 100]);
     assert_eq!(settings.alert_webhook.as_ref().map(|w| w.url.as_str()), Some("http://127.0.0.1:9/h"));
     assert_eq!(settings.alert_email, None);
+    assert_eq!(settings.system_rate_limits.get(Platform::Anthropic).concurrency, Some(2));
+    assert_eq!(settings.rate_defaults_for(AuthSource::GitHub).get(Platform::OpenAi).tpm, Some(1000));
+    assert_eq!(
+        stored["auth_source_default_email_rate_limits"],
+        r#"{"openai":{"rpm":null,"tpm":1000,"concurrency":null}}"#
+    );
     assert_eq!(
         stored["auth_source_default_email_platform_quotas"],
         r#"{"gemini":{"five_hour":null,"daily":0.5,"weekly":null,"monthly":0.000000001}}"#

@@ -69,7 +69,9 @@ export function createState() {
     alert_email: {},
   }
   for (const s of SOURCES) settings[`auth_source_default_${s}_platform_quotas`] = {}
-  return { settings, users: [], quotas: new Map(), sessions: new Map(), keys: [], upstreams: [], prices: [], audit: [], seq: 1 }
+  settings.default_rate_limits = {}
+  for (const s of SOURCES) settings[`auth_source_default_${s}_rate_limits`] = {}
+  return { settings, rateLimits: new Map(), users: [], quotas: new Map(), sessions: new Map(), keys: [], upstreams: [], prices: [], audit: [], seq: 1 }
 }
 
 function snapshotDefaults(st, source) {
@@ -139,6 +141,37 @@ function audit(st, actor, action, target, platform, before, after) {
   st.audit.unshift({ id: st.seq++, at: iso(new Date()), actor_id: actor?.id ?? null, actor_email: actor?.email ?? null, action, target_user_id: target, platform, before, after })
 }
 
+// Rate limits (docs/rate-limits.md): whole numbers >= 1 or null.
+function validRate(v, field) {
+  if (v === null || v === undefined) return null
+  if (!Number.isInteger(v) || v < 1 || v > 1e9) throw bad(field, 'must be a whole number from 1 to 1000000000, or null')
+  return v
+}
+const RATE_KINDS = ['rpm', 'tpm', 'concurrency']
+function validRateLayer(v, key) {
+  const out = {}
+  for (const [p, l] of Object.entries(v ?? {})) {
+    if (!PLATFORMS.includes(p)) throw bad(`${key}.${p}`, 'unknown platform')
+    out[p] = Object.fromEntries(RATE_KINDS.map((k) => [k, validRate(l?.[k], `${key}.${p}.${k}`)]))
+  }
+  return out
+}
+function validRateEntries(data) {
+  if (!Array.isArray(data?.rate_limits)) throw bad('rate_limits', 'is required')
+  return data.rate_limits.map((e, i) => {
+    if (!PLATFORMS.includes(e?.platform)) throw bad(`rate_limits[${i}].platform`, 'unknown platform')
+    return { platform: e.platform, ...Object.fromEntries(RATE_KINDS.map((k) => [k, validRate(e[k], `rate_limits[${i}].${k}`)])) }
+  })
+}
+function userRateView(st, user) {
+  const overrides = st.rateLimits.get(`user:${user.id}`) ?? []
+  const sys = st.settings.default_rate_limits ?? {}
+  const src = st.settings[`auth_source_default_${user.auth_source}_rate_limits`] ?? {}
+  const defaults = PLATFORMS.map((p) => ({ platform: p, ...Object.fromEntries(RATE_KINDS.map((k) => [k, src[p]?.[k] ?? sys[p]?.[k] ?? null])) }))
+  const effective = defaults.map((d) => overrides.find((o) => o.platform === d.platform) ?? d)
+  return { user_id: user.id, overrides, defaults, effective }
+}
+
 function route(st, method, path, ctx) {
   const { me, data, query, setSession, clearSession } = ctx
   const need = (role) => {
@@ -169,7 +202,10 @@ function route(st, method, path, ctx) {
     const next = { ...st.settings }
     for (const [k, v] of Object.entries(data)) {
       if (v === null) continue
-      if (k.endsWith('platform_quotas')) {
+      if (k.endsWith('rate_limits')) {
+        if (!(k in st.settings)) throw bad(k, 'unknown key')
+        next[k] = validRateLayer(v, k)
+      } else if (k.endsWith('platform_quotas')) {
         if (!(k in st.settings)) throw bad(k, 'unknown key')
         next[k] = validLimits(v, k)
       } else if (k === 'quota_timezone') {
@@ -302,6 +338,18 @@ function route(st, method, path, ctx) {
       points: Array.from({ length: days }, (_, i) => ({ date: new Date(today.getTime() - (days - 1 - i) * 86400e3).toISOString().slice(0, 10), cost_usd: 0, requests: 0 })),
     }))
     return { days, timezone: st.settings.quota_timezone, series }
+  }
+  if ((m = /^\/admin\/users\/(\d+)\/rate-limits$/.exec(path))) {
+    const user = st.users.find((u) => u.id === Number(m[1]))
+    if (!user) throw new HttpError(404, 'not_found', 'no such user')
+    if (method === 'PUT') st.rateLimits.set(`user:${user.id}`, validRateEntries(data))
+    return userRateView(st, user)
+  }
+  if ((m = /^\/user\/api-keys\/(\d+)\/rate-limits$/.exec(path))) {
+    const key = st.keys.find((k) => k.id === Number(m[1]) && (k.user_id === me.id || me.role === 'admin'))
+    if (!key) throw new HttpError(404, 'not_found', 'no such key')
+    if (method === 'PUT') st.rateLimits.set(`key:${key.id}`, validRateEntries(data))
+    return { api_key_id: key.id, rate_limits: st.rateLimits.get(`key:${key.id}`) ?? [] }
   }
   if (path === '/user/api-keys' && method === 'GET') {
     return { api_keys: st.keys.filter((k) => k.user_id === me.id).map(({ user_id: _u, secret: _s, ...k }) => k) }

@@ -72,6 +72,7 @@ pub async fn put_settings(
         values.iter().map(|(k, v)| (k.clone(), crate::secrets::stored::seal_setting(&state.secrets, k, v))).collect();
     state.store.save_settings_audited(&sealed, now, Some(&entry)).await?;
     state.settings.refresh().await?;
+    state.rate.reload(&state.settings.get()).await?;
     Ok(json(settings_body(&state)))
 }
 

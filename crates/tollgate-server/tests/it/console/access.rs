@@ -19,6 +19,8 @@ pub const ADMIN_ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/admin/users/1/api-keys", ""),
     ("PUT", "/api/v1/admin/users/1/api-keys/1/quotas", r#"{"quotas":[]}"#),
     ("POST", "/api/v1/admin/users/1/api-keys/1/top-up", r#"{"platform":"openai","window":"daily","amount_usd":1}"#),
+    ("GET", "/api/v1/admin/users/1/rate-limits", ""),
+    ("PUT", "/api/v1/admin/users/1/rate-limits", r#"{"rate_limits":[]}"#),
     ("GET", "/api/v1/admin/audit", ""),
     ("GET", "/api/v1/admin/alerts", ""),
     ("PUT", "/api/v1/admin/users/1/language", r#"{"language":"en"}"#),
@@ -47,6 +49,8 @@ pub const USER_ROUTES: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/user/notices/read-all", ""),
     ("GET", "/api/v1/user/language", ""),
     ("PUT", "/api/v1/user/language", r#"{"language":"zh"}"#),
+    ("GET", "/api/v1/user/api-keys/1/rate-limits", ""),
+    ("PUT", "/api/v1/user/api-keys/1/rate-limits", r#"{"rate_limits":[]}"#),
 ];
 
 async fn sessions_and_roles(app: TestApp) {

@@ -7,6 +7,7 @@ mod key_usage;
 mod metering;
 mod multiprocess;
 mod passthrough;
+mod rate_limits;
 mod revocation;
 mod serving;
 mod streaming;

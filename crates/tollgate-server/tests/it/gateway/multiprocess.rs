@@ -13,7 +13,7 @@ use tollgate_store::testing::TestDb;
 use crate::util::gateway::{ANTHROPIC_COST_NANOS, MODEL, anthropic_prompt, daily};
 use crate::util::test_app::{TestApp, journal_dir};
 
-struct Server(Child);
+pub(crate) struct Server(Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -26,7 +26,7 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-async fn start(db: &TestDb, journal: &std::path::Path) -> (Server, String) {
+pub(crate) async fn start(db: &TestDb, journal: &std::path::Path) -> (Server, String) {
     let port = free_port();
     let journal = journal.to_string_lossy();
     let child = Command::new(env!("CARGO_BIN_EXE_tollgate"))

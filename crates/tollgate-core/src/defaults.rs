@@ -100,7 +100,10 @@ mod tests {
             r#"{"anthropic":{"daily":10.1,"weekly":50,"monthly":null},"openai":{"daily":0},"gemini":null}"#,
         )
         .unwrap();
-        assert_eq!(q.get(Platform::Anthropic), WindowLimits { five_hour: None, daily: usd("10.1"), weekly: usd("50"), monthly: None });
+        assert_eq!(
+            q.get(Platform::Anthropic),
+            WindowLimits { five_hour: None, daily: usd("10.1"), weekly: usd("50"), monthly: None }
+        );
         assert_eq!(q.get(Platform::OpenAi).daily, usd("0"));
         assert_eq!(q.get(Platform::Antigravity), WindowLimits::default());
         assert_eq!(
@@ -135,7 +138,10 @@ mod tests {
         )
         .unwrap();
         let merged = system.patched_by(&github);
-        assert_eq!(merged.get(Platform::Anthropic), WindowLimits { five_hour: None, daily: usd("0"), weekly: usd("50"), monthly: None });
+        assert_eq!(
+            merged.get(Platform::Anthropic),
+            WindowLimits { five_hour: None, daily: usd("0"), weekly: usd("50"), monthly: None }
+        );
         assert_eq!(merged.get(Platform::OpenAi).daily, usd("5"));
         assert_eq!(merged.get(Platform::Gemini).monthly, usd("3"));
         let snap = merged.snapshot();

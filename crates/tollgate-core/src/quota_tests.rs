@@ -135,7 +135,10 @@ fn five_hour_window_is_checked_first_and_rolls_five_hours_after_its_first_charge
     r.charge(usd("0.5"), &c.rollovers(later).unwrap()).unwrap();
     let v = view(&r, &c, later).unwrap();
     let five = v.windows[QuotaWindow::FiveHour.index()];
-    assert_eq!((five.usage, five.window_start, five.resets_at), (usd("0.5"), Some(later), Some(ts("2026-11-25T14:00:00Z"))));
+    assert_eq!(
+        (five.usage, five.window_start, five.resets_at),
+        (usd("0.5"), Some(later), Some(ts("2026-11-25T14:00:00Z")))
+    );
     // The daily window kept adding up.
     assert_eq!(v.windows[QuotaWindow::Daily.index()].usage, usd("2.5"));
 }

@@ -56,7 +56,9 @@ fn typed_view_and_round_trip() {
     assert_eq!(s.defaults_for(AuthSource::GitHub).get(Platform::Anthropic).daily, Some(Money::ZERO));
     assert_eq!(s.defaults_for(AuthSource::Email).get(Platform::Anthropic).daily, Some(Money::parse("10.1").unwrap()));
     let text = s.to_json("UTC");
-    assert!(text.contains(r#""default_platform_quotas":{"anthropic":{"five_hour":null,"daily":10.1,"weekly":null,"monthly":null}}"#));
+    assert!(text.contains(
+        r#""default_platform_quotas":{"anthropic":{"five_hour":null,"daily":10.1,"weekly":null,"monthly":null}}"#
+    ));
     assert!(text.contains(r#""quota_timezone":"America/New_York""#));
     // What GET returns can be PUT back unchanged.
     let again = validate_changes(&text).unwrap();

@@ -146,7 +146,9 @@ async fn seed(store: &dyn Store) -> anyhow::Result<()> {
         let usd = |text| Money::parse(text).ok();
         let quotas: Vec<(Platform, WindowLimits)> = Platform::ALL
             .iter()
-            .map(|p| (*p, WindowLimits { five_hour: None, daily: usd("0.02"), weekly: usd("0.1"), monthly: usd("0.5") }))
+            .map(|p| {
+                (*p, WindowLimits { five_hour: None, daily: usd("0.02"), weekly: usd("0.1"), monthly: usd("0.5") })
+            })
             .collect();
         store.create_user(&new, &quotas, Timestamp::now()).await?;
     }

@@ -41,9 +41,7 @@ pub async fn key_budget(state: &AppState, key: &ApiKey, admin: bool) -> ConsoleR
     let mut platform_quotas = Vec::new();
     for row in &rows {
         let view = quota_view(row, &clock, now, admin)?;
-        let meaningful = row.active && !row.limits.is_all_unlimited()
-            || view.windows.iter().any(|w| !w.usage.is_zero());
-        if meaningful {
+        if view.is_meaningful() {
             platform_quotas.push(view);
         }
     }
@@ -74,13 +72,7 @@ struct KeyLimitsAudit {
 
 /// Replaces a key's limits and lifetime budget (one transaction with its audit entry) and makes
 /// this process's next admission read them. 404 unless `key_id` is an active key of `user_id`.
-pub async fn set_key_limits(
-    state: &AppState,
-    actor_id: i64,
-    user_id: i64,
-    key_id: i64,
-    o: &Obj,
-) -> ConsoleResult<()> {
+pub async fn set_key_limits(state: &AppState, actor_id: i64, user_id: i64, key_id: i64, o: &Obj) -> ConsoleResult<()> {
     let (records, lifetime) = parse_key_limits(o)?;
     let key = state
         .store
@@ -90,7 +82,11 @@ pub async fn set_key_limits(
         .find(|k| k.id == key_id)
         .ok_or_else(|| ConsoleError::not_found(format!("no API key with id {key_id}")))?;
     let rows = state.store.list_key_quotas(key_id).await?;
-    let snapshot = |limits: Vec<PlatformLimits>, lifetime| KeyLimitsAudit { api_key_id: key_id, quotas: limits, lifetime_limit_usd: lifetime };
+    let snapshot = |limits: Vec<PlatformLimits>, lifetime| KeyLimitsAudit {
+        api_key_id: key_id,
+        quotas: limits,
+        lifetime_limit_usd: lifetime,
+    };
     let before = snapshot(super::views::active_limits(&rows), key.lifetime_limit);
     let after_limits =
         records.iter().filter(|(_, l)| !l.is_all_unlimited()).map(|(p, l)| PlatformLimits::new(*p, *l)).collect();
@@ -103,12 +99,12 @@ pub async fn set_key_limits(
         before_json: to_json_text(&before),
         after_json: to_json_text(&snapshot(after_limits, lifetime)),
     };
-    state.store.set_key_limits_audited(user_id, key_id, &records, lifetime, Some(&entry)).await.map_err(|e| {
-        match e {
+    state.store.set_key_limits_audited(user_id, key_id, &records, lifetime, Some(&entry)).await.map_err(
+        |e| match e {
             StoreError::NotFound => ConsoleError::not_found(format!("no API key with id {key_id}")),
             other => other.into(),
-        }
-    })?;
+        },
+    )?;
     state.ledger.invalidate_key(key_id);
     Ok(())
 }
@@ -162,10 +158,12 @@ pub async fn top_up(state: &AppState, actor_id: i64, user_id: i64, owner: QuotaO
         before_json: to_json_text(&audit(topup)),
         after_json: to_json_text(&audit(topup.saturating_add(amount))),
     };
-    state.store.top_up_audited(owner, platform, window, amount, now, &clock, Some(&entry)).await.map_err(|e| match e {
-        StoreError::NotFound => no_cap(),
-        other => other.into(),
-    })?;
+    state.store.top_up_audited(owner, platform, window, amount, now, &clock, Some(&entry)).await.map_err(
+        |e| match e {
+            StoreError::NotFound => no_cap(),
+            other => other.into(),
+        },
+    )?;
     match owner {
         QuotaOwner::User(id) => state.ledger.invalidate_user(id),
         QuotaOwner::Key(id) => state.ledger.invalidate_key(id),

@@ -100,8 +100,9 @@ pub struct QuotaViewOut {
 }
 
 impl QuotaViewOut {
-    pub fn window(&self, w: QuotaWindow) -> Option<&WindowOut> {
-        self.windows.get(w.index())
+    /// Worth showing: a limit, or usage in a current window (as `tollgate_core::quota::QuotaView`).
+    pub fn is_meaningful(&self) -> bool {
+        self.windows.iter().any(|w| w.limit.is_some() || !w.usage.is_zero())
     }
 }
 
@@ -132,7 +133,12 @@ pub struct QuotaViews {
 }
 
 /// The view of one row at `now`, computed by the same window clock as admission.
-pub fn quota_view(row: &QuotaRow, clock: &WindowClock, now: Timestamp, admin: bool) -> Result<QuotaViewOut, ConsoleError> {
+pub fn quota_view(
+    row: &QuotaRow,
+    clock: &WindowClock,
+    now: Timestamp,
+    admin: bool,
+) -> Result<QuotaViewOut, ConsoleError> {
     let v = view(row, clock, now).map_err(|e| ConsoleError::Internal(e.to_string()))?;
     let t = |x: Option<Timestamp>| x.map(|t| rfc3339(t, &clock.zone));
     let windows = v
@@ -160,9 +166,9 @@ pub fn quota_views(
 ) -> Result<QuotaViews, ConsoleError> {
     let mut out = Vec::new();
     for row in rows {
-        let v = view(row, clock, now).map_err(|e| ConsoleError::Internal(e.to_string()))?;
+        let v = quota_view(row, clock, now, admin)?;
         if v.is_meaningful() {
-            out.push(quota_view(row, clock, now, admin)?);
+            out.push(v);
         }
     }
     Ok(QuotaViews { platform_quotas: out })

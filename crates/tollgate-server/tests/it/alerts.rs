@@ -497,36 +497,11 @@ async fn settings_are_validated(app: TestApp) {
 }
 crate::both_backends!(settings_are_validated, super::settings_are_validated);
 
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn serve(db: &TestDb) -> (Server, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let journal = journal_dir();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database-url", &db.url()])
-        .args(["--journal-dir", &journal.to_string_lossy()])
-        .env("TOLLGATE_SECRET_KEY", crate::util::test_app::TEST_SECRET_KEY)
-        .env("TOLLGATE_ALERT_RETRY_BASE_MS", "100")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server(child);
-    let base = format!("http://127.0.0.1:{port}");
-    for _ in 0..200 {
-        if reqwest::get(format!("{base}/readyz")).await.is_ok_and(|r| r.status() == 200) {
-            return (server, base);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("tollgate serve did not become ready");
+/// A `tollgate serve` process on `db` that retries alert deliveries quickly.
+async fn serve(db: &TestDb) -> (crate::gateway::multiprocess::Server, String) {
+    let env =
+        [("TOLLGATE_SECRET_KEY", crate::util::test_app::TEST_SECRET_KEY), ("TOLLGATE_ALERT_RETRY_BASE_MS", "100")];
+    crate::gateway::multiprocess::start(db, &journal_dir(), &env).await
 }
 
 /// Two `tollgate serve` processes on one PostgreSQL, both charging across the thresholds at once:

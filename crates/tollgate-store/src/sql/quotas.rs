@@ -18,7 +18,11 @@ fn window_columns(prefix: &str, zero_default: bool) -> String {
         out.push(format!("{prefix}{w}_limit_nanos"));
         out.push(format!("{prefix}{w}_window_start_ms"));
         for col in [format!("{w}_usage_nanos"), format!("{w}_topup_nanos")] {
-            out.push(if zero_default { format!("COALESCE({prefix}{col}, 0) AS {col}") } else { format!("{prefix}{col}") });
+            out.push(if zero_default {
+                format!("COALESCE({prefix}{col}, 0) AS {col}")
+            } else {
+                format!("{prefix}{col}")
+            });
         }
     }
     out.join(", ")
@@ -65,13 +69,13 @@ pub(crate) fn select_by_key() -> String {
     )
 }
 
-/// `$1` owner (user id, or key id with `$7` its user), `$2` platform, `$3..$6` the four limits,
-/// then now (`$7` for a user's row, `$8` for a key's). Inserts a row with these limits, or sets them on the existing row (reactivating a
+/// `$1` owner (user id, or key id with `$8` its user), `$2` platform, `$3..$6` the four limits,
+/// `$7` now. Inserts a row with these limits, or sets them on the existing row (reactivating a
 /// soft-deleted one); usage, starts and top-ups are untouched. `keep` leaves an existing row alone.
 fn upsert_limits(table: &str, keep: bool) -> String {
-    let (owner, extra_col, extra_val, now) = match table {
-        "key_platform_quotas" => ("key_id", ", user_id", ", $7", "$8"),
-        _ => ("user_id", "", "", "$7"),
+    let (owner, extra_col, extra_val) = match table {
+        "key_platform_quotas" => ("key_id", ", user_id", ", $8"),
+        _ => ("user_id", "", ""),
     };
     let limits: Vec<String> = QuotaWindow::ALL.iter().map(|w| format!("{}_limit_nanos", w.as_str())).collect();
     let action = if keep {
@@ -82,7 +86,7 @@ fn upsert_limits(table: &str, keep: bool) -> String {
     };
     format!(
         "INSERT INTO {table} ({owner}{extra_col}, platform, {}, created_at_ms, updated_at_ms) \
-         VALUES ($1{extra_val}, $2, $3, $4, $5, $6, {now}, {now}) ON CONFLICT ({owner}, platform) DO {action}",
+         VALUES ($1{extra_val}, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT ({owner}, platform) DO {action}",
         limits.join(", ")
     )
 }
@@ -94,17 +98,28 @@ pub(crate) static UPSERT_LIMITS: LazyLock<String> = LazyLock::new(|| upsert_limi
 
 pub(crate) static UPSERT_KEY_LIMITS: LazyLock<String> = LazyLock::new(|| upsert_limits("key_platform_quotas", false));
 
-pub(crate) const SOFT_DELETE: &str = "UPDATE user_platform_quotas SET deleted_at_ms = $3, updated_at_ms = $3 \
-     WHERE user_id = $1 AND platform = $2 AND deleted_at_ms IS NULL";
+/// The statements of a full replacement of an owner's limits: its active platforms (`$1` owner),
+/// the soft delete of one (`$1` owner, `$2` platform, `$3` now) and the upsert ([`upsert_limits`]).
+pub(crate) struct Replace {
+    pub active: String,
+    pub soft_delete: String,
+    pub upsert: &'static str,
+}
 
-pub(crate) const SOFT_DELETE_KEY: &str = "UPDATE key_platform_quotas SET deleted_at_ms = $3, updated_at_ms = $3 \
-     WHERE key_id = $1 AND platform = $2 AND deleted_at_ms IS NULL";
-
-pub(crate) const ACTIVE_PLATFORMS: &str =
-    "SELECT platform FROM user_platform_quotas WHERE user_id = $1 AND deleted_at_ms IS NULL";
-
-pub(crate) const ACTIVE_KEY_PLATFORMS: &str =
-    "SELECT platform FROM key_platform_quotas WHERE key_id = $1 AND deleted_at_ms IS NULL";
+pub(crate) fn replace(owner: QuotaOwner) -> Replace {
+    let (table, column, upsert) = match owner {
+        QuotaOwner::User(_) => ("user_platform_quotas", "user_id", UPSERT_LIMITS.as_str()),
+        QuotaOwner::Key(_) => ("key_platform_quotas", "key_id", UPSERT_KEY_LIMITS.as_str()),
+    };
+    Replace {
+        active: format!("SELECT platform FROM {table} WHERE {column} = $1 AND deleted_at_ms IS NULL"),
+        soft_delete: format!(
+            "UPDATE {table} SET deleted_at_ms = $3, updated_at_ms = $3 \
+             WHERE {column} = $1 AND platform = $2 AND deleted_at_ms IS NULL"
+        ),
+        upsert,
+    }
+}
 
 pub(crate) const USER_EXISTS: &str = "SELECT id FROM users WHERE id = $1";
 
@@ -129,9 +144,13 @@ pub(crate) static INCREMENT: LazyLock<String> = LazyLock::new(|| {
         usage.push(format!("{w}_usage_nanos"));
         starts.push(format!("{w}_window_start_ms"));
         let cur = format!("user_platform_quotas.{w}_window_start_ms >= ${from}");
-        set.push(format!("{w}_usage_nanos = CASE WHEN {cur} THEN user_platform_quotas.{w}_usage_nanos + $3 ELSE $3 END"));
+        set.push(format!(
+            "{w}_usage_nanos = CASE WHEN {cur} THEN user_platform_quotas.{w}_usage_nanos + $3 ELSE $3 END"
+        ));
         set.push(format!("{w}_topup_nanos = CASE WHEN {cur} THEN user_platform_quotas.{w}_topup_nanos ELSE 0 END"));
-        set.push(format!("{w}_window_start_ms = CASE WHEN {cur} THEN user_platform_quotas.{w}_window_start_ms ELSE ${start} END"));
+        set.push(format!(
+            "{w}_window_start_ms = CASE WHEN {cur} THEN user_platform_quotas.{w}_window_start_ms ELSE ${start} END"
+        ));
     }
     format!(
         "INSERT INTO user_platform_quotas (user_id, platform, {}, {}, created_at_ms, updated_at_ms) \
@@ -269,7 +288,6 @@ macro_rules! impl_quota_repo {
                 records: &[(tollgate_core::platform::Platform, tollgate_core::quota::WindowLimits)],
                 audit: Option<&$crate::NewAuditEntry>,
             ) -> Result<(), $crate::StoreError> {
-                use $crate::sql::RowExt as _;
                 $crate::sql::quotas::check_unique(records)?;
                 let now = $crate::sql::ms(jiff::Timestamp::now());
                 let mut conn = self.write_conn().await?;
@@ -279,32 +297,8 @@ macro_rules! impl_quota_repo {
                     .fetch_optional(&mut *tx)
                     .await?
                     .ok_or($crate::StoreError::NotFound)?;
-                let active =
-                    sqlx::query($crate::sql::quotas::ACTIVE_PLATFORMS).bind(user_id).fetch_all(&mut *tx).await?;
-                for row in &active {
-                    let name = row.string("platform")?;
-                    if !records.iter().any(|(p, _)| p.as_str() == name) {
-                        sqlx::query($crate::sql::quotas::SOFT_DELETE)
-                            .bind(user_id)
-                            .bind(&name)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                }
-                for (platform, limits) in records {
-                    let [a, b, c, d] = $crate::sql::quotas::limit_values(limits);
-                    sqlx::query(&$crate::sql::quotas::UPSERT_LIMITS)
-                        .bind(user_id)
-                        .bind(platform.as_str())
-                        .bind(a)
-                        .bind(b)
-                        .bind(c)
-                        .bind(d)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                let owner = tollgate_core::quota::QuotaOwner::User(user_id);
+                Self::replace_limits(&mut *tx, owner, user_id, records, now).await?;
                 if let Some(entry) = audit {
                     Self::insert_audit(&mut *tx, entry).await?;
                 }
@@ -459,6 +453,46 @@ macro_rules! impl_quota_repo {
                 Ok(())
             }
 
+            /// The owner's active limits become exactly `records` (platforms left out are
+            /// soft-deleted; usage, starts and top-ups are kept), inside the caller's transaction.
+            pub(crate) async fn replace_limits(
+                tx: &mut <$db as sqlx::Database>::Connection,
+                owner: tollgate_core::quota::QuotaOwner,
+                user_id: i64,
+                records: &[(tollgate_core::platform::Platform, tollgate_core::quota::WindowLimits)],
+                now: i64,
+            ) -> Result<(), $crate::StoreError> {
+                use tollgate_core::quota::QuotaOwner;
+                use $crate::sql::RowExt as _;
+                let sql = $crate::sql::quotas::replace(owner);
+                let id = match owner {
+                    QuotaOwner::User(id) | QuotaOwner::Key(id) => id,
+                };
+                let active = sqlx::query(&sql.active).bind(id).fetch_all(&mut *tx).await?;
+                for row in &active {
+                    let name = row.string("platform")?;
+                    if !records.iter().any(|(p, _)| p.as_str() == name) {
+                        sqlx::query(&sql.soft_delete).bind(id).bind(&name).bind(now).execute(&mut *tx).await?;
+                    }
+                }
+                for (platform, limits) in records {
+                    let [a, b, c, d] = $crate::sql::quotas::limit_values(limits);
+                    let mut q = sqlx::query(sql.upsert)
+                        .bind(id)
+                        .bind(platform.as_str())
+                        .bind(a)
+                        .bind(b)
+                        .bind(c)
+                        .bind(d)
+                        .bind(now);
+                    if let QuotaOwner::Key(_) = owner {
+                        q = q.bind(user_id);
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                Ok(())
+            }
+
             /// A key's limits become exactly `records` (platforms left out are soft-deleted) and its
             /// lifetime budget `lifetime`, inside the caller's transaction.
             pub(crate) async fn write_key_limits(
@@ -469,34 +503,8 @@ macro_rules! impl_quota_repo {
                 lifetime: tollgate_core::quota::LimitValue,
                 now: i64,
             ) -> Result<(), $crate::StoreError> {
-                use $crate::sql::RowExt as _;
-                let active =
-                    sqlx::query($crate::sql::quotas::ACTIVE_KEY_PLATFORMS).bind(key_id).fetch_all(&mut *tx).await?;
-                for row in &active {
-                    let name = row.string("platform")?;
-                    if !records.iter().any(|(p, _)| p.as_str() == name) {
-                        sqlx::query($crate::sql::quotas::SOFT_DELETE_KEY)
-                            .bind(key_id)
-                            .bind(&name)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                }
-                for (platform, limits) in records {
-                    let [a, b, c, d] = $crate::sql::quotas::limit_values(limits);
-                    sqlx::query(&$crate::sql::quotas::UPSERT_KEY_LIMITS)
-                        .bind(key_id)
-                        .bind(platform.as_str())
-                        .bind(a)
-                        .bind(b)
-                        .bind(c)
-                        .bind(d)
-                        .bind(user_id)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                let owner = tollgate_core::quota::QuotaOwner::Key(key_id);
+                Self::replace_limits(&mut *tx, owner, user_id, records, now).await?;
                 sqlx::query($crate::sql::quotas::SET_LIFETIME)
                     .bind(key_id)
                     .bind($crate::sql::opt_nanos(lifetime))

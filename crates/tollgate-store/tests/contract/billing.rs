@@ -63,9 +63,12 @@ pub async fn strict_reservations_never_pass_the_limit(db: &TestDb) {
     let a = db.open().await.unwrap();
     let b = db.open().await.unwrap();
     let uid = user(&*a, "r@example.com").await;
-    a.upsert_for_user(uid, &[(Platform::Anthropic, WindowLimits { five_hour: None, daily: Some(usd("1")), ..Default::default() })])
-        .await
-        .unwrap();
+    a.upsert_for_user(
+        uid,
+        &[(Platform::Anthropic, WindowLimits { five_hour: None, daily: Some(usd("1")), ..Default::default() })],
+    )
+    .await
+    .unwrap();
     let c = clock("UTC");
     let now = Timestamp::now();
     let expires = now.checked_add(SignedDuration::from_mins(10)).unwrap();
@@ -126,7 +129,8 @@ pub async fn settlement_matches_the_in_memory_charge(db: &TestDb) {
     for (n, monthly) in [MonthlyMode::Calendar, MonthlyMode::Rolling30d].into_iter().enumerate() {
         let c = WindowClock::new(zone.clone(), monthly);
         let uid = user(&*s, &format!("copy{n}@example.com")).await;
-        let limits = WindowLimits { five_hour: None, daily: Some(usd("100")), weekly: None, monthly: Some(usd("1000")) };
+        let limits =
+            WindowLimits { five_hour: None, daily: Some(usd("100")), weekly: None, monthly: Some(usd("1000")) };
         s.upsert_for_user(uid, &[(Platform::Anthropic, limits)]).await.unwrap();
         let mut copy = s.get_by_user_platform(uid, Platform::Anthropic).await.unwrap().unwrap();
         // Same day; next day (DST ends 2026-11-01 in New York); next week; next month; 40 days on

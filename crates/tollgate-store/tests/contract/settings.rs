@@ -60,7 +60,10 @@ pub async fn round_trip_of_every_key(db: &TestDb) {
     // A second PUT of one key replaces that whole value and leaves the rest.
     put(&*s, r#"{"default_platform_quotas":{"gemini":{"weekly":3}},"quota_timezone":null}"#).await.unwrap();
     let again = s.load_settings().await.unwrap();
-    assert_eq!(again["default_platform_quotas"], r#"{"gemini":{"five_hour":null,"daily":null,"weekly":3,"monthly":null}}"#);
+    assert_eq!(
+        again["default_platform_quotas"],
+        r#"{"gemini":{"five_hour":null,"daily":null,"weekly":3,"monthly":null}}"#
+    );
     assert_eq!(again["quota_timezone"], r#""Asia/Shanghai""#);
 }
 

@@ -1,7 +1,7 @@
 //! Admin routes (`/admin/…`): every handler takes [`super::session::Admin`], so users get 403.
 
-pub mod api_keys;
 pub mod alerts;
+pub mod api_keys;
 pub mod audit;
 pub mod audit_log;
 pub mod pricing;

@@ -15,7 +15,11 @@ pub const ADMIN_ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/admin/users/1/platform-quotas", ""),
     ("PUT", "/api/v1/admin/users/1/platform-quotas", r#"{"quotas":[]}"#),
     ("POST", "/api/v1/admin/users/1/platform-quotas/reset", r#"{"platform":"openai","window":"daily"}"#),
-    ("POST", "/api/v1/admin/users/1/platform-quotas/top-up", r#"{"platform":"openai","window":"daily","amount_usd":1}"#),
+    (
+        "POST",
+        "/api/v1/admin/users/1/platform-quotas/top-up",
+        r#"{"platform":"openai","window":"daily","amount_usd":1}"#,
+    ),
     ("GET", "/api/v1/admin/users/1/api-keys", ""),
     ("PUT", "/api/v1/admin/users/1/api-keys/1/quotas", r#"{"quotas":[]}"#),
     ("POST", "/api/v1/admin/users/1/api-keys/1/top-up", r#"{"platform":"openai","window":"daily","amount_usd":1}"#),

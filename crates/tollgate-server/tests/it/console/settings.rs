@@ -19,7 +19,11 @@ async fn get_and_put(app: TestApp) {
     let r = app.call("PUT", "/api/v1/admin/settings", Some(&admin.token), Some(body)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     // Exact amounts, as text.
-    assert!(r.text().contains(r#""gemini":{"five_hour":null,"daily":null,"weekly":null,"monthly":10.1}"#), "{}", r.text());
+    assert!(
+        r.text().contains(r#""gemini":{"five_hour":null,"daily":null,"weekly":null,"monthly":10.1}"#),
+        "{}",
+        r.text()
+    );
     assert!(r.text().contains(r#""daily":0.000000001"#), "{}", r.text());
     assert!(!r.text().contains("gsecret"), "secret leaked: {}", r.text());
     let s = r.json()["settings"].clone();

@@ -72,7 +72,12 @@ async fn key_limit_stops_the_key_and_not_the_users_other_keys(app: TestApp) {
     assert_eq!(j["error"]["quota_owner"], "api_key");
     assert_eq!(j["error"]["window"], "daily");
     let text = j["error"]["message"].as_str().unwrap();
-    assert!(text.contains(&format!("API key anthropic daily quota of this key exhausted: used {cap} USD of {cap} USD; resets at")), "{text}");
+    assert!(
+        text.contains(&format!(
+            "API key anthropic daily quota of this key exhausted: used {cap} USD of {cap} USD; resets at"
+        )),
+        "{text}"
+    );
     let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
     let clock = app.state.settings.clock();
     let now = jiff::Timestamp::now();
@@ -87,26 +92,42 @@ async fn key_limit_stops_the_key_and_not_the_users_other_keys(app: TestApp) {
     let qa = &key_of(&list, a)["platform_quotas"][0];
     assert_eq!((qa["daily_usage_usd"].to_string(), qa["daily_remaining_usd"].to_string()), (cap.clone(), "0".into()));
     let qb = &key_of(&list, b)["platform_quotas"][0];
-    assert_eq!((qb["daily_usage_usd"].to_string(), qb["daily_limit_usd"].clone()), (cap.clone(), serde_json::Value::Null));
+    assert_eq!(
+        (qb["daily_usage_usd"].to_string(), qb["daily_limit_usd"].clone()),
+        (cap.clone(), serde_json::Value::Null)
+    );
     assert_eq!(key_of(&list, b)["lifetime_usage_usd"].to_string(), cap);
     // So does the key itself, on GET /v1/usage: the key's figures and the user's.
-    let u = app.send(http::Request::get("/v1/usage").header("x-api-key", &a_secret).body(axum::body::Body::empty()).unwrap()).await.json();
+    let u = app
+        .send(http::Request::get("/v1/usage").header("x-api-key", &a_secret).body(axum::body::Body::empty()).unwrap())
+        .await
+        .json();
     assert_eq!(u["key"]["platform_quotas"][0]["daily_remaining_usd"].to_string(), "0");
     let twice = nanos(2 * ANTHROPIC_COST_NANOS).to_string();
     assert_eq!(u["platform_quotas"][0]["daily_usage_usd"].to_string(), twice);
-    assert_eq!(u["platform_quotas"][0]["daily_remaining_usd"].to_string(), (Money::ONE.saturating_sub(nanos(2 * ANTHROPIC_COST_NANOS))).to_string());
+    assert_eq!(
+        u["platform_quotas"][0]["daily_remaining_usd"].to_string(),
+        (Money::ONE.saturating_sub(nanos(2 * ANTHROPIC_COST_NANOS))).to_string()
+    );
 
     // Bad limits are refused naming the field; nothing is created.
     let bad = r#"{"name":"c","quotas":[{"platform":"anthropic","five_hour_limit_usd":-1}]}"#;
     let r = app.call("POST", "/api/v1/user/api-keys", Some(&user.token), Some(bad)).await;
     assert_error(&r, StatusCode::BAD_REQUEST, "invalid_input", Some("quotas[0].five_hour_limit_usd"));
-    let r = app.call("POST", "/api/v1/user/api-keys", Some(&user.token), Some(r#"{"name":"c","lifetime_limit_usd":"5"}"#)).await;
+    let r = app
+        .call("POST", "/api/v1/user/api-keys", Some(&user.token), Some(r#"{"name":"c","lifetime_limit_usd":"5"}"#))
+        .await;
     assert_error(&r, StatusCode::BAD_REQUEST, "invalid_input", Some("lifetime_limit_usd"));
     assert_eq!(app.get_as("/api/v1/user/api-keys", &user.token).await.json()["api_keys"].as_array().unwrap().len(), 2);
 
     // Raising A's cap lets A through again at once; the change is audited.
     let r = app
-        .call("PUT", &format!("/api/v1/user/api-keys/{a}/quotas"), Some(&user.token), Some(r#"{"quotas":[{"platform":"anthropic","daily_limit_usd":1}]}"#))
+        .call(
+            "PUT",
+            &format!("/api/v1/user/api-keys/{a}/quotas"),
+            Some(&user.token),
+            Some(r#"{"quotas":[{"platform":"anthropic","daily_limit_usd":1}]}"#),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["platform_quotas"][0]["daily_limit_usd"], 1);
@@ -115,19 +136,29 @@ async fn key_limit_stops_the_key_and_not_the_users_other_keys(app: TestApp) {
     assert_eq!(audit["entries"][0]["action"], "api_key.quotas.update");
     // Another user cannot touch A; the admin can, through the user's keys.
     let other = app.user(&admin, "other@example.com").await;
-    let r = app.call("PUT", &format!("/api/v1/user/api-keys/{a}/quotas"), Some(&other.token), Some(r#"{"quotas":[]}"#)).await;
+    let r = app
+        .call("PUT", &format!("/api/v1/user/api-keys/{a}/quotas"), Some(&other.token), Some(r#"{"quotas":[]}"#))
+        .await;
     assert_error(&r, StatusCode::NOT_FOUND, "not_found", None);
     let path = format!("/api/v1/admin/users/{}/api-keys/{a}/quotas", user.id);
-    let r = app.call("PUT", &path, Some(&admin.token), Some(r#"{"quotas":[{"platform":"anthropic","daily_limit_usd":0}]}"#)).await;
+    let r = app
+        .call("PUT", &path, Some(&admin.token), Some(r#"{"quotas":[{"platform":"anthropic","daily_limit_usd":0}]}"#))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let r = ask(&app, &a_secret).await;
     assert_eq!((r.status, r.json()["error"]["code"].clone()), (StatusCode::FORBIDDEN, "key_quota_disabled".into()));
     let listed = app.get_as(&format!("/api/v1/admin/users/{}/api-keys", user.id), &admin.token).await.json();
     assert_eq!(key_of(&listed, a)["platform_quotas"][0]["daily_limit_usd"], 0);
-    assert!(key_of(&listed, a)["platform_quotas"][0].get("daily_window_start").is_some(), "admin view has window starts");
+    assert!(
+        key_of(&listed, a)["platform_quotas"][0].get("daily_window_start").is_some(),
+        "admin view has window starts"
+    );
 }
 
-crate::both_backends!(key_limit_stops_the_key_and_not_the_users_other_keys_on_both_backends, super::key_limit_stops_the_key_and_not_the_users_other_keys);
+crate::both_backends!(
+    key_limit_stops_the_key_and_not_the_users_other_keys_on_both_backends,
+    super::key_limit_stops_the_key_and_not_the_users_other_keys
+);
 
 async fn lifetime_budget_spans_platforms(app: TestApp) {
     let app = app.with_mocks(false).await;
@@ -139,7 +170,10 @@ async fn lifetime_budget_spans_platforms(app: TestApp) {
     let r = ask(&app, &secret).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
     let j = r.json();
-    assert_eq!((j["error"]["code"].as_str(), j["error"]["window"].as_str()), (Some("key_budget_spent"), Some("lifetime")));
+    assert_eq!(
+        (j["error"]["code"].as_str(), j["error"]["window"].as_str()),
+        (Some("key_budget_spent"), Some("lifetime"))
+    );
     assert!(r.headers.get("retry-after").is_none());
     // The console shows it spent (and, having caught up, so does every platform's admission).
     let list = app.get_as("/api/v1/user/api-keys", &user.token).await.json();
@@ -173,7 +207,10 @@ async fn five_hour_window_ends_five_hours_after_its_first_charge(app: TestApp) {
     assert_eq!(r.status, 200);
     assert_eq!(r.headers["x-tollgate-quota-five-hour-limit-usd"], cap.to_string().as_str());
     let start = five_hour_start(&app, c.user_id).await;
-    assert!(start >= jiff::Timestamp::from_millisecond(before.as_millisecond()).unwrap(), "the window starts at its first charge");
+    assert!(
+        start >= jiff::Timestamp::from_millisecond(before.as_millisecond()).unwrap(),
+        "the window starts at its first charge"
+    );
     let r = ask(&app, &c.secret).await;
     assert_eq!(r.status, 429);
     assert_eq!(r.json()["error"]["window"], "five_hour");
@@ -183,8 +220,14 @@ async fn five_hour_window_ends_five_hours_after_its_first_charge(app: TestApp) {
     let admin = app.admin().await;
     let view = app.get_as(&format!("/api/v1/admin/users/{}/platform-quotas", c.user_id), &admin.token).await.json();
     let zone = app.state.settings.clock().zone;
-    assert_eq!(view["platform_quotas"][0]["five_hour_resets_at"], tollgate_server::console::views::rfc3339(resets, &zone));
-    assert_eq!(view["platform_quotas"][0]["five_hour_window_start"], tollgate_server::console::views::rfc3339(start, &zone));
+    assert_eq!(
+        view["platform_quotas"][0]["five_hour_resets_at"],
+        tollgate_server::console::views::rfc3339(resets, &zone)
+    );
+    assert_eq!(
+        view["platform_quotas"][0]["five_hour_window_start"],
+        tollgate_server::console::views::rfc3339(start, &zone)
+    );
 
     // Five hours pass (the stored start is moved back to 3 s short of that): still refused, for
     // at most 3 more seconds; then the window is over and the next charge starts a new one.
@@ -209,7 +252,10 @@ async fn five_hour_window_ends_five_hours_after_its_first_charge(app: TestApp) {
     assert_eq!(app.spent(c.user_id, Platform::Anthropic).await, 2 * ANTHROPIC_COST_NANOS);
 }
 
-crate::both_backends!(five_hour_window_on_both_backends, super::five_hour_window_ends_five_hours_after_its_first_charge);
+crate::both_backends!(
+    five_hour_window_on_both_backends,
+    super::five_hour_window_ends_five_hours_after_its_first_charge
+);
 
 async fn top_up_raises_one_window_once(app: TestApp) {
     let app = app.with_mocks(false).await;
@@ -273,13 +319,27 @@ async fn top_up_raises_one_window_once(app: TestApp) {
     assert_eq!(ask(&app, &secret).await.status, 200);
     assert_eq!(ask(&app, &secret).await.status, 429);
     let path = format!("/api/v1/admin/users/{}/api-keys/{key}/top-up", user.id);
-    let r = app.call("POST", &path, Some(&admin.token), Some(&format!(r#"{{"platform":"anthropic","window":"daily","amount_usd":{cap}}}"#))).await;
+    let r = app
+        .call(
+            "POST",
+            &path,
+            Some(&admin.token),
+            Some(&format!(r#"{{"platform":"anthropic","window":"daily","amount_usd":{cap}}}"#)),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["platform_quotas"][0]["daily_topup_usd"].to_string(), cap);
     assert_eq!(ask(&app, &secret).await.status, 200);
     // Another user's id in the path: 404.
     let wrong = format!("/api/v1/admin/users/{}/api-keys/{key}/top-up", c.user_id);
-    let r = app.call("POST", &wrong, Some(&admin.token), Some(&format!(r#"{{"platform":"anthropic","window":"daily","amount_usd":{cap}}}"#))).await;
+    let r = app
+        .call(
+            "POST",
+            &wrong,
+            Some(&admin.token),
+            Some(&format!(r#"{{"platform":"anthropic","window":"daily","amount_usd":{cap}}}"#)),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
 

@@ -5,7 +5,7 @@ mod concurrency;
 mod journal;
 mod key_usage;
 mod metering;
-mod multiprocess;
+pub(crate) mod multiprocess;
 mod passthrough;
 mod rate_limits;
 mod revocation;

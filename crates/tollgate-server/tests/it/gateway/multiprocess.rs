@@ -26,13 +26,15 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-pub(crate) async fn start(db: &TestDb, journal: &std::path::Path) -> (Server, String) {
+/// A `tollgate serve` process on `db` with its own journal and the extra environment `env`, once ready.
+pub(crate) async fn start(db: &TestDb, journal: &std::path::Path, env: &[(&str, &str)]) -> (Server, String) {
     let port = free_port();
     let journal = journal.to_string_lossy();
     let child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database-url", &db.url()])
         .args(["--journal-dir", &journal])
         .env("TOLLGATE_SETTINGS_REFRESH_SECS", "1")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -62,8 +64,8 @@ async fn two_processes_share_one_quota() {
     app.state.store.save_settings(&strict, jiff::Timestamp::now()).await.unwrap();
     let c = app.caller("two@example.com", &daily(Platform::Anthropic, "0.05")).await;
     let (journal_a, journal_b) = (journal_dir(), journal_dir());
-    let (server_a, a) = start(&db, &journal_a).await;
-    let (server_b, b) = start(&db, &journal_b).await;
+    let (server_a, a) = start(&db, &journal_a, &[]).await;
+    let (server_b, b) = start(&db, &journal_b, &[]).await;
 
     let http = reqwest::Client::new();
     let body = anthropic_prompt(false, 50);
@@ -91,8 +93,8 @@ async fn two_processes_share_one_quota() {
     assert!(status.success());
     let mut server_b = server_b;
     assert!(server_b.0.wait().unwrap().success(), "b did not stop cleanly");
-    let (_a, a) = start(&db, &journal_a).await;
-    let (_b, b) = start(&db, &journal_b).await;
+    let (_a, a) = start(&db, &journal_a, &[]).await;
+    let (_b, b) = start(&db, &journal_b, &[]).await;
     let spent = app.spent(c.user_id, Platform::Anthropic).await;
     assert!(ok >= 1);
     assert!(spent <= 50_000_000, "spent {spent} exceeds the 0.05 USD limit");

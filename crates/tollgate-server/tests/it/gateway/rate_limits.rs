@@ -305,8 +305,8 @@ async fn two_processes_share_one_rpm_limit() {
         tollgate_core::settings::validate_changes(r#"{"default_rate_limits":{"anthropic":{"rpm":15}}}"#).unwrap();
     app.state.store.save_settings(&limits, jiff::Timestamp::now()).await.unwrap();
     let c = app.caller("shared@example.com", &[]).await;
-    let (_server_a, a) = super::multiprocess::start(&db, &crate::util::test_app::journal_dir()).await;
-    let (_server_b, b) = super::multiprocess::start(&db, &crate::util::test_app::journal_dir()).await;
+    let (_server_a, a) = super::multiprocess::start(&db, &crate::util::test_app::journal_dir(), &[]).await;
+    let (_server_b, b) = super::multiprocess::start(&db, &crate::util::test_app::journal_dir(), &[]).await;
     fresh_minute().await;
     let http = reqwest::Client::new();
     let body = anthropic_prompt(false, 50);

@@ -121,13 +121,14 @@ fn five_hour_window_is_checked_first_and_rolls_five_hours_after_its_first_charge
         panic!("expected a rejection")
     };
     assert_eq!((rej.window, rej.code()), (QuotaWindow::FiveHour, "platform_quota_exhausted"));
-    assert_eq!(rej.resets_at, ts("2026-11-25T08:10:00.250Z"));
-    assert_eq!(rej.retry_after_secs, 4 * 3600 + 10 * 60 + 1);
+    // The window started on the second of the first charge.
+    assert_eq!(rej.resets_at, ts("2026-11-25T08:10:00Z"));
+    assert_eq!(rej.retry_after_secs, 4 * 3600 + 10 * 60);
     // One millisecond before five hours the window still counts; at five hours it is over, and the
     // next charge starts a new window at its own time.
-    let last = ts("2026-11-25T08:10:00.249Z");
+    let last = ts("2026-11-25T08:09:59.999Z");
     assert_eq!(r.current_usage(&c, QuotaWindow::FiveHour, last).unwrap(), usd("2"));
-    let after = ts("2026-11-25T08:10:00.250Z");
+    let after = ts("2026-11-25T08:10:00Z");
     assert_eq!(r.current_usage(&c, QuotaWindow::FiveHour, after).unwrap(), Money::ZERO);
     r.limits.daily = None;
     assert_eq!(admit(Some(&r), &c, after, Money::ZERO).unwrap(), Admission::Allow);

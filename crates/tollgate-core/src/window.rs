@@ -169,13 +169,18 @@ impl WindowClock {
     ///
     /// Calendar windows: the current window starts at `current_from`; a stored start at or after it
     /// (equal, or slightly ahead when another gateway's clock already crossed midnight) is current.
-    /// Rolling windows (5 hours; 30 days in `rolling_30d` mode): a stored start less than the
-    /// window's length before `now` is current; otherwise a new window starts at `now`.
+    /// Rolling windows (5 hours; 30 days in `rolling_30d` mode), in whole seconds: a stored start
+    /// less than the window's length before `now`'s second is current; otherwise a new window
+    /// starts at that second.
     pub fn rollover(&self, window: QuotaWindow, now: Timestamp) -> Result<Rollover, WindowError> {
         if let Some(length) = self.rolling_length(window) {
-            // Storage keeps milliseconds, so decide at that precision: a start less than one window
-            // length before `now` (both in whole milliseconds) is current.
-            let now = Timestamp::from_millisecond(now.as_millisecond())?;
+            // Rolling windows are counted in whole seconds: a start less than one window length
+            // before `now` (taken down to its second) is current, and a new window starts on that
+            // second. Why not milliseconds: the settlement worker writes a batch under one rule per
+            // window, so a rule that changed every millisecond would cut each batch into runs of a
+            // few records (measured: PostgreSQL throughput fell from 0.68 to 0.30 of a bare proxy).
+            // A start stored at the millisecond by an earlier version still ends within its second.
+            let now = Timestamp::from_second(now.as_millisecond().div_euclid(1000))?;
             let current_from = now.checked_sub(length)?.checked_add(SignedDuration::from_millis(1))?;
             return Ok(Rollover { current_from, new_start: now });
         }

@@ -161,14 +161,23 @@ proptest! {
 fn five_hour_window_is_rolling_in_every_zone_and_mode() {
     for mode in [MonthlyMode::Calendar, MonthlyMode::Rolling30d] {
         let c = WindowClock::new(TimeZone::get("America/New_York").unwrap(), mode);
-        let first = ts("2026-03-08T06:30:00.123Z"); // across the DST change of that night
+        // A charge at 06:30:00.123 starts the window on its second, across the DST change of that night.
+        let r = c.rollover(QuotaWindow::FiveHour, ts("2026-03-08T06:30:00.123Z")).unwrap();
+        let first = ts("2026-03-08T06:30:00Z");
+        assert_eq!(r.new_start, first);
         let s = c.current(QuotaWindow::FiveHour, Some(first), ts("2026-03-08T09:00:00Z")).unwrap();
-        assert_eq!((s.start, s.end), (first, ts("2026-03-08T11:30:00.123Z")));
-        let r = c.rollover(QuotaWindow::FiveHour, ts("2026-03-08T11:30:00.122Z")).unwrap();
+        assert_eq!((s.start, s.end), (first, ts("2026-03-08T11:30:00Z")));
+        let r = c.rollover(QuotaWindow::FiveHour, ts("2026-03-08T11:29:59.999Z")).unwrap();
         assert!(r.is_current(Some(first)));
-        let r = c.rollover(QuotaWindow::FiveHour, ts("2026-03-08T11:30:00.123Z")).unwrap();
+        let r = c.rollover(QuotaWindow::FiveHour, ts("2026-03-08T11:30:00Z")).unwrap();
         assert!(!r.is_current(Some(first)));
-        assert_eq!(r.new_start, ts("2026-03-08T11:30:00.123Z"));
+        assert_eq!(r.new_start, ts("2026-03-08T11:30:00Z"));
+        // Every charge of one second shares one rule (a settlement batch is written under one).
+        assert_eq!(c.rollovers(ts("2026-03-08T11:30:00.001Z")), c.rollovers(ts("2026-03-08T11:30:00.999Z")));
+        // A start stored at the millisecond (by an earlier version) ends within its second.
+        let legacy = ts("2026-03-08T06:30:00.123Z");
+        assert!(c.rollover(QuotaWindow::FiveHour, ts("2026-03-08T11:30:00.500Z")).unwrap().is_current(Some(legacy)));
+        assert!(!c.rollover(QuotaWindow::FiveHour, ts("2026-03-08T11:30:01Z")).unwrap().is_current(Some(legacy)));
     }
     assert_eq!("five_hour".parse::<QuotaWindow>().unwrap(), QuotaWindow::FiveHour);
     assert!("hourly".parse::<QuotaWindow>().unwrap_err().to_string().contains("five_hour, daily"));

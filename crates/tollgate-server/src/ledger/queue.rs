@@ -267,8 +267,9 @@ struct Worker {
 }
 
 impl Worker {
-    /// Writes `jobs` in runs that share their quota windows (a run crossing midnight would charge
-    /// all of it to one day).
+    /// Writes `jobs` in runs that share their quota windows' rule (a run crossing midnight would
+    /// charge all of it to one day). Rolling windows change their rule once a second, not every
+    /// millisecond (`WindowClock::rollover`), so a busy second still makes few runs.
     async fn write(&self, jobs: Vec<Job>, stop: &CancellationToken) {
         let mut jobs = jobs.into_iter().peekable();
         while let Some(first) = jobs.next() {

@@ -121,18 +121,19 @@ pub async fn rolling_month_starts_at_first_charge_after_expiry(db: &TestDb) {
     let uid = user(&*s, "f@example.com").await;
     let c = WindowClock::new(TimeZone::UTC, MonthlyMode::Rolling30d);
     let p = Platform::Gemini;
-    let t0 = ts("2026-10-01T10:00:00.123Z");
-    s.increment_usage_with_reset(uid, p, usd("1"), t0, &c).await.unwrap();
-    s.increment_usage_with_reset(uid, p, usd("1"), ts("2026-10-31T10:00:00.122Z"), &c).await.unwrap();
+    // Rolling windows count in whole seconds: a charge at 10:00:00.123 starts the window at 10:00:00.
+    s.increment_usage_with_reset(uid, p, usd("1"), ts("2026-10-01T10:00:00.123Z"), &c).await.unwrap();
+    let t0 = ts("2026-10-01T10:00:00Z");
+    s.increment_usage_with_reset(uid, p, usd("1"), ts("2026-10-31T09:59:59.999Z"), &c).await.unwrap();
     assert_eq!(row(&*s, uid, p).await.usage[3], tollgate_core::quota::WindowUsage { usage: usd("2"), start: Some(t0) });
     // Exactly 30 days after the start the window has expired; the next charge starts a new one.
-    let t1 = ts("2026-10-31T10:00:00.123Z");
-    s.increment_usage_with_reset(uid, p, usd("5"), t1, &c).await.unwrap();
+    s.increment_usage_with_reset(uid, p, usd("5"), ts("2026-10-31T10:00:00.123Z"), &c).await.unwrap();
+    let t1 = ts("2026-10-31T10:00:00Z");
     let r = row(&*s, uid, p).await;
     assert_eq!(r.usage[3].usage, usd("5"));
     assert_eq!(r.usage[3].start, Some(t1));
     let v = view(&r, &c, t1).unwrap();
-    assert_eq!(v.windows[3].resets_at, Some(ts("2026-11-30T10:00:00.123Z")));
+    assert_eq!(v.windows[3].resets_at, Some(ts("2026-11-30T10:00:00Z")));
 }
 
 pub async fn concurrent_increments_from_two_pools_are_exact(db: &TestDb) {

@@ -31,7 +31,9 @@ async fn malformed_oversized_and_unroutable_requests() {
     // Oversized body: 413 before anything is forwarded.
     let mut config = (*app.state.config).clone();
     config.max_body_bytes = 1024;
-    app.state.config = std::sync::Arc::new(config);
+    let mut parts = tollgate_server::state::StateParts::clone(&app.state);
+    parts.config = std::sync::Arc::new(config);
+    app.state = parts.into();
     app.router = tollgate_server::router::app(app.state.clone());
     let big = format!(r#"{{"model":"{MODEL}","pad":"{}"}}"#, "x".repeat(2048));
     let r = app.post_json("/v1/messages", &h, &big).await;

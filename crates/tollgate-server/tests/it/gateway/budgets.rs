@@ -197,6 +197,11 @@ async fn five_hour_start(app: &TestApp, user_id: i64) -> jiff::Timestamp {
     rows[0].usage[QuotaWindow::FiveHour.index()].start.unwrap()
 }
 
+/// The second `t` falls in (a rolling window starts on one).
+fn second_of(t: jiff::Timestamp) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(t.as_second()).unwrap()
+}
+
 async fn five_hour_window_ends_five_hours_after_its_first_charge(app: TestApp) {
     let app = app.with_mocks(false).await;
     let cap = nanos(ANTHROPIC_COST_NANOS);
@@ -207,10 +212,8 @@ async fn five_hour_window_ends_five_hours_after_its_first_charge(app: TestApp) {
     assert_eq!(r.status, 200);
     assert_eq!(r.headers["x-tollgate-quota-five-hour-limit-usd"], cap.to_string().as_str());
     let start = five_hour_start(&app, c.user_id).await;
-    assert!(
-        start >= jiff::Timestamp::from_millisecond(before.as_millisecond()).unwrap(),
-        "the window starts at its first charge"
-    );
+    assert_eq!(start.subsec_nanosecond(), 0, "rolling windows count in whole seconds");
+    assert!(start >= second_of(before), "the window starts on the second of its first charge");
     let r = ask(&app, &c.secret).await;
     assert_eq!(r.status, 429);
     assert_eq!(r.json()["error"]["window"], "five_hour");
@@ -245,7 +248,7 @@ async fn five_hour_window_ends_five_hours_after_its_first_charge(app: TestApp) {
     let at = jiff::Timestamp::now();
     assert_eq!(ask(&app, &c.secret).await.status, 200);
     let new_start = five_hour_start(&app, c.user_id).await;
-    assert!(new_start >= jiff::Timestamp::from_millisecond(at.as_millisecond()).unwrap(), "{new_start} vs {at}");
+    assert!(new_start >= second_of(at), "{new_start} vs {at}");
     let rows = app.state.store.list_by_user(c.user_id).await.unwrap();
     assert_eq!(rows[0].usage[QuotaWindow::FiveHour.index()].usage, cap);
     // The daily window kept counting both answers.

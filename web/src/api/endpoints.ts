@@ -84,6 +84,8 @@ export const createApiKey = (body: CreateApiKeyRequest) => api.post<CreatedApiKe
 export const revokeApiKey = (id: number) => api.del(`/user/api-keys/${id}`)
 export const putApiKeyQuotas = (id: number, body: KeyQuotasRequest) => api.put<ApiKey>(`/user/api-keys/${id}/quotas`, body)
 export const listUserApiKeys = (userId: number) => api.get<ApiKeyList>(`/admin/users/${userId}/api-keys`)
+export const putUserApiKeyQuotas = (userId: number, keyId: number, body: KeyQuotasRequest) =>
+  api.put<ApiKey>(`/admin/users/${userId}/api-keys/${keyId}/quotas`, body)
 export const topUpUserQuota = (userId: number, body: TopUpRequest) =>
   api.post<QuotaViewList<AdminQuotaView>>(`/admin/users/${userId}/platform-quotas/top-up`, body)
 export const topUpApiKey = (userId: number, keyId: number, body: TopUpRequest) =>

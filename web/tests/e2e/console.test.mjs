@@ -235,6 +235,40 @@ else describe('Tollgate console', () => {
     await screenshot(user, 'en-user-api-key-budget')
   })
 
+  it("admin sees a user's keys, changes a key's limit and tops up its window", async () => {
+    await admin.goto(`${server.url}/admin/users`)
+    await admin.click(`${sel(`user-row-${USER.email}`)} ${sel('user-keys')}`)
+    await admin.waitForSelector(sel('user-keys-modal'))
+    const row = sel('user-key-ci-bot')
+    await waitText(admin, `${row} ${sel('key-budget')}`, (t) => t.includes('0.75'))
+    await admin.click(`${row} ${sel('user-key-limits')}`)
+    await admin.waitForSelector(sel('key-budget-modal'))
+    await admin.fill(sel('cell-anthropic.daily'), '3')
+    const put = admin.waitForResponse((r) => /\/admin\/users\/\d+\/api-keys\/\d+\/quotas$/.test(r.url()))
+    await admin.click(sel('key-budget-save'))
+    const res = await put
+    assert.equal(res.status(), 200, await res.text())
+    assert.equal(JSON.parse(res.request().postData()).quotas[0].daily_limit_usd, 3)
+    await waitText(admin, `${row} ${sel('key-budget')}`, (t) => t.includes('3'))
+    // A one-off top-up of the key's capped 5-hour window; its limit stays 0.75.
+    await admin.click(`${row} ${sel('user-key-limits')}`)
+    await admin.click(sel('key-topup-anthropic.five_hour'))
+    await admin.fill(sel('topup-amount'), '0.25')
+    const topUp = admin.waitForResponse((r) => /\/api-keys\/\d+\/top-up$/.test(r.url()))
+    await admin.click(sel('topup-submit'))
+    const tr = await topUp
+    assert.equal(tr.status(), 200, await tr.text())
+    assert.deepEqual(JSON.parse(tr.request().postData()), { platform: 'anthropic', window: 'five_hour', amount_usd: 0.25 })
+    await admin.waitForSelector(sel('topup-done'))
+    await waitText(admin, sel('key-usage-anthropic.five_hour'), (t) => t.includes('0.25'))
+    assert.equal(await admin.inputValue(sel('cell-anthropic.five_hour')), '0.75')
+    await screenshot(admin, 'en-admin-user-key-budget')
+    await admin.keyboard.press('Escape')
+    await admin.waitForSelector(sel('key-budget-modal'), { state: 'detached' })
+    await admin.keyboard.press('Escape')
+    await admin.waitForSelector(sel('user-keys-modal'), { state: 'detached' })
+  })
+
   it('admin manages an upstream (write-only key) and a price override', async () => {
     await admin.goto(`${server.url}/admin/upstreams`)
     await admin.click(sel('upstream-create'))

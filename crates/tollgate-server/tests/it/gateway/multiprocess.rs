@@ -1,7 +1,8 @@
 //! Two `tollgate serve` processes on one PostgreSQL database, load split across them: strict mode
 //! never exceeds a limit, no charge is lost (one process is killed outright and restarted on its
 //! settlement journal), and a limit changed through one process is enforced by the other on its
-//! next request (limits are read per request in strict mode; see docs/quotas.md).
+//! next request (limits are read per request in strict mode; see docs/quotas.md); a key's own cap holds
+//! across both processes too.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -113,4 +114,118 @@ async fn two_processes_share_one_quota() {
     app.state.store.upsert_for_user(other.user_id, &daily(Platform::Anthropic, "0")).await.unwrap();
     assert_eq!(send(&b).await.unwrap().status(), 403);
     assert_eq!(send(&a).await.unwrap().status(), 403);
+}
+
+/// Issue 15 on two processes: a key's cap below its user's stops that key on both processes
+/// (strict mode: never past the cap, whichever process answers), not the user's other key, and
+/// `GET /v1/usage` on the other process shows the key's spend as stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_share_one_key_budget() {
+    let Some(db) = TestDb::postgres("it_two_processes_key").await else {
+        eprintln!("skipped: TOLLGATE_TEST_PG_URL is not set");
+        return;
+    };
+    let app = TestApp::on(db.clone()).await.with_mocks(false).await;
+    let price = crate::util::gateway::test_price(Platform::Anthropic);
+    app.state.store.upsert_price_override(MODEL, &price, jiff::Timestamp::now()).await.unwrap();
+    let strict = validate_changes(r#"{"quota_enforcement":"strict"}"#).unwrap();
+    app.state.store.save_settings(&strict, jiff::Timestamp::now()).await.unwrap();
+    let admin = app.admin().await;
+    let user = app.user(&admin, "twokeys@example.com").await;
+    let path = format!("/api/v1/admin/users/{}/platform-quotas", user.id);
+    let body = r#"{"quotas":[{"platform":"anthropic","daily_limit_usd":1}]}"#;
+    assert_eq!(app.call("PUT", &path, Some(&admin.token), Some(body)).await.status, 200);
+    let key = |body: &'static str| {
+        let app = &app;
+        let token = user.token.clone();
+        async move {
+            let r = app.call("POST", "/api/v1/user/api-keys", Some(&token), Some(body)).await;
+            assert_eq!(r.status, 201, "{}", r.text());
+            let j = r.json();
+            (j["id"].as_i64().unwrap(), j["secret"].as_str().unwrap().to_owned())
+        }
+    };
+    let (capped, capped_secret) =
+        key(r#"{"name":"capped","quotas":[{"platform":"anthropic","daily_limit_usd":0.02}]}"#).await;
+    let (_, free_secret) = key(r#"{"name":"free"}"#).await;
+    let (_a_server, a) = start(&db, &journal_dir(), &[]).await;
+    let (_b_server, b) = start(&db, &journal_dir(), &[]).await;
+
+    let http = reqwest::Client::new();
+    let body = anthropic_prompt(false, 50);
+    let send = |base: &str, secret: &str| {
+        http.post(format!("{base}/v1/messages"))
+            .header("x-api-key", secret)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+    };
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..80 {
+        let r = send(if i % 2 == 0 { &a } else { &b }, &capped_secret);
+        set.spawn(async move {
+            let r = r.await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.text().await.unwrap())
+        });
+    }
+    let mut ok = 0i64;
+    while let Some(s) = set.join_next().await {
+        match s.unwrap() {
+            (200, _) => ok += 1,
+            (429, text) => assert!(text.contains("key_quota_exhausted"), "{text}"),
+            (other, text) => panic!("unexpected status {other}: {text}"),
+        }
+    }
+    assert!(ok >= 1);
+    // Holds of the burst may have refused a request that fits once they are settled: spend the
+    // rest one request at a time, alternating processes, until the cap refuses. (A hold lasts until
+    // its process has written the charge, a few milliseconds after the answer: the pause lets the
+    // other process see the charge instead of the larger hold.)
+    for i in 0.. {
+        assert!(i < 40, "the capped key was never refused");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        match send(if i % 2 == 0 { &a } else { &b }, &capped_secret).await.unwrap().status().as_u16() {
+            200 => ok += 1,
+            429 => break,
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    // Both processes wrote everything they answered once their settlement journals are applied.
+    let spent_by_key = || async {
+        for _ in 0..100 {
+            let row = app.state.store.get_key_quota(capped, Platform::Anthropic).await.unwrap();
+            let n = row.map_or(0, |r| r.usage[tollgate_core::window::QuotaWindow::Daily.index()].usage.nanos());
+            if n == ok * ANTHROPIC_COST_NANOS {
+                return n;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the key's row never reached {ok} answers");
+    };
+    let spent = spent_by_key().await;
+    assert!(spent <= 20_000_000, "the key spent {spent} nano-USD of a 0.02 USD cap");
+    assert_eq!(app.spent(user.id, Platform::Anthropic).await, spent, "the user is charged what the key is");
+    // The capped key is refused on both processes; the user's other key passes on both.
+    for base in [&a, &b] {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(send(base, &capped_secret).await.unwrap().status(), 429);
+        assert_eq!(send(base, &free_secret).await.unwrap().status(), 200);
+    }
+    // What the key reads about itself on the other process is what the database holds.
+    let usage: serde_json::Value = http
+        .get(format!("{b}/v1/usage"))
+        .header("x-api-key", &capped_secret)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let daily = &usage["key"]["platform_quotas"][0];
+    assert_eq!(
+        daily["daily_usage_usd"].to_string(),
+        tollgate_core::money::Money::from_nanos(spent).unwrap().to_string()
+    );
+    assert_eq!(daily["daily_limit_usd"].to_string(), "0.02");
 }

@@ -6,6 +6,7 @@
 
 pub mod admission;
 pub mod auth;
+pub mod correlation;
 pub mod error;
 pub mod family;
 pub mod forward_headers;
@@ -27,6 +28,7 @@ use http_body_util::BodyExt;
 use tollgate_core::usage::{Framing, StreamUsage};
 use tollgate_store::UpstreamProtocol;
 
+use self::correlation::Correlation;
 use self::error::GatewayError;
 use self::family::{Endpoint, Route};
 use self::settlement::{Charge, StreamSettler, settle};
@@ -38,7 +40,8 @@ const MAX_EVENT_BYTES: usize = 4 * 1024 * 1024;
 /// Largest non-streamed upstream answer read into memory.
 const MAX_ANSWER_BYTES: usize = 256 * 1024 * 1024;
 
-/// Runs one gateway request and renders any failure in the route's native error shape.
+/// Runs one gateway request and renders any failure in the route's native error shape; the
+/// answer carries `x-request-id` and one access-log line is written (docs/observability.md).
 pub async fn handle(
     state: AppState,
     route: Route,
@@ -49,13 +52,58 @@ pub async fn handle(
 ) -> Response<Body> {
     let platform = route.platform.as_str();
     let shape = route.endpoint.shape();
-    let response = match run(&state, &route, method, &headers, query_key.as_deref(), body).await {
-        Ok(r) => r,
-        Err(e) => e.into_response_as(shape),
-    };
-    metrics::counter!("tollgate_requests_total", "platform" => platform, "status" => response.status().as_str().to_owned())
+    let correlation = Correlation::from_headers(&headers);
+    let mut access = AccessFields::default();
+    let started = Instant::now();
+    let mut response =
+        match run(&state, &route, &method, &headers, query_key.as_deref(), body, &correlation, &mut access).await {
+            Ok(r) => r,
+            Err(e) => e.into_response_as(shape),
+        };
+    let status = response.status();
+    metrics::counter!("tollgate_requests_total", "platform" => platform, "status" => status.as_str().to_owned())
         .increment(1);
+    // Refused before a request id was drawn (authentication, a bad body): one is drawn now, so
+    // every answer and log line has one.
+    let request_id = access.request_id.take().unwrap_or_else(new_request_id);
+    if let Ok(v) = HeaderValue::from_str(correlation.request_id(&request_id)) {
+        response.headers_mut().insert(correlation::REQUEST_ID, v);
+    }
+    tracing::info!(
+        target: "tollgate::access",
+        request_id,
+        client_request_id = correlation.client_request_id.as_deref(),
+        trace_id = correlation.trace.as_ref().map(|t| t.trace_id.as_str()),
+        method = method.as_str(),
+        platform,
+        route = route.endpoint.spec().path,
+        model = access.model.as_deref(),
+        user_id = access.user_id,
+        key_id = access.key_id,
+        upstream_id = access.upstream_id,
+        status = status.as_u16(),
+        head_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
     response
+}
+
+/// What the access-log line tells beyond the route and status, filled in as the request gets
+/// that far.
+#[derive(Default)]
+struct AccessFields {
+    request_id: Option<String>,
+    user_id: Option<i64>,
+    key_id: Option<i64>,
+    model: Option<String>,
+    upstream_id: Option<i64>,
+}
+
+/// The gateway's own request id: time-ordered (UUIDv7), so the unique index on
+/// `usage_records.request_id` grows at its right edge instead of touching a random page per
+/// settlement, which kept SQLite checkpoints (and PostgreSQL's WAL) small.
+fn new_request_id() -> String {
+    uuid::Uuid::now_v7().to_string()
 }
 
 /// A request that passed authentication, inspection and admission.
@@ -70,18 +118,24 @@ struct Prepared {
     started: Instant,
 }
 
+#[allow(clippy::too_many_arguments)] // the request's parts, each used once
 async fn run(
     state: &AppState,
     route: &Route,
-    method: Method,
+    method: &Method,
     headers: &HeaderMap,
     query_key: Option<&str>,
     body: Body,
+    correlation: &Correlation,
+    access: &mut AccessFields,
 ) -> Result<Response<Body>, GatewayError> {
-    let mut prepared = prepare(state, route, headers, query_key, body).await?;
+    let mut prepared = prepare(state, route, headers, query_key, body, access).await?;
     let lease = prepared.rate.as_mut().and_then(|t| t.lease.take());
-    let answered = match forward(state, route, &method, headers, &prepared).await {
-        Ok(answer) => answer_client(state, route, &mut prepared, answer).await,
+    let answered = match forward(state, route, method, headers, &prepared, correlation).await {
+        Ok(answer) => {
+            access.upstream_id = Some(answer.upstream.id);
+            answer_client(state, route, &mut prepared, answer).await
+        }
         Err(e) => Err(e),
     };
     // A strict-mode hold that no settlement took over (no account, an upstream error, a
@@ -103,17 +157,18 @@ async fn prepare(
     headers: &HeaderMap,
     query_key: Option<&str>,
     body: Body,
+    access: &mut AccessFields,
 ) -> Result<Prepared, GatewayError> {
     let started = Instant::now();
     // A journal that cannot be written refuses billable work (docs/security.md).
     state.ledger.check_writable().map_err(|_| GatewayError::BillingUnavailable)?;
     let caller = auth::authenticate(&state.keys, &state.tasks, route, headers, query_key).await?;
+    (access.user_id, access.key_id) = (Some(caller.user.id), Some(caller.key.id));
     let body = read_body(body, state.config.max_body_bytes).await?;
     let inspected = family::inspect(route, body)?;
-    // Time-ordered (UUIDv7): the unique index on usage_records.request_id then grows at its right
-    // edge instead of touching a random page per settlement, which kept SQLite checkpoints (and
-    // PostgreSQL's WAL) small.
-    let request_id = uuid::Uuid::now_v7().to_string();
+    access.model = Some(inspected.model.clone());
+    let request_id = new_request_id();
+    access.request_id = Some(request_id.clone());
     // Rate limits apply to billable requests, before the quota (a refused request takes no hold).
     let rate = match route.endpoint.family() {
         Some(_) => state.rate.admit(&caller.user, caller.key.id, route.platform, &request_id).await?,
@@ -130,11 +185,15 @@ async fn forward(
     method: &Method,
     headers: &HeaderMap,
     prepared: &Prepared,
+    correlation: &Correlation,
 ) -> Result<upstream::Answer, GatewayError> {
     let candidates = state.upstreams.candidates(route).await?;
     let method = reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap_or(reqwest::Method::POST);
     let body = prepared.inspected.upstream_body.clone();
-    upstream::forward(&state.http, candidates, route, method, headers, body, &prepared.inspected.model).await
+    // The client's headers that may pass (an allow-list), and the correlation headers.
+    let mut sent = forward_headers::forwarded(route.endpoint.shape(), headers);
+    correlation.apply_upstream(&prepared.request_id, &mut sent);
+    upstream::forward(&state.http, candidates, route, method, &sent, body, &prepared.inspected.model).await
 }
 
 /// The upstream's answer to the client: passed through (never-charged endpoints, upstream

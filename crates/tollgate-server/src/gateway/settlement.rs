@@ -100,29 +100,30 @@ async fn settle_charged(
             "no final usage from the upstream; charging an estimate"
         );
     }
-    let record = price(state, charge, usage, status, estimated.is_some())?;
+    let priced = price(state, charge, usage, status, estimated.is_some())?;
     // Counted before the client hears back, so its next request sees them.
     if let Some(t) = &charge.tpm {
         t.add(usage.prompt_tokens().saturating_add(usage.output_tokens)).await;
     }
-    commit(state, record, charge.platform).await.map(|amount| (amount, usage))
+    commit(state, priced).await.map(|amount| (amount, usage))
 }
 
-/// The usage record of `usage`, priced.
+/// The usage record of `usage`, priced, and the price table's name of its model.
 fn price(
     state: &AppState,
     charge: &Charge,
     usage: Usage,
     status: &str,
     estimated: bool,
-) -> Result<NewUsageRecord, GatewayError> {
-    let priced = state.ledger.prices().with_price(charge.platform, &charge.model, |price| {
+) -> Result<(NewUsageRecord, Option<String>), GatewayError> {
+    let priced = state.ledger.prices().with_priced_model(charge.platform, &charge.model, |price, name| {
         let amount = cost(&usage, price).and_then(|c| apply_multiplier(c, charge.multiplier))?;
         let tools = tool_cost(&usage, price).and_then(|c| apply_multiplier(c, charge.multiplier))?;
-        Ok::<_, tollgate_core::pricing::PricingError>((amount, tools))
+        Ok::<_, tollgate_core::pricing::PricingError>((amount, tools, name.map(str::to_owned)))
     })?;
-    let (amount, tools) = priced.map_err(|e| GatewayError::Store(StoreError::Invalid(format!("pricing: {e}"))))?;
-    Ok(NewUsageRecord {
+    let (amount, tools, priced_model) =
+        priced.map_err(|e| GatewayError::Store(StoreError::Invalid(format!("pricing: {e}"))))?;
+    let record = NewUsageRecord {
         request_id: charge.request_id.clone(),
         user_id: charge.user_id,
         api_key_id: charge.api_key_id,
@@ -137,14 +138,39 @@ fn price(
         output_estimated: estimated,
         held: charge.reserved,
         tool_cost: tools,
-    })
+    };
+    Ok((record, priced_model))
 }
 
-/// Commits `record` through the ledger (which retries what can be retried).
-async fn commit(state: &AppState, record: NewUsageRecord, platform: Platform) -> Result<Money, GatewayError> {
+/// `tollgate_tokens_total{platform,model,kind}`: the tokens charged, by kind. The model label is
+/// the price table's name for the model (a set the operator controls), `other` for the fallback
+/// price, so a client inventing model names cannot grow the label set.
+fn count_tokens(platform: Platform, priced_model: Option<String>, usage: &Usage) {
+    let model = priced_model.unwrap_or_else(|| "other".to_owned());
+    let cache_write = usage.cache_write_5m_tokens.saturating_add(usage.cache_write_1h_tokens);
+    for (kind, n) in [
+        ("input", usage.input_tokens),
+        ("output", usage.output_tokens),
+        ("cache_read", usage.cache_read_tokens),
+        ("cache_write", cache_write),
+    ] {
+        if n > 0 {
+            metrics::counter!("tollgate_tokens_total", "platform" => platform.as_str(), "model" => model.clone(), "kind" => kind)
+                .increment(n);
+        }
+    }
+}
+
+/// Commits `record` through the ledger (which retries what can be retried); once committed, its
+/// tokens are counted under the price table's name of its model.
+async fn commit(
+    state: &AppState,
+    (record, priced_model): (NewUsageRecord, Option<String>),
+) -> Result<Money, GatewayError> {
     let began = Instant::now();
-    let amount = record.cost;
+    let (amount, platform, usage) = (record.cost, record.platform, record.usage);
     state.ledger.commit(record).await?;
+    count_tokens(platform, priced_model, &usage);
     metrics::histogram!("tollgate_settlement_seconds").record(began.elapsed().as_secs_f64());
     metrics::counter!("tollgate_charged_nanousd_total", "platform" => platform.as_str())
         .increment(u64::try_from(amount.nanos()).unwrap_or(0));
@@ -215,7 +241,7 @@ impl StreamSettler {
             t.add(more.prompt_tokens().saturating_add(more.output_tokens)).await;
         }
         let result = match price(&self.state, &follow_up, more, "late_usage", false) {
-            Ok(record) => commit(&self.state, record, follow_up.platform).await,
+            Ok(priced) => commit(&self.state, priced).await,
             Err(e) => Err(e),
         };
         match result {

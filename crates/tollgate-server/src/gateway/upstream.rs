@@ -87,7 +87,7 @@ pub async fn forward(
     candidates: Vec<Upstream>,
     route: &Route,
     method: reqwest::Method,
-    client_headers: &HeaderMap,
+    sent_headers: &HeaderMap,
     body: Bytes,
     model: &str,
 ) -> Result<Answer, GatewayError> {
@@ -98,7 +98,7 @@ pub async fn forward(
     let mut last_error = String::new();
     for (i, upstream) in candidates.into_iter().enumerate() {
         let started = Instant::now();
-        let request = build(http, &upstream, route, method.clone(), client_headers, body.clone(), model);
+        let request = build(http, &upstream, route, method.clone(), sent_headers, body.clone(), model);
         let result = match request {
             Ok(r) => r.send().await,
             Err(e) => {
@@ -142,7 +142,7 @@ fn build(
     upstream: &Upstream,
     route: &Route,
     method: reqwest::Method,
-    client_headers: &HeaderMap,
+    sent_headers: &HeaderMap,
     body: Bytes,
     model: &str,
 ) -> Result<reqwest::RequestBuilder, GatewayError> {
@@ -153,8 +153,9 @@ fn build(
         upstream_url(&upstream.base_url, &route.upstream_path, route.upstream_query.as_deref())
     }
     .map_err(|e| GatewayError::Upstream(format!("{}: bad base URL: {e}", upstream.name)))?;
-    // An allow-list per wire API; the credential and encodings are set below.
-    let mut headers = super::forward_headers::forwarded(route.endpoint.shape(), client_headers);
+    // The client's allowed headers and the correlation headers (`gateway::forward`); the
+    // credential and encodings are set below.
+    let mut headers = sent_headers.clone();
     headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
     let secret = HeaderValue::from_str(upstream.api_key.expose())
         .map_err(|_| GatewayError::Upstream(format!("{}: credential is not a valid header value", upstream.name)))?;

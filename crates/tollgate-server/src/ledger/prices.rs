@@ -73,12 +73,23 @@ impl PriceBook {
         model: &str,
         f: impl FnOnce(&Price) -> T,
     ) -> Result<T, GatewayError> {
+        self.with_priced_model(platform, model, |price, _| f(price))
+    }
+
+    /// [`Self::with_price`], also handing `f` the price table's name of the model (`None`: the
+    /// fallback price) — a bounded set of names, fit for a metric label.
+    pub fn with_priced_model<T>(
+        &self,
+        platform: Platform,
+        model: &str,
+        f: impl FnOnce(&Price, Option<&str>) -> T,
+    ) -> Result<T, GatewayError> {
         let table = self.table();
         let found = table.lookup(platform, model).ok_or_else(|| GatewayError::UnknownModel(model.to_owned()))?;
         if found.kind == MatchKind::Fallback {
             self.note_unpriced(platform, model);
         }
-        Ok(f(found.price))
+        Ok(f(found.price, found.model))
     }
 
     /// Whether the model has a price of its own (not the fallback). An unknown model is noted.

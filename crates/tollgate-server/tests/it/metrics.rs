@@ -60,3 +60,29 @@ async fn a_separate_metrics_listener_takes_them_off_the_main_one() {
     let r = tower::ServiceExt::oneshot(served, Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+/// The tokens charged are counted by platform, kind and the price table's name of the model; a
+/// model name the table does not know is counted as `other`, so clients cannot grow the labels.
+#[tokio::test]
+async fn tokens_are_counted_under_bounded_model_labels() {
+    use crate::util::gateway::MODEL;
+    let app = TestApp::sqlite().await.with_mocks(false).await;
+    let c = app.caller("tokens@example.com", &[]).await;
+    for model in [MODEL, "made-up-model-for-metrics-x1"] {
+        let body = format!(r#"{{"model":"{model}","max_tokens":8,"messages":[]}}"#);
+        let r = app.post_json("/v1/messages", &[("x-api-key", &c.secret)], &body).await;
+        assert_eq!(r.status, StatusCode::OK, "{model}: {}", r.text());
+    }
+    let text = app.send(scrape("127.0.0.1:5000", &[])).await.text();
+    let count = |model: &str, kind: &str| {
+        text.lines()
+            .filter(|l| l.starts_with("tollgate_tokens_total{"))
+            .filter(|l| l.contains(&format!("model=\"{model}\"")) && l.contains(&format!("kind=\"{kind}\"")))
+            .filter(|l| l.contains("platform=\"anthropic\""))
+            .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+            .sum::<f64>()
+    };
+    assert!(count(MODEL, "output") >= 50.0 && count(MODEL, "input") >= 100.0, "{text}");
+    assert!(count("other", "output") > 0.0, "{text}");
+    assert!(!text.lines().any(|l| l.starts_with("tollgate_tokens_total") && l.contains("made-up-model")), "{text}");
+}

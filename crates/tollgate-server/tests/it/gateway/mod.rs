@@ -2,6 +2,7 @@ mod admission;
 mod bad_input;
 mod budgets;
 mod concurrency;
+mod correlation;
 mod journal;
 mod key_usage;
 mod metering;

@@ -29,22 +29,56 @@ fn free_port() -> u16 {
 
 /// A `tollgate serve` process on `db` with its own journal and the extra environment `env`, once ready.
 pub(crate) async fn start(db: &TestDb, journal: &std::path::Path, env: &[(&str, &str)]) -> (Server, String) {
+    let (server, base, _) = spawn(db, journal, env, &[], false).await;
+    (server, base)
+}
+
+/// [`start`] with `--log-format json` and its standard output, one line per message (read on a
+/// thread, so a server that never logs cannot hang a test).
+pub(crate) async fn start_logging(
+    db: &TestDb,
+    journal: &std::path::Path,
+) -> (Server, String, std::sync::mpsc::Receiver<String>) {
+    let (server, base, lines) = spawn(db, journal, &[("RUST_LOG", "info")], &["--log-format", "json"], true).await;
+    (server, base, lines.unwrap())
+}
+
+async fn spawn(
+    db: &TestDb,
+    journal: &std::path::Path,
+    env: &[(&str, &str)],
+    global: &[&str],
+    capture: bool,
+) -> (Server, String, Option<std::sync::mpsc::Receiver<String>>) {
     let port = free_port();
     let journal = journal.to_string_lossy();
-    let child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(global)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database-url", &db.url()])
         .args(["--journal-dir", &journal])
         .env("TOLLGATE_SETTINGS_REFRESH_SECS", "1")
         .envs(env.iter().copied())
-        .stdout(Stdio::null())
+        .stdout(if capture { Stdio::piped() } else { Stdio::null() })
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let lines = child.stdout.take().map(|stdout| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead as _;
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        rx
+    });
     let server = Server(child); // killed and reaped on drop, whatever happens below
     let base = format!("http://127.0.0.1:{port}");
     for _ in 0..200 {
         if reqwest::get(format!("{base}/readyz")).await.is_ok_and(|r| r.status() == 200) {
-            return (server, base);
+            return (server, base, lines);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -85,7 +85,7 @@ async fn only_the_allow_list_reaches_the_upstream() {
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}: {}", r.text());
         let got = seen.lock().unwrap().pop().unwrap();
         let mut expected: Vec<String> =
-            ["accept", "accept-encoding", "content-length", "content-type", "host", "user-agent"]
+            ["accept", "accept-encoding", "content-length", "content-type", "host", "user-agent", "x-request-id"]
                 .iter()
                 .chain(expected_own)
                 .map(|s| (*s).to_owned())

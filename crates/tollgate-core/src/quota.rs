@@ -353,6 +353,13 @@ pub struct WindowView {
     pub window_start: Option<Timestamp>,
 }
 
+impl WindowView {
+    /// What is left: limit + top-up − usage, never below 0 (`None`: unlimited; 0 when disabled).
+    pub fn remaining(&self) -> Option<Money> {
+        self.limit.map(|l| if l.is_zero() { l } else { l.saturating_add(self.topup).saturating_sub(self.usage) })
+    }
+}
+
 /// A platform's quota state as users and admins see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuotaView {

@@ -48,7 +48,6 @@ pub struct AlertSink {
     wake: Arc<Notify>,
     /// Woken when an alert was recorded, so the delivery worker sends it at once.
     deliver: Arc<Notify>,
-    settings: SettingsCache,
     quotas: QuotaCache,
 }
 
@@ -62,13 +61,7 @@ impl AlertSink {
         tasks: &TaskTracker,
         shutdown: CancellationToken,
     ) -> Self {
-        let sink = Self {
-            pending: Arc::default(),
-            wake: Arc::default(),
-            deliver: Arc::default(),
-            settings: settings.clone(),
-            quotas,
-        };
+        let sink = Self { pending: Arc::default(), wake: Arc::default(), deliver: Arc::default(), quotas };
         let detector = Detector { store, settings, sink: sink.clone(), memo: HashSet::new() };
         tasks.spawn(detector.run(shutdown));
         sink
@@ -79,10 +72,10 @@ impl AlertSink {
         self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// A charge of (user, platform) is in the database. Skipped at once when no alert could fire:
-    /// no thresholds, or this process's copy of the row has no capped window.
+    /// A charge of (user, platform) is in the database. Skipped at once when this process's copy
+    /// of the row has no capped window (no alert could fire, no remaining-budget gauge changes).
     pub fn charged(&self, user_id: i64, platform: Platform) {
-        if self.settings.get().alert_thresholds.is_empty() || !self.quotas.may_have_cap(user_id, platform) {
+        if !self.quotas.may_have_cap(user_id, platform) {
             return;
         }
         if self.lock().insert((user_id, platform)) {
@@ -124,15 +117,17 @@ impl Detector {
         }
     }
 
-    /// Records every threshold the stored row has reached in its current windows.
+    /// Sets the row's remaining-budget gauges and records every threshold the stored row has
+    /// reached in its current windows.
     async fn check(&mut self, user_id: i64, platform: Platform) -> Result<(), StoreError> {
         let settings = self.settings.get();
-        if settings.alert_thresholds.is_empty() {
-            return Ok(());
-        }
         let Some(row) = self.store.get_by_user_platform(user_id, platform).await? else { return Ok(()) };
         let clock = self.settings.clock();
         let now = Timestamp::now();
+        remaining_gauges(&row, &clock, now);
+        if settings.alert_thresholds.is_empty() {
+            return Ok(());
+        }
         let mut recipients: Option<AlertRecipients> = None;
         for found in reached_alerts(&row, &settings.alert_thresholds, &clock, now) {
             let key = (user_id, platform, found.window, found.threshold, found.window_start.as_millisecond());
@@ -162,6 +157,25 @@ impl Detector {
             self.memo.insert(key);
         }
         Ok(())
+    }
+}
+
+/// `tollgate_quota_remaining_usd{user_id,platform,window}`: what is left of each capped window of a
+/// user's row, as of its last charge seen by this process (docs/observability.md).
+fn remaining_gauges(row: &QuotaRow, clock: &WindowClock, now: Timestamp) {
+    let Ok(v) = tollgate_core::quota::view(row, clock, now) else { return };
+    let limits = row.effective_limits();
+    for w in QuotaWindow::ALL {
+        let Limit::Cap(_) = Limit::of(limits.get(w)) else { continue };
+        let Some(left) = v.windows[w.index()].remaining() else { continue };
+        // A gauge is a float; nano-USD as f64 keeps 15 significant digits, ample for a graph.
+        metrics::gauge!(
+            "tollgate_quota_remaining_usd",
+            "user_id" => row.user_id.to_string(),
+            "platform" => row.platform.as_str(),
+            "window" => w.as_str(),
+        )
+        .set(left.nanos() as f64 / 1e9);
     }
 }
 

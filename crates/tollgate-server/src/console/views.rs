@@ -148,7 +148,7 @@ pub fn quota_view(
             limit: w.limit,
             topup: w.topup,
             usage: w.usage,
-            remaining: w.limit.map(|l| if l.is_zero() { l } else { l.saturating_add(w.topup).saturating_sub(w.usage) }),
+            remaining: w.remaining(),
             resets_at: t(w.resets_at),
             window_start: admin.then(|| t(w.window_start)),
         })

@@ -465,19 +465,19 @@ async fn settings_are_validated(app: TestApp) {
     ] {
         crate::util::test_app::assert_error(&put(body).await, StatusCode::BAD_REQUEST, "invalid_input", Some(field));
     }
-    let r = put(r#"{"alert_webhook":{"url":"http://127.0.0.1:9/h","secret":"s1"},"alert_email":{"smtp_host":"h","smtp_port":25,"tls":"starttls","from":"a@b","username":"u","password":"pw1"}}"#).await;
+    let r = put(r#"{"alert_webhook":{"url":"http://127.0.0.1:9/h","secret":"hook-secret-one"},"alert_email":{"smtp_host":"h","smtp_port":25,"tls":"starttls","from":"a@b","username":"u","password":"smtp-password-one"}}"#).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     // Stored encrypted.
     let stored = app.state.store.load_settings().await.unwrap();
-    assert!(stored["alert_webhook"].contains("enc:v1:") && !stored["alert_webhook"].contains("s1"));
-    assert!(stored["alert_email"].contains("enc:v1:") && !stored["alert_email"].contains("pw1"));
+    assert!(stored["alert_webhook"].contains("enc:v1:") && !stored["alert_webhook"].contains("hook-secret-one"));
+    assert!(stored["alert_email"].contains("enc:v1:") && !stored["alert_email"].contains("smtp-password-one"));
     // A write without the secret keeps it.
     let r = put(r#"{"alert_webhook":{"url":"http://127.0.0.1:10/h"},"alert_email":{"smtp_host":"h2","smtp_port":25,"tls":"tls","from":"a@b","username":"u"}}"#).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let s = app.state.settings.get();
-    assert_eq!(s.alert_webhook.as_ref().unwrap().secret.as_deref(), Some("s1"));
-    assert_eq!(s.alert_email.as_ref().unwrap().password.as_deref(), Some("pw1"));
-    assert!(!r.text().contains("s1\"") && !r.text().contains("pw1"));
+    assert_eq!(s.alert_webhook.as_ref().unwrap().secret.as_deref(), Some("hook-secret-one"));
+    assert_eq!(s.alert_email.as_ref().unwrap().password.as_deref(), Some("smtp-password-one"));
+    assert!(!r.text().contains("hook-secret-one") && !r.text().contains("smtp-password-one"));
     let u = app.user(&admin, "lang@example.com").await;
     let r = app
         .call(

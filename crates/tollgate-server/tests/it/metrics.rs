@@ -86,3 +86,33 @@ async fn tokens_are_counted_under_bounded_model_labels() {
     assert!(count("other", "output") > 0.0, "{text}");
     assert!(!text.lines().any(|l| l.starts_with("tollgate_tokens_total") && l.contains("made-up-model")), "{text}");
 }
+
+/// A capped window's remaining budget is a gauge, updated after each charge is written; an
+/// unlimited window has none.
+#[tokio::test]
+async fn capped_windows_have_remaining_budget_gauges() {
+    use crate::util::gateway::{ANTHROPIC_COST_NANOS, MODEL, daily};
+    let app = TestApp::sqlite().await.with_mocks(false).await;
+    let c = app.caller("gauge@example.com", &daily(tollgate_core::platform::Platform::Anthropic, "1")).await;
+    let body = format!(r#"{{"model":"{MODEL}","max_tokens":8,"messages":[]}}"#);
+    assert_eq!(app.post_json("/v1/messages", &[("x-api-key", &c.secret)], &body).await.status, StatusCode::OK);
+    app.state.ledger.caught_up().await;
+    let series = |window: &str| {
+        let user = format!("user_id=\"{}\"", c.user_id);
+        let window = format!("window=\"{window}\"");
+        move |l: &&str| l.starts_with("tollgate_quota_remaining_usd{") && l.contains(&user) && l.contains(&window)
+    };
+    let expected = (1_000_000_000 - ANTHROPIC_COST_NANOS) as f64 / 1e9;
+    for _ in 0..50 {
+        let text = app.send(scrape("127.0.0.1:5000", &[])).await.text();
+        if let Some(line) = text.lines().find(series("daily")) {
+            let value: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+            assert!((value - expected).abs() < 1e-9, "{line}");
+            assert!(line.contains("platform=\"anthropic\""), "{line}");
+            assert!(!text.lines().any(|l| series("weekly")(&l)), "an unlimited window has no gauge");
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no remaining-budget gauge for user {}", c.user_id);
+}

@@ -512,9 +512,7 @@ async fn two_processes_crossing_at_once_alert_once() {
         eprintln!("skipped: TOLLGATE_TEST_PG_URL is not set");
         return;
     };
-    let app = TestApp::on(db.clone()).await.with_mocks(false).await;
-    let price = crate::util::gateway::test_price(Platform::Anthropic);
-    app.state.store.upsert_price_override(crate::util::gateway::MODEL, &price, jiff::Timestamp::now()).await.unwrap();
+    let app = crate::gateway::multiprocess::seeded(&db).await;
     let admin = app.admin().await;
     let hook = Hook::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

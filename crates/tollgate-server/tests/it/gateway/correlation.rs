@@ -107,9 +107,7 @@ fn access_line(lines: &std::sync::mpsc::Receiver<String>, client_id: &str) -> se
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_request_writes_one_json_access_line() {
     let db = TestDb::sqlite();
-    let app = TestApp::on(db.clone()).await.with_mocks(false).await;
-    let price = crate::util::gateway::test_price(Platform::Anthropic);
-    app.state.store.upsert_price_override(MODEL, &price, jiff::Timestamp::now()).await.unwrap();
+    let app = super::multiprocess::seeded(&db).await;
     let c = app.caller("access@example.com", &[]).await;
     let (_server, base, lines) = super::multiprocess::start_logging(&db, &journal_dir()).await;
     let http = reqwest::Client::new();

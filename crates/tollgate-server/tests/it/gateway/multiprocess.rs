@@ -85,6 +85,15 @@ async fn spawn(
     panic!("tollgate serve did not become ready");
 }
 
+/// The test process's app on `db`, hosting the mock upstreams, with the test price stored where
+/// the other processes read it.
+pub(crate) async fn seeded(db: &TestDb) -> TestApp {
+    let app = TestApp::on(db.clone()).await.with_mocks(false).await;
+    let price = crate::util::gateway::test_price(Platform::Anthropic);
+    app.state.store.upsert_price_override(MODEL, &price, jiff::Timestamp::now()).await.unwrap();
+    app
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_share_one_quota() {
     let Some(db) = TestDb::postgres("it_two_processes").await else {
@@ -92,9 +101,7 @@ async fn two_processes_share_one_quota() {
         return;
     };
     // The test process seeds the database and hosts the mock upstream.
-    let app = TestApp::on(db.clone()).await.with_mocks(false).await;
-    let price = crate::util::gateway::test_price(Platform::Anthropic);
-    app.state.store.upsert_price_override(MODEL, &price, jiff::Timestamp::now()).await.unwrap();
+    let app = seeded(&db).await;
     let strict = validate_changes(r#"{"quota_enforcement":"strict"}"#).unwrap();
     app.state.store.save_settings(&strict, jiff::Timestamp::now()).await.unwrap();
     let c = app.caller("two@example.com", &daily(Platform::Anthropic, "0.05")).await;
@@ -159,9 +166,7 @@ async fn two_processes_share_one_key_budget() {
         eprintln!("skipped: TOLLGATE_TEST_PG_URL is not set");
         return;
     };
-    let app = TestApp::on(db.clone()).await.with_mocks(false).await;
-    let price = crate::util::gateway::test_price(Platform::Anthropic);
-    app.state.store.upsert_price_override(MODEL, &price, jiff::Timestamp::now()).await.unwrap();
+    let app = seeded(&db).await;
     let strict = validate_changes(r#"{"quota_enforcement":"strict"}"#).unwrap();
     app.state.store.save_settings(&strict, jiff::Timestamp::now()).await.unwrap();
     let admin = app.admin().await;

@@ -298,9 +298,7 @@ async fn two_processes_share_one_rpm_limit() {
         eprintln!("skipped: TOLLGATE_TEST_PG_URL is not set");
         return;
     };
-    let app = TestApp::on(db.clone()).await.with_mocks(false).await;
-    let price = crate::util::gateway::test_price(Platform::Anthropic);
-    app.state.store.upsert_price_override(MODEL, &price, jiff::Timestamp::now()).await.unwrap();
+    let app = crate::gateway::multiprocess::seeded(&db).await;
     let limits =
         tollgate_core::settings::validate_changes(r#"{"default_rate_limits":{"anthropic":{"rpm":15}}}"#).unwrap();
     app.state.store.save_settings(&limits, jiff::Timestamp::now()).await.unwrap();

@@ -25,6 +25,13 @@ pub const UNKNOWN_MODEL_PRICING: &str = "unknown_model_pricing";
 pub const ALERT_THRESHOLDS: &str = "alert_thresholds";
 pub const ALERT_WEBHOOK: &str = "alert_webhook";
 pub const ALERT_EMAIL: &str = "alert_email";
+pub const REQUEST_LOG_RETENTION_DAYS: &str = "request_log_retention_days";
+
+/// The shortest request-log retention: a settlement journal line is replayed within minutes, and
+/// a pruned record must never be one a replay could write again (docs/request-log.md).
+pub const MIN_RETENTION_DAYS: i64 = 7;
+/// The longest retention that is not "forever" (about ten years).
+pub const MAX_RETENTION_DAYS: i64 = 3650;
 
 /// How quotas are enforced (setting `quota_enforcement`, SPEC 2.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -59,6 +66,7 @@ enum Kind {
     AlertThresholds,
     AlertWebhook,
     AlertEmail,
+    RetentionDays,
 }
 
 /// Every known key with its kind, in display order.
@@ -76,6 +84,7 @@ fn registry() -> Vec<(String, Kind)> {
         (ALERT_THRESHOLDS.to_owned(), Kind::AlertThresholds),
         (ALERT_WEBHOOK.to_owned(), Kind::AlertWebhook),
         (ALERT_EMAIL.to_owned(), Kind::AlertEmail),
+        (REQUEST_LOG_RETENTION_DAYS.to_owned(), Kind::RetentionDays),
     ]);
     keys.extend(oauth::sources().map(|s| (oauth::key(s), Kind::OAuth(s))));
     keys
@@ -139,6 +148,24 @@ pub fn validate(key: &str, raw: &str) -> Result<String, FieldError> {
             Ok(AlertWebhook::parse(key, raw)?.map(|c| c.to_json()).unwrap_or_else(|| "{}".to_owned()))
         }
         Kind::AlertEmail => Ok(AlertEmail::parse(key, raw)?.map(|c| c.to_json()).unwrap_or_else(|| "{}".to_owned())),
+        Kind::RetentionDays => Ok(parse_retention(key, raw)?.map_or_else(|| "null".to_owned(), |d| d.to_string())),
+    }
+}
+
+/// `request_log_retention_days`: `null` (kept forever, the default), or whole days in
+/// [`MIN_RETENTION_DAYS`]..=[`MAX_RETENTION_DAYS`]. `0` also means forever: a PUT leaves keys
+/// sent as null unchanged, so 0 is how an admin goes back to keeping everything.
+fn parse_retention(key: &str, raw: &str) -> Result<Option<i64>, FieldError> {
+    let value: Option<serde_json::Value> =
+        serde_json::from_str(raw).map_err(|_| FieldError::new(key, "must be null or a whole number of days"))?;
+    let Some(value) = value else { return Ok(None) };
+    match value.as_i64() {
+        Some(0) => Ok(None),
+        Some(d) if (MIN_RETENTION_DAYS..=MAX_RETENTION_DAYS).contains(&d) => Ok(Some(d)),
+        _ => Err(FieldError::new(
+            key,
+            format!("must be 0 or null (keep forever) or whole days from {MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS}"),
+        )),
     }
 }
 
@@ -182,6 +209,8 @@ pub struct Settings {
     pub alert_webhook: Option<AlertWebhook>,
     /// The SMTP relay alert emails go through.
     pub alert_email: Option<AlertEmail>,
+    /// Days the request log keeps (`None`: forever); older rows are pruned in the background.
+    pub request_log_retention_days: Option<i64>,
 }
 
 impl Default for Settings {
@@ -202,6 +231,7 @@ impl Default for Settings {
             alert_thresholds: alerts::DEFAULT_THRESHOLDS.to_vec(),
             alert_webhook: None,
             alert_email: None,
+            request_log_retention_days: None,
         }
     }
 }
@@ -259,6 +289,8 @@ impl Settings {
             .and_then(|raw| AlertWebhook::parse("", raw).ok().flatten())
             .filter(|w| w.secret.is_some());
         s.alert_email = get(ALERT_EMAIL).and_then(|raw| AlertEmail::parse("", raw).ok().flatten());
+        s.request_log_retention_days =
+            get(REQUEST_LOG_RETENTION_DAYS).and_then(|raw| parse_retention("", raw).ok().flatten());
         s
     }
 
@@ -323,6 +355,8 @@ impl Settings {
         fields.push((ALERT_WEBHOOK.to_owned(), hook.unwrap_or_else(|| "{}".to_owned())));
         let mail = self.alert_email.as_ref().map(AlertEmail::to_masked_json);
         fields.push((ALERT_EMAIL.to_owned(), mail.unwrap_or_else(|| "{}".to_owned())));
+        let retention = self.request_log_retention_days.map_or_else(|| "null".to_owned(), |d| d.to_string());
+        fields.push((REQUEST_LOG_RETENTION_DAYS.to_owned(), retention));
         let body: Vec<String> = fields.into_iter().map(|(k, v)| format!("{}:{v}", string(&k))).collect();
         format!("{{{}}}", body.join(","))
     }

@@ -62,8 +62,8 @@ fn typed_view_and_round_trip() {
     assert!(text.contains(r#""quota_timezone":"America/New_York""#));
     // What GET returns can be PUT back unchanged.
     let again = validate_changes(&text).unwrap();
-    // Unconfigured OAuth clients read as null, which a PUT skips.
-    assert_eq!(again.len(), keys().len() - crate::oauth::sources().count());
+    // Unconfigured OAuth clients and the default retention (forever) read as null, which a PUT skips.
+    assert_eq!(again.len(), keys().len() - crate::oauth::sources().count() - 1);
     let mut stored2 = BTreeMap::new();
     stored2.extend(again);
     assert_eq!(Settings::from_stored(&stored2), s);
@@ -98,4 +98,19 @@ fn rate_limit_defaults_layer_and_name_the_field() {
     assert_eq!(s.rate_defaults_for(AuthSource::Email).get(Platform::Anthropic).rpm, Some(60));
     // Stored JSON from before rate limits existed reads as no limits.
     assert!(!Settings::from_stored(&BTreeMap::new()).system_rate_limits.any());
+}
+
+#[test]
+fn request_log_retention_is_forever_or_bounded_days() {
+    let ok = |v: &str| validate(REQUEST_LOG_RETENTION_DAYS, v);
+    assert_eq!(ok("30").unwrap(), "30");
+    assert_eq!(ok("0").unwrap(), "null");
+    assert_eq!(ok("null").unwrap(), "null");
+    for bad in ["6", "3651", "-1", "7.5", "\"30\"", "true"] {
+        let e = ok(bad).unwrap_err();
+        assert_eq!(e.field, REQUEST_LOG_RETENTION_DAYS, "{bad}");
+    }
+    let stored = BTreeMap::from([(REQUEST_LOG_RETENTION_DAYS.to_owned(), "90".to_owned())]);
+    assert_eq!(Settings::from_stored(&stored).request_log_retention_days, Some(90));
+    assert_eq!(Settings::from_stored(&BTreeMap::new()).request_log_retention_days, None);
 }

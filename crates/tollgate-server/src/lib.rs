@@ -13,6 +13,7 @@ pub mod ledger;
 pub mod metrics_export;
 pub mod mock_upstream;
 pub mod rate_limit;
+pub mod request_log;
 pub mod router;
 pub mod secrets;
 pub mod security_headers;

@@ -9,7 +9,7 @@ use axum::routing::{get, post, put};
 use tollgate_core::platform::Platform;
 
 use crate::console::error::ConsoleError;
-use crate::console::{admin, auth, meta, oauth, openapi, rate_limits, user};
+use crate::console::{admin, analytics, auth, meta, oauth, openapi, rate_limits, request_log, user};
 use crate::gateway::error::{ErrorShape, GatewayError};
 use crate::gateway::family::{Endpoint, Route};
 use crate::gateway::{self};
@@ -39,6 +39,9 @@ pub fn console_routes() -> Router<AppState> {
         .route("/admin/users/{id}/language", put(admin::alerts::put_user_language))
         .route("/admin/users/{id}/rate-limits", get(rate_limits::get_user_limits).put(rate_limits::put_user_limits))
         .route("/admin/audit", get(admin::audit::list_audit))
+        .route("/admin/request-log", get(request_log::admin_log))
+        .route("/admin/request-log.csv", get(request_log::admin_csv))
+        .route("/admin/analytics", get(analytics::admin_analytics))
         .route("/admin/alerts", get(admin::alerts::list_alerts))
         .route("/admin/upstreams", get(admin::upstreams::list_upstreams).post(admin::upstreams::create_upstream))
         .route(
@@ -55,6 +58,9 @@ pub fn console_routes() -> Router<AppState> {
         .route("/admin/pricing/{*model}", put(admin::pricing::put_price).delete(admin::pricing::delete_price))
         .route("/user/platform-quotas", get(user::quotas::my_quotas))
         .route("/user/usage", get(user::quotas::my_usage))
+        .route("/user/request-log", get(request_log::my_log))
+        .route("/user/request-log.csv", get(request_log::my_csv))
+        .route("/user/analytics", get(analytics::my_analytics))
         .route("/user/notices", get(user::notices::list_notices))
         .route("/user/notices/read-all", post(user::notices::read_all_notices))
         .route("/user/notices/{id}/read", post(user::notices::read_notice))

@@ -59,6 +59,8 @@ pub struct StateParts {
     pub secrets: Arc<SecretBox>,
     /// Rate limits (docs/rate-limits.md).
     pub rate: crate::rate_limit::RateLimiter,
+    /// The request log's writer of requests that were not charged (docs/request-log.md).
+    pub request_log: crate::request_log::RequestLog,
 }
 
 impl AppState {
@@ -91,8 +93,11 @@ impl AppState {
         );
         let rate =
             crate::rate_limit::RateLimiter::start(store.clone(), &settings.get(), &tasks, shutdown.clone()).await?;
+        let request_log =
+            crate::request_log::RequestLog::start(store.clone(), settings.clone(), &tasks, shutdown.clone());
         Ok(Self(Arc::new(StateParts {
             rate,
+            request_log,
             keys: KeyCache::new(store.clone()),
             upstreams: UpstreamCache::new(store.clone(), secrets.clone()),
             store,

@@ -174,6 +174,12 @@ pub struct NewUsageRecord {
     /// The part of `cost` that is per-call tool fees (`usage.tool_calls`).
     #[serde(default)]
     pub tool_cost: tollgate_core::money::Money,
+    /// Milliseconds from the request to the upstream's first byte (for the request log).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttfb_ms: Option<i64>,
+    /// The client's `x-request-id` (for the request log).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_request_id: Option<String>,
 }
 
 /// What [`crate::BillingRepo::settle`] did.
@@ -545,4 +551,128 @@ pub struct RateAdmission<'a> {
     /// When the request's concurrency leases expire unless renewed.
     pub lease_until: Timestamp,
     pub subjects: &'a [(tollgate_core::rate::RateSubject, i64, tollgate_core::rate::RateLimit)],
+}
+
+/// A gateway request that was not charged (refused, failed upstream, or an endpoint that is never
+/// billed): its row of the request log. Charged requests are their usage records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnbilledRequest {
+    pub request_id: String,
+    pub client_request_id: Option<String>,
+    pub at: jiff::Timestamp,
+    pub user_id: Option<i64>,
+    pub api_key_id: Option<i64>,
+    pub platform: Platform,
+    /// The route pattern, e.g. `/v1/messages`.
+    pub route: String,
+    pub model: Option<String>,
+    /// Why it was not charged: the error code sent (`quota_exhausted`, `rate_limited`, …),
+    /// `upstream_error` for an upstream's non-2xx, `not_billed` for an endpoint never charged.
+    pub outcome: String,
+    pub http_status: i64,
+    pub latency_ms: i64,
+    pub upstream_id: Option<i64>,
+}
+
+/// One row of the request log: a usage record or an unbilled request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestLogEntry {
+    pub request_id: String,
+    pub client_request_id: Option<String>,
+    pub at: jiff::Timestamp,
+    pub user_id: Option<i64>,
+    pub user_email: Option<String>,
+    pub api_key_id: Option<i64>,
+    pub key_name: Option<String>,
+    /// The platform name as stored (a platform this build does not know is shown as is).
+    pub platform: String,
+    pub route: Option<String>,
+    pub model: Option<String>,
+    pub outcome: String,
+    pub http_status: Option<i64>,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cache_read_tokens: i64,
+    pub cache_write_tokens: i64,
+    pub cost: Money,
+    pub latency_ms: i64,
+    pub ttfb_ms: Option<i64>,
+    pub upstream_id: Option<i64>,
+    pub upstream_name: Option<String>,
+    pub estimated: bool,
+    pub charged: bool,
+}
+
+/// Which HTTP statuses a request-log read keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    /// One status, e.g. 429.
+    Exact(u16),
+    /// A class: 2 for 2xx, 4 for 4xx, 5 for 5xx.
+    Class(u8),
+}
+
+/// A request-log read: every field narrows it; `before` is the keyset cursor (the last row of the
+/// previous page), rows come newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestLogFilter {
+    pub user_id: Option<i64>,
+    pub api_key_id: Option<i64>,
+    pub platform: Option<String>,
+    pub model: Option<String>,
+    pub status: Option<StatusFilter>,
+    /// The gateway's or the client's request id.
+    pub request_id: Option<String>,
+    pub from: Option<jiff::Timestamp>,
+    pub to: Option<jiff::Timestamp>,
+    pub before: Option<(jiff::Timestamp, String)>,
+}
+
+/// Totals of one group of usage records (a day, a model, a key, a user).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UsageTotals {
+    pub cost: Money,
+    /// Requests charged (a stream's follow-up record for late usage is not another request).
+    pub requests: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    /// Cache reads and writes.
+    pub cache_tokens: i64,
+}
+
+/// Usage records since a time, grouped for charts: of one user, or of all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UsageBreakdown {
+    /// Per local date (in the zone asked for), oldest first; dates without usage are absent.
+    pub by_day: Vec<(jiff::civil::Date, UsageTotals)>,
+    /// Highest cost first.
+    pub by_model: Vec<ModelUsage>,
+    /// Highest cost first.
+    pub by_key: Vec<KeyUsage>,
+    /// Highest cost first (empty when grouped for one user).
+    pub by_user: Vec<UserUsage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelUsage {
+    pub platform: String,
+    pub model: String,
+    pub totals: UsageTotals,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyUsage {
+    /// `None`: records without a key.
+    pub api_key_id: Option<i64>,
+    pub key_name: Option<String>,
+    /// The key owner's email.
+    pub user_email: Option<String>,
+    pub totals: UsageTotals,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserUsage {
+    pub user_id: i64,
+    pub email: Option<String>,
+    pub totals: UsageTotals,
 }

@@ -15,8 +15,9 @@ use crate::StoreError;
 use crate::models::{
     AlertRecipients, AlertSummary, ApiKey, AuditPage, DailySpend, Delivery, DeliveryOutcome, NewAlert, NewApiKey,
     NewAuditEntry, NewDelivery, NewNotice, NewQuota, NewReservation, NewSession, NewUpstream, NewUsageRecord, NewUser,
-    Notice, Promotion, RateAdmission, RateLimitRow, SecretRewrite, Session, SettleOutcome, UnpricedModel, Upstream,
-    UpstreamPatch, UsageRecord, User, UserPage, UserPatch,
+    Notice, Promotion, RateAdmission, RateLimitRow, RequestLogEntry, RequestLogFilter, SecretRewrite, Session,
+    SettleOutcome, UnbilledRequest, UnpricedModel, Upstream, UpstreamPatch, UsageBreakdown, UsageRecord, User,
+    UserPage, UserPatch,
 };
 use tollgate_core::quota::Admission;
 use tollgate_core::rate::{RateKind, RateLimit, RateSubject};
@@ -349,6 +350,31 @@ pub trait UsageQuery: Send + Sync {
     async fn recent_usage(&self, user_id: i64, limit: i64) -> Result<Vec<UsageRecord>, StoreError>;
 }
 
+/// The request log (docs/request-log.md) and the grouped totals of the analytics charts.
+#[async_trait]
+pub trait RequestLogRepo: Send + Sync {
+    /// Appends requests that were not charged (a repeated request id is skipped).
+    async fn log_unbilled(&self, rows: &[UnbilledRequest]) -> Result<(), StoreError>;
+
+    /// One page of the log (usage records and unbilled requests), newest first, at most `limit`
+    /// (clamped to 1..=1000) rows.
+    async fn request_log(&self, filter: &RequestLogFilter, limit: i64) -> Result<Vec<RequestLogEntry>, StoreError>;
+
+    /// Deletes log rows (unbilled requests and usage records) older than `before`, a chunk per
+    /// statement. Quota counters are separate rows and are not touched. Returns the rows deleted.
+    async fn prune_request_log(&self, before: Timestamp) -> Result<u64, StoreError>;
+
+    /// Usage records of one user (or of all, `None`) since `since`: per local date in `zone`, and
+    /// the `top` models, keys and (for all users) users by cost.
+    async fn usage_breakdown(
+        &self,
+        user_id: Option<i64>,
+        since: Timestamp,
+        zone: &TimeZone,
+        top: i64,
+    ) -> Result<UsageBreakdown, StoreError>;
+}
+
 /// Rewrites of stored secrets (encryption at rest and key rotation).
 #[async_trait]
 pub trait SecretRepo: Send + Sync {
@@ -501,6 +527,7 @@ pub trait Store:
     + AuditRepo
     + IdentityRepo
     + UsageQuery
+    + RequestLogRepo
     + BillingRepo
     + SecretRepo
     + AlertRepo
@@ -522,6 +549,7 @@ impl<T> Store for T where
         + AuditRepo
         + IdentityRepo
         + UsageQuery
+        + RequestLogRepo
         + BillingRepo
         + SecretRepo
         + AlertRepo

@@ -31,6 +31,8 @@ pub struct PgStore {
 impl PgStore {
     /// Serializes read-then-write transactions on the row they read.
     pub(crate) const LOCK_ROW: &'static str = " FOR UPDATE";
+    /// Multi-row inserts built at run time use `$N` placeholders.
+    pub(crate) const NUMBERED_PLACEHOLDERS: bool = true;
     /// Claims rows no other transaction holds, skipping those that one does (the alert outbox).
     pub(crate) const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
 

@@ -35,6 +35,8 @@ impl SqliteStore {
     pub(crate) const LOCK_ROW: &'static str = "";
     /// A claim needs no row lock either (see `LOCK_ROW`).
     pub(crate) const SKIP_LOCKED: &'static str = "";
+    /// Multi-row inserts built at run time use `?`: sqlx binds `$N` on SQLite by a linear name scan.
+    pub(crate) const NUMBERED_PLACEHOLDERS: bool = false;
 
     /// Opens (creating the file and its folder if missing) and migrates.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod analytics;
 pub mod auth;
 pub mod body;
 pub mod client;
@@ -12,6 +13,7 @@ pub mod meta;
 pub mod oauth;
 pub mod openapi;
 pub mod rate_limits;
+pub mod request_log;
 pub mod session;
 pub mod throttle;
 pub mod user;

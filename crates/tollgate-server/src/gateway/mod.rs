@@ -58,7 +58,10 @@ pub async fn handle(
     let mut response =
         match run(&state, &route, &method, &headers, query_key.as_deref(), body, &correlation, &mut access).await {
             Ok(r) => r,
-            Err(e) => e.into_response_as(shape),
+            Err(e) => {
+                access.outcome = Some(e.code());
+                e.into_response_as(shape)
+            }
         };
     let status = response.status();
     metrics::counter!("tollgate_requests_total", "platform" => platform, "status" => status.as_str().to_owned())
@@ -85,6 +88,28 @@ pub async fn handle(
         head_ms = started.elapsed().as_secs_f64() * 1000.0,
         "request"
     );
+    // A charged request is logged by its usage record; any other one here (docs/request-log.md).
+    if !access.charged {
+        let outcome = match access.outcome {
+            Some(code) => code,
+            None if status.is_success() => "not_billed",
+            None => "upstream_error",
+        };
+        state.request_log.unbilled(tollgate_store::UnbilledRequest {
+            request_id,
+            client_request_id: correlation.client_request_id,
+            at: jiff::Timestamp::now(),
+            user_id: access.user_id,
+            api_key_id: access.key_id,
+            platform: route.platform,
+            route: route.endpoint.spec().path.to_owned(),
+            model: access.model,
+            outcome: outcome.to_owned(),
+            http_status: i64::from(status.as_u16()),
+            latency_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+            upstream_id: access.upstream_id,
+        });
+    }
     response
 }
 
@@ -97,6 +122,11 @@ struct AccessFields {
     key_id: Option<i64>,
     model: Option<String>,
     upstream_id: Option<i64>,
+    /// The error code sent, when the request failed.
+    outcome: Option<&'static str>,
+    /// Whether the request's usage record logs it (a settlement was committed or, for a stream,
+    /// will be).
+    charged: bool,
 }
 
 /// The gateway's own request id: time-ordered (UUIDv7), so the unique index on
@@ -134,7 +164,11 @@ async fn run(
     let answered = match forward(state, route, method, headers, &prepared, correlation).await {
         Ok(answer) => {
             access.upstream_id = Some(answer.upstream.id);
-            answer_client(state, route, &mut prepared, answer).await
+            let charged = route.endpoint.family().is_some() && answer.response.status().is_success();
+            let client_request_id = correlation.client_request_id.clone();
+            let answered = answer_client(state, route, &mut prepared, answer, client_request_id).await;
+            access.charged = charged && answered.is_ok();
+            answered
         }
         Err(e) => Err(e),
     };
@@ -203,7 +237,9 @@ async fn answer_client(
     route: &Route,
     prepared: &mut Prepared,
     answer: upstream::Answer,
+    client_request_id: Option<String>,
 ) -> Result<Response<Body>, GatewayError> {
+    let ttfb_ms = i64::try_from(prepared.started.elapsed().as_millis()).ok();
     let status = answer.response.status();
     let mut out_headers = response_headers(answer.response.headers());
     let clock = state.settings.clock();
@@ -238,6 +274,8 @@ async fn answer_client(
         reserved,
         web_search_requested: prepared.inspected.web_search_requested,
         tpm: prepared.rate.as_ref().and_then(|t| t.tpm.clone()),
+        ttfb_ms,
+        client_request_id,
     };
     let is_event_stream = answer
         .response

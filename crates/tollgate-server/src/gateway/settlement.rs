@@ -43,6 +43,11 @@ pub struct Charge {
     pub web_search_requested: bool,
     /// Tokens-per-minute buckets this request's tokens fill (docs/rate-limits.md).
     pub tpm: Option<crate::rate_limit::TpmTargets>,
+    /// Milliseconds to the upstream's first byte: its answer's head, then (a stream) its first
+    /// body chunk.
+    pub ttfb_ms: Option<i64>,
+    /// The client's `x-request-id`, kept in the request log.
+    pub client_request_id: Option<String>,
 }
 
 /// How often a running stream renews its strict-mode hold: a third of the hold's lifetime.
@@ -138,6 +143,8 @@ fn price(
         output_estimated: estimated,
         held: charge.reserved,
         tool_cost: tools,
+        ttfb_ms: charge.ttfb_ms,
+        client_request_id: charge.client_request_id.clone(),
     };
     Ok((record, priced_model))
 }
@@ -189,11 +196,23 @@ pub struct StreamSettler {
     charged: Option<Usage>,
     /// When the strict-mode hold was last renewed.
     hold_renewed: Instant,
+    /// Whether a body chunk has arrived (the first one sets the time to first byte).
+    first_byte_seen: bool,
 }
 
 impl StreamSettler {
     pub fn new(state: AppState, charge: Charge, meter: StreamUsage) -> Self {
-        Self { state, charge, meter, charged: None, hold_renewed: Instant::now() }
+        Self { state, charge, meter, charged: None, hold_renewed: Instant::now(), first_byte_seen: false }
+    }
+
+    /// One upstream chunk: metered, the first one timed, and a strict-mode hold kept alive.
+    pub fn feed(&mut self, chunk: &[u8]) {
+        if !self.first_byte_seen {
+            self.first_byte_seen = true;
+            self.charge.ttfb_ms = Some(i64::try_from(self.charge.started.elapsed().as_millis()).unwrap_or(i64::MAX));
+        }
+        self.meter.feed(chunk);
+        self.keep_hold();
     }
 
     pub fn is_settled(&self) -> bool {
@@ -254,7 +273,7 @@ impl StreamSettler {
 
     /// Strict mode: a stream still running keeps its hold past the hold's lifetime (renewed a
     /// third of the way through it, off the stream's path).
-    pub fn keep_hold(&mut self) {
+    fn keep_hold(&mut self) {
         if !self.charge.reserved || self.charged.is_some() || self.hold_renewed.elapsed() < HOLD_RENEWAL {
             return;
         }

@@ -62,8 +62,7 @@ async fn drain(mut upstream: Upstream, mut settler: StreamSettler) {
         match chunk {
             Some(Ok(bytes)) => {
                 read += bytes.len();
-                settler.meter.feed(&bytes);
-                settler.keep_hold();
+                settler.feed(&bytes);
             }
             Some(Err(_)) | None => break,
         }
@@ -87,8 +86,7 @@ pub fn metered_body(upstream: Upstream, settler: StreamSettler, transform: Optio
             }
             match upstream.next().await {
                 Some(Ok(chunk)) => {
-                    settler.meter.feed(&chunk);
-                    settler.keep_hold();
+                    settler.feed(&chunk);
                     // Key revoked or user disabled meanwhile: cut here (charging what was produced).
                     if !settler.caller_still_valid() {
                         tee.done = true;

@@ -289,6 +289,8 @@ mod tests {
             output_estimated: false,
             held: false,
             tool_cost: Default::default(),
+            ttfb_ms: None,
+            client_request_id: None,
         }
     }
 

@@ -9,8 +9,8 @@ use tollgate_core::window::Rollover;
 use super::{RowExt as _, ms};
 use crate::{NewUsageRecord, StoreError};
 
-const RECORD_COLUMNS: usize = 28;
-/// Records per INSERT statement on SQLite (28 parameters each keeps a statement far below its
+const RECORD_COLUMNS: usize = 30;
+/// Records per INSERT statement on SQLite (30 parameters each keeps a statement far below its
 /// parameter limit).
 pub(crate) const RECORDS_PER_INSERT: usize = 64;
 /// Prepared statements kept per connection: every batch size of the SQLite settlement insert plus
@@ -19,9 +19,9 @@ pub(crate) const STATEMENT_CACHE: usize = RECORDS_PER_INSERT + 192;
 
 const INSERT_COLUMNS: &str = "INSERT INTO usage_records (request_id, user_id, api_key_id, platform, model, \
      input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cost_nanos, \
-     status, http_status, latency_ms, upstream_id, output_estimated, held, tool_calls, tool_cost_nanos, \
-     created_at_ms, five_hour_from_ms, five_hour_start_ms, daily_from_ms, daily_start_ms, weekly_from_ms, \
-     weekly_start_ms, monthly_from_ms, monthly_start_ms)";
+     status, http_status, latency_ms, upstream_id, output_estimated, held, tool_calls, tool_cost_nanos, ttfb_ms, \
+     client_request_id, created_at_ms, five_hour_from_ms, five_hour_start_ms, daily_from_ms, daily_start_ms, \
+     weekly_from_ms, weekly_start_ms, monthly_from_ms, monthly_start_ms)";
 
 /// The SQLite insert of `n` records (index `n - 1`), built once: a multi-row VALUES with plain `?`.
 /// sqlx resolves every `$N` on SQLite through `sqlite3_bind_parameter_name`, a linear scan, which
@@ -39,13 +39,13 @@ static SQLITE_INSERTS: LazyLock<Vec<String>> = LazyLock::new(|| {
 const RETURNING: &str = "ON CONFLICT (request_id) DO NOTHING RETURNING request_id";
 
 /// The PostgreSQL insert of any number of records: one array per column, so one prepared statement
-/// serves every batch size and a batch binds 24 values instead of 24 per record.
+/// serves every batch size and a batch binds 30 values instead of 30 per record.
 static POSTGRES_INSERT: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "{INSERT_COLUMNS} SELECT r.*, $20, $21, $22, $23, $24, $25, $26, $27, $28 FROM UNNEST($1::text[], $2::bigint[], \
-         $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], \
-         $11::bigint[], $12::text[], $13::bigint[], $14::bigint[], $15::bigint[], $16::boolean[], $17::boolean[], \
-         $18::text[], $19::bigint[]) AS r {RETURNING}"
+        "{INSERT_COLUMNS} SELECT r.*, $22, $23, $24, $25, $26, $27, $28, $29, $30 FROM UNNEST($1::text[], \
+         $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], \
+         $10::bigint[], $11::bigint[], $12::text[], $13::bigint[], $14::bigint[], $15::bigint[], $16::boolean[], \
+         $17::boolean[], $18::text[], $19::bigint[], $20::bigint[], $21::text[]) AS r {RETURNING}"
     )
 });
 
@@ -110,7 +110,9 @@ pub(crate) async fn insert_sqlite(
                 .bind(r.output_estimated)
                 .bind(r.held)
                 .bind(tool_calls(r))
-                .bind(r.tool_cost.nanos());
+                .bind(r.tool_cost.nanos())
+                .bind(r.ttfb_ms)
+                .bind(&r.client_request_id);
             for v in batch {
                 q = q.bind(v);
             }
@@ -151,7 +153,9 @@ pub(crate) async fn insert_postgres(
         .bind(column(records, |r| r.output_estimated))
         .bind(column(records, |r| r.held))
         .bind(column(records, tool_calls))
-        .bind(column(records, |r| r.tool_cost.nanos()));
+        .bind(column(records, |r| r.tool_cost.nanos()))
+        .bind(column(records, |r| r.ttfb_ms))
+        .bind(column(records, |r| r.client_request_id.as_deref()));
     for v in batch_columns(now, rollovers) {
         q = q.bind(v);
     }

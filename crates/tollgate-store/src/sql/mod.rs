@@ -14,6 +14,7 @@ pub(crate) mod identities;
 pub(crate) mod prices;
 pub(crate) mod quotas;
 pub(crate) mod rate_limits;
+pub(crate) mod request_log;
 pub(crate) mod secrets;
 pub(crate) mod sessions;
 pub(crate) mod settings;
@@ -105,6 +106,7 @@ macro_rules! impl_sql_store {
         $crate::sql::secrets::impl_secret_repo!($store, $db);
         $crate::sql::alerts::impl_alert_repo!($store, $db);
         $crate::sql::rate_limits::impl_rate_limit_repo!($store, $db);
+        $crate::sql::request_log::impl_request_log_repo!($store, $db);
     };
 }
 pub(crate) use impl_sql_store;

@@ -24,6 +24,8 @@ fn record(request_id: &str, user_id: i64, cost: Money) -> NewUsageRecord {
         output_estimated: false,
         held: false,
         tool_cost: Default::default(),
+        ttfb_ms: None,
+        client_request_id: None,
     }
 }
 

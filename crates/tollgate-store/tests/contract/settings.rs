@@ -29,7 +29,7 @@ fn all_keys_body() -> String {
     }
     parts.push(r#""quota_timezone":"Asia/Shanghai","monthly_window":"rolling_30d","quota_enforcement":"strict","registration_enabled":false,"unknown_model_pricing":"reject""#.to_owned());
     parts.push(
-        r#""alert_thresholds":[100,50],"alert_webhook":{"url":"http://127.0.0.1:9/h","secret":"s"},"alert_email":{}"#
+        r#""alert_thresholds":[100,50],"alert_webhook":{"url":"http://127.0.0.1:9/h","secret":"s"},"alert_email":{},"request_log_retention_days":30"#
             .to_owned(),
     );
     format!("{{{}}}", parts.join(","))
@@ -47,6 +47,7 @@ pub async fn round_trip_of_every_key(db: &TestDb) {
     assert_eq!(settings.alert_thresholds, vec![50, 100]);
     assert_eq!(settings.alert_webhook.as_ref().map(|w| w.url.as_str()), Some("http://127.0.0.1:9/h"));
     assert_eq!(settings.alert_email, None);
+    assert_eq!(settings.request_log_retention_days, Some(30));
     assert_eq!(settings.system_rate_limits.get(Platform::Anthropic).concurrency, Some(2));
     assert_eq!(settings.rate_defaults_for(AuthSource::GitHub).get(Platform::OpenAi).tpm, Some(1000));
     assert_eq!(

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
-use jiff::{Timestamp, ToSpan};
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use tollgate_core::money::Money;
 use tollgate_core::platform::Platform;
@@ -65,9 +65,7 @@ pub async fn my_usage(State(state): State<AppState>, caller: Caller, q: UsageQue
     let days = int_param("days", q.days.as_deref(), 30, 1..=366)?;
     let clock = state.settings.clock();
     let internal = |e: jiff::Error| ConsoleError::Internal(e.to_string());
-    let today = Timestamp::now().to_zoned(clock.zone.clone()).date();
-    let first = today.checked_sub((days - 1).days()).map_err(internal)?;
-    let since = first.to_zoned(clock.zone.clone()).map_err(internal)?.timestamp();
+    let (first, today, since) = crate::console::analytics::day_range(days, &clock)?;
     state.ledger.caught_up().await;
     let spend = state.store.daily_spend(caller.user.id, since, &clock.zone).await?;
     let by_key: BTreeMap<_, _> = spend.iter().map(|d| ((d.platform, d.date), (d.cost, d.requests))).collect();

@@ -11,6 +11,7 @@ mod oauth;
 mod openapi;
 mod pricing;
 mod quotas;
+mod request_log;
 mod secrets;
 mod settings;
 mod signup;

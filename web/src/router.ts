@@ -26,6 +26,11 @@ const routes: RouteRecordRaw[] = [
   },
   { path: '/keys', component: () => import('./views/ApiKeysView.vue'), meta: { access: 'user', title: 'nav.apiKeys' } },
   {
+    path: '/request-log',
+    component: () => import('./views/RequestLogView.vue'),
+    meta: { access: 'user', title: 'nav.myRequests' },
+  },
+  {
     path: '/admin/users',
     component: () => import('./views/admin/UsersView.vue'),
     meta: { access: 'admin', title: 'nav.users' },
@@ -44,6 +49,17 @@ const routes: RouteRecordRaw[] = [
     path: '/admin/pricing',
     component: () => import('./views/admin/PricingView.vue'),
     meta: { access: 'admin', title: 'nav.pricing' },
+  },
+  {
+    path: '/admin/request-log',
+    component: () => import('./views/RequestLogView.vue'),
+    props: { admin: true },
+    meta: { access: 'admin', title: 'nav.requestLog' },
+  },
+  {
+    path: '/admin/analytics',
+    component: () => import('./views/admin/AnalyticsView.vue'),
+    meta: { access: 'admin', title: 'nav.analytics' },
   },
   {
     path: '/admin/audit',

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { ApiError, readCookie, request, setUnauthorizedHandler, toApiError } from './client'
+import { ApiError, queryString, readCookie, request, setUnauthorizedHandler, toApiError } from './client'
 
 function mockFetch(status: number, body: unknown) {
   const fn = vi.fn(async () => new Response(body === undefined ? null : typeof body === 'string' ? body : JSON.stringify(body), { status }))
@@ -75,5 +75,12 @@ describe('request', () => {
   it('accepts an empty 204', async () => {
     mockFetch(204, undefined)
     await expect(request('DELETE', '/user/api-keys/1')).resolves.toBeUndefined()
+  })
+})
+
+describe('queryString', () => {
+  it('drops blank values and encodes the rest', () => {
+    expect(queryString({ a: '', b: null, c: undefined })).toBe('')
+    expect(queryString({ model: 'a b&c', limit: 50 })).toBe('?model=a+b%26c&limit=50')
   })
 })

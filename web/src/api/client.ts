@@ -67,17 +67,18 @@ export interface RequestOptions {
   signal?: AbortSignal
 }
 
-function buildUrl(path: string, query?: RequestOptions['query']): string {
-  let url = API_BASE + path
-  if (query) {
-    const params = new URLSearchParams()
-    for (const [k, v] of Object.entries(query)) {
-      if (v !== undefined && v !== null && v !== '') params.set(k, String(v))
-    }
-    const qs = params.toString()
-    if (qs) url += '?' + qs
+/** `?a=1&b=2` from a query (null, undefined and blank values dropped); '' when nothing is left. */
+export function queryString(query: RequestOptions['query']): string {
+  const params = new URLSearchParams()
+  for (const [k, v] of Object.entries(query ?? {})) {
+    if (v !== undefined && v !== null && v !== '') params.set(k, String(v))
   }
-  return url
+  const qs = params.toString()
+  return qs ? `?${qs}` : ''
+}
+
+function buildUrl(path: string, query?: RequestOptions['query']): string {
+  return API_BASE + path + queryString(query)
 }
 
 export async function request<T>(

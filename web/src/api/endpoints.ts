@@ -1,7 +1,8 @@
 // One function per console route, so the paths of docs/console-api.md live in a single place.
-import { api } from './client'
+import { API_BASE, api, queryString } from './client'
 import type {
   AdminQuotaView,
+  AnalyticsResponse,
   ApiKey,
   ApiKeyList,
   AuditList,
@@ -25,6 +26,8 @@ import type {
   PutQuotasRequest,
   QuotaView,
   QuotaViewList,
+  RequestLogPage,
+  RequestLogQuery,
   RegisterRequest,
   ResetWindowRequest,
   SettingsResponse,
@@ -102,3 +105,13 @@ export const putUserRateLimits = (id: number, body: PutRateLimitsRequest) =>
 export const getKeyRateLimits = (id: number) => api.get<KeyRateLimits>(`/user/api-keys/${id}/rate-limits`)
 export const putKeyRateLimits = (id: number, body: PutRateLimitsRequest) =>
   api.put<KeyRateLimits>(`/user/api-keys/${id}/rate-limits`, body)
+
+/** Whose data a request-log or analytics call reads: the caller's own, or every user's (admin). */
+export type Scope = 'user' | 'admin'
+export const listRequestLog = (scope: Scope, q: RequestLogQuery, cursor?: string | null, limit?: number) =>
+  api.get<RequestLogPage>(`/${scope}/request-log`, { query: { ...q, cursor, limit } })
+/** The CSV export of the same filters; a plain link works (cookie session). */
+export const requestLogCsvUrl = (scope: Scope, q: RequestLogQuery) =>
+  `${API_BASE}/${scope}/request-log.csv${queryString({ ...q })}`
+export const getAnalytics = (scope: Scope, days: number) =>
+  api.get<AnalyticsResponse>(`/${scope}/analytics`, { query: { days } })

@@ -384,3 +384,95 @@ export interface KeyRateLimits {
   api_key_id: number
   rate_limits: RateLimitEntry[]
 }
+
+/** One row of GET /admin/request-log and /user/request-log (docs/request-log.md). `cost_usd` is sent as
+ * a JSON number with its exact decimal text (at most 9 decimals). `upstream_*` only in the admin's view. */
+export interface RequestLogEntry {
+  request_id: string
+  client_request_id: string | null
+  at: string
+  user_id: number | null
+  user_email: string | null
+  api_key_id: number | null
+  key_name: string | null
+  platform: Platform
+  route: string | null
+  model: string | null
+  /** `ok`, `not_billed`, `upstream_error`, `client_disconnected`, or a gateway error code. */
+  outcome: string
+  http_status: number | null
+  charged: boolean
+  input_tokens: number
+  output_tokens: number
+  cache_read_tokens: number
+  cache_write_tokens: number
+  cost_usd: number
+  estimated: boolean
+  latency_ms: number
+  ttfb_ms: number | null
+  upstream_id?: number | null
+  upstream_name?: string | null
+}
+
+export interface RequestLogPage {
+  entries: RequestLogEntry[]
+  /** Pass as `cursor` for the next (older) page; null on the last page. */
+  next_cursor: string | null
+}
+
+/** The filters of the request log; every field optional (blank = any). */
+export interface RequestLogQuery {
+  user_id?: string
+  key_id?: string
+  platform?: string
+  model?: string
+  /** `429` or a class such as `4xx`. */
+  status?: string
+  request_id?: string
+  /** RFC 3339 time or `YYYY-MM-DD` in the quota zone (`to` inclusive). */
+  from?: string
+  to?: string
+}
+
+/** Sums of GET /user/analytics and /admin/analytics. */
+export interface UsageTotals {
+  cost_usd: number
+  requests: number
+  input_tokens: number
+  output_tokens: number
+  cache_tokens: number
+}
+
+export interface AnalyticsDay extends UsageTotals {
+  date: string
+}
+
+export interface AnalyticsModel extends UsageTotals {
+  platform: Platform
+  model: string
+}
+
+export interface AnalyticsKey extends UsageTotals {
+  /** null for charges without a key. */
+  api_key_id: number | null
+  key_name: string | null
+  user_email: string | null
+}
+
+export interface AnalyticsUser extends UsageTotals {
+  user_id: number
+  email: string | null
+}
+
+export interface AnalyticsResponse {
+  days: number
+  timezone: string
+  total: UsageTotals
+  /** One point per local date, oldest first, zeros included. */
+  by_day: AnalyticsDay[]
+  /** Highest cost first, at most 20 of each. */
+  by_model: AnalyticsModel[]
+  by_key: AnalyticsKey[]
+  /** Admin view only. */
+  top_users?: AnalyticsUser[]
+}

@@ -116,7 +116,7 @@ else describe('Tollgate console', () => {
     assert.equal(await user.getAttribute(`${sel('pcard-gemini')} ${sel('qbar-monthly')}`, 'data-level'), 'ok')
     await waitText(user, `${sel('pcard-gemini')} ${sel('qbar-monthly')}`, (t) => t.includes('$10.10'))
     for (const p of ['anthropic', 'openai', 'gemini', 'antigravity']) await user.waitForSelector(sel(`pcard-${p}`))
-    await user.waitForSelector(`${sel('pcard-anthropic')} ${sel('spend-chart')}`)
+    await user.waitForSelector(`${sel('analytics-user')} ${sel('chart-day')} canvas`)
   })
 
   it('admin changes the user\'s limits and resets a window; the dashboard follows', async () => {
@@ -370,8 +370,8 @@ else describe('Tollgate console', () => {
 
   it('renders every page in en and zh with no missing translation', async () => {
     const pages = {
-      admin: ['/admin/users', '/admin/settings', '/admin/upstreams', '/admin/pricing', '/admin/audit', '/dashboard', '/keys'],
-      user: ['/dashboard', '/keys'],
+      admin: ['/admin/users', '/admin/settings', '/admin/upstreams', '/admin/pricing', '/admin/request-log', '/admin/analytics', '/admin/audit', '/dashboard', '/keys', '/request-log'],
+      user: ['/dashboard', '/keys', '/request-log'],
       anon: ['/login', '/register', '/no-such-page'],
     }
     for (const lang of ['en', 'zh']) {

@@ -339,6 +339,15 @@ function route(st, method, path, ctx) {
     }))
     return { days, timezone: st.settings.quota_timezone, series }
   }
+  // The mock has no gateway: the request log is empty and the analytics are all zeros.
+  if (/^\/(user|admin)\/request-log$/.test(path) && method === 'GET') return { entries: [], next_cursor: null }
+  if ((m = /^\/(user|admin)\/analytics$/.exec(path)) && method === 'GET') {
+    const days = Math.min(366, Math.max(1, Number(query.get('days') ?? 30)))
+    const today = windowBounds().start.daily
+    const zero = { cost_usd: 0, requests: 0, input_tokens: 0, output_tokens: 0, cache_tokens: 0 }
+    const by_day = Array.from({ length: days }, (_, i) => ({ date: new Date(today.getTime() - (days - 1 - i) * 86400e3).toISOString().slice(0, 10), ...zero }))
+    return { days, timezone: st.settings.quota_timezone, total: zero, by_day, by_model: [], by_key: [], ...(m[1] === 'admin' ? { top_users: [] } : {}) }
+  }
   if ((m = /^\/admin\/users\/(\d+)\/rate-limits$/.exec(path))) {
     const user = st.users.find((u) => u.id === Number(m[1]))
     if (!user) throw new HttpError(404, 'not_found', 'no such user')

@@ -101,6 +101,17 @@ pub struct GatewayConfig {
     /// `DATA_DIR/secret.key` is used, and generated (mode 0600) on a fresh install.
     #[arg(long, env = "TOLLGATE_SECRET_KEY_FILE")]
     pub secret_key_file: Option<PathBuf>,
+    /// OpenTelemetry collector (OTLP/HTTP, JSON) to export one span per gateway request to, e.g.
+    /// `http://127.0.0.1:4318`; spans go to `ENDPOINT/v1/traces`. Unset: no export
+    /// (docs/observability.md).
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+    /// Headers sent with each export, `key=value,key2=value2` (a collector's API key).
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_HEADERS", hide_env_values = true)]
+    pub otlp_headers: Option<String>,
+    /// `service.name` of the exported spans.
+    #[arg(long, env = "OTEL_SERVICE_NAME", default_value = "tollgate")]
+    pub otel_service_name: String,
     /// The key itself, from `TOLLGATE_SECRET_KEY` only (a flag would show it in `ps`).
     #[arg(skip)]
     pub secret_key: Option<tollgate_store::Secret>,
@@ -190,6 +201,9 @@ impl Default for GatewayConfig {
             header_read_timeout_secs: 10,
             body_read_timeout_secs: 60,
             idle_timeout_secs: 75,
+            otlp_endpoint: None,
+            otlp_headers: None,
+            otel_service_name: "tollgate".to_owned(),
             secret_key_file: None,
             secret_key: None,
             generated_key_file: None,

@@ -12,6 +12,7 @@ pub mod keys;
 pub mod ledger;
 pub mod metrics_export;
 pub mod mock_upstream;
+pub mod otlp;
 pub mod rate_limit;
 pub mod request_log;
 pub mod router;

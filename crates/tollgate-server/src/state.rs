@@ -61,6 +61,8 @@ pub struct StateParts {
     pub rate: crate::rate_limit::RateLimiter,
     /// The request log's writer of requests that were not charged (docs/request-log.md).
     pub request_log: crate::request_log::RequestLog,
+    /// The span exporter, when `--otlp-endpoint` is set (docs/observability.md).
+    pub otlp: Option<crate::otlp::Otlp>,
 }
 
 impl AppState {
@@ -95,9 +97,17 @@ impl AppState {
             crate::rate_limit::RateLimiter::start(store.clone(), &settings.get(), &tasks, shutdown.clone()).await?;
         let request_log =
             crate::request_log::RequestLog::start(store.clone(), settings.clone(), &tasks, shutdown.clone());
+        let otlp = crate::otlp::OtlpConfig::new(
+            config.otlp_endpoint.as_deref(),
+            config.otlp_headers.as_deref(),
+            &config.otel_service_name,
+        )
+        .map_err(StoreError::Invalid)?
+        .map(|c| crate::otlp::Otlp::start(c, &tasks, shutdown.clone()));
         Ok(Self(Arc::new(StateParts {
             rate,
             request_log,
+            otlp,
             keys: KeyCache::new(store.clone()),
             upstreams: UpstreamCache::new(store.clone(), secrets.clone()),
             store,

@@ -57,7 +57,7 @@ impl TraceContext {
 }
 
 /// A random, non-zero span id.
-fn new_span_id() -> String {
+pub fn new_span_id() -> String {
     let id = loop {
         let id = rand::random::<u64>();
         if id != 0 {
@@ -65,6 +65,18 @@ fn new_span_id() -> String {
         }
     };
     format!("{id:016x}")
+}
+
+/// A random, non-zero trace id (a request that came without a trace starts one when traces are
+/// exported).
+pub fn new_trace_id() -> String {
+    let id = loop {
+        let id = rand::random::<u128>();
+        if id != 0 {
+            break id;
+        }
+    };
+    format!("{id:032x}")
 }
 
 /// What the client sent to correlate this request.

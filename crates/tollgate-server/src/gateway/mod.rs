@@ -53,7 +53,10 @@ pub async fn handle(
     let platform = route.platform.as_str();
     let shape = route.endpoint.shape();
     let correlation = Correlation::from_headers(&headers);
-    let mut access = AccessFields::default();
+    let mut access = AccessFields {
+        span: state.otlp.as_ref().map(|_| crate::otlp::SpanStart::new(&correlation, route.endpoint.spec().path)),
+        ..AccessFields::default()
+    };
     let started = Instant::now();
     let mut response =
         match run(&state, &route, &method, &headers, query_key.as_deref(), body, &correlation, &mut access).await {
@@ -88,13 +91,33 @@ pub async fn handle(
         head_ms = started.elapsed().as_secs_f64() * 1000.0,
         "request"
     );
-    // A charged request is logged by its usage record; any other one here (docs/request-log.md).
+    // A charged request is logged (and its span exported) by its settlement; any other one here
+    // (docs/request-log.md).
     if !access.charged {
         let outcome = match access.outcome {
             Some(code) => code,
             None if status.is_success() => "not_billed",
             None => "upstream_error",
         };
+        if let (Some(otlp), Some(span)) = (&state.otlp, &access.span) {
+            otlp.export(
+                span,
+                crate::otlp::SpanEnd {
+                    request_id: request_id.clone(),
+                    platform: route.platform,
+                    model: access.model.clone(),
+                    http_status: status.as_u16(),
+                    error: access.outcome.map(str::to_owned),
+                    user_id: access.user_id,
+                    api_key_id: access.key_id,
+                    upstream_id: access.upstream_id,
+                    input_tokens: None,
+                    output_tokens: None,
+                    cache_read_tokens: None,
+                    cost_usd: None,
+                },
+            );
+        }
         state.request_log.unbilled(tollgate_store::UnbilledRequest {
             request_id,
             client_request_id: correlation.client_request_id,
@@ -127,6 +150,8 @@ struct AccessFields {
     /// Whether the request's usage record logs it (a settlement was committed or, for a stream,
     /// will be).
     charged: bool,
+    /// The request's trace span, when spans are exported.
+    span: Option<crate::otlp::SpanStart>,
 }
 
 /// The gateway's own request id: time-ordered (UUIDv7), so the unique index on
@@ -166,7 +191,8 @@ async fn run(
             access.upstream_id = Some(answer.upstream.id);
             let charged = route.endpoint.family().is_some() && answer.response.status().is_success();
             let client_request_id = correlation.client_request_id.clone();
-            let answered = answer_client(state, route, &mut prepared, answer, client_request_id).await;
+            let span = access.span.clone();
+            let answered = answer_client(state, route, &mut prepared, answer, client_request_id, span).await;
             access.charged = charged && answered.is_ok();
             answered
         }
@@ -238,6 +264,7 @@ async fn answer_client(
     prepared: &mut Prepared,
     answer: upstream::Answer,
     client_request_id: Option<String>,
+    span: Option<crate::otlp::SpanStart>,
 ) -> Result<Response<Body>, GatewayError> {
     let ttfb_ms = i64::try_from(prepared.started.elapsed().as_millis()).ok();
     let status = answer.response.status();
@@ -276,6 +303,7 @@ async fn answer_client(
         tpm: prepared.rate.as_ref().and_then(|t| t.tpm.clone()),
         ttfb_ms,
         client_request_id,
+        span,
     };
     let is_event_stream = answer
         .response

@@ -48,6 +48,8 @@ pub struct Charge {
     pub ttfb_ms: Option<i64>,
     /// The client's `x-request-id`, kept in the request log.
     pub client_request_id: Option<String>,
+    /// The request's trace span, exported once its charge is committed (docs/observability.md).
+    pub span: Option<crate::otlp::SpanStart>,
 }
 
 /// How often a running stream renews its strict-mode hold: a third of the hold's lifetime.
@@ -110,7 +112,34 @@ async fn settle_charged(
     if let Some(t) = &charge.tpm {
         t.add(usage.prompt_tokens().saturating_add(usage.output_tokens)).await;
     }
-    commit(state, priced).await.map(|amount| (amount, usage))
+    let span = charge.span.as_ref().zip(state.otlp.as_ref()).map(|(start, otlp)| (start, otlp, span_end(&priced.0)));
+    let committed = commit(state, priced).await;
+    if let Some((start, otlp, mut end)) = span {
+        if let Err(e) = &committed {
+            end.error = Some(e.code().to_owned());
+        }
+        otlp.export(start, end);
+    }
+    committed.map(|amount| (amount, usage))
+}
+
+/// What a charged request's span tells (docs/observability.md, "Traces").
+fn span_end(record: &NewUsageRecord) -> crate::otlp::SpanEnd {
+    let u = &record.usage;
+    crate::otlp::SpanEnd {
+        request_id: record.request_id.clone(),
+        platform: record.platform,
+        model: Some(record.model.clone()),
+        http_status: record.http_status.and_then(|s| u16::try_from(s).ok()).unwrap_or(200),
+        error: None,
+        user_id: Some(record.user_id),
+        api_key_id: record.api_key_id,
+        upstream_id: record.upstream_id,
+        input_tokens: Some(u.input_tokens),
+        output_tokens: Some(u.output_tokens),
+        cache_read_tokens: Some(u.cache_read_tokens),
+        cost_usd: Some(record.cost.to_string()),
+    }
 }
 
 /// The usage record of `usage`, priced, and the price table's name of its model.
@@ -254,6 +283,8 @@ impl StreamSettler {
             request_id: format!("{}-late", self.charge.request_id),
             reserved: false,
             web_search_requested: false,
+            // The request's span was exported with its first charge.
+            span: None,
             ..self.charge.clone()
         };
         if let Some(t) = &follow_up.tpm {

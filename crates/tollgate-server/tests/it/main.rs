@@ -6,4 +6,5 @@ mod console;
 mod gateway;
 mod health;
 mod metrics;
+mod otlp;
 mod util;

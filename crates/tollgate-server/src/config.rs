@@ -32,6 +32,10 @@ pub struct ServeArgs {
     pub listen: SocketAddr,
     #[command(flatten)]
     pub db: DbArgs,
+    /// A configuration file (docs/config-file.md) applied before the first request is served;
+    /// an invalid file stops the start, naming the offending value.
+    #[arg(long, env = "TOLLGATE_CONFIG")]
+    pub config: Option<PathBuf>,
     #[command(flatten)]
     pub gateway: GatewayConfig,
 }

@@ -2,6 +2,7 @@
 
 pub mod alerts;
 pub mod config;
+pub mod config_file;
 pub mod connection;
 pub mod console;
 pub mod demo;

@@ -53,6 +53,11 @@ enum Command {
         #[command(subcommand)]
         command: JournalCommand,
     },
+    /// Apply or export a configuration file (settings, upstreams, price overrides).
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// The key that encrypts upstream API keys and OAuth client secrets at rest.
     SecretKey {
         #[command(subcommand)]
@@ -73,6 +78,56 @@ enum PricesCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate the whole file, then write what differs from the database (nothing if any value is
+    /// invalid). Running gateways pick the changes up within --settings-refresh-secs.
+    Apply {
+        /// The TOML file.
+        file: std::path::PathBuf,
+        /// Print the changes without writing them.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        store: ConfigStoreArgs,
+    },
+    /// Print the current settings, upstreams and price overrides as a file `config apply` takes.
+    Export {
+        #[command(flatten)]
+        store: ConfigStoreArgs,
+    },
+}
+
+#[derive(clap::Args)]
+struct ConfigStoreArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// The secret key file the gateway uses (see `serve --secret-key-file`), to encrypt upstream keys.
+    #[arg(long, env = "TOLLGATE_SECRET_KEY_FILE")]
+    secret_key_file: Option<std::path::PathBuf>,
+}
+
+impl ConfigStoreArgs {
+    /// The gateway's state over the database, settling directly (no journal of its own).
+    async fn state(&self) -> anyhow::Result<AppState> {
+        let store = tollgate_server::files::connect_store(&self.db.url()).await?;
+        let config = tollgate_server::config::GatewayConfig {
+            settlement: tollgate_server::config::SettlementMode::Direct,
+            secret_key_file: self.secret_key_file.clone(),
+            ..Default::default()
+        }
+        .with_default_secret_key(&self.db);
+        Ok(AppState::new(store, config).await?)
+    }
+}
+
+/// Stops the background tasks of a state a command made.
+async fn close(state: AppState) {
+    state.shutdown.cancel();
+    state.tasks.close();
+    state.tasks.wait().await;
 }
 
 #[derive(Subcommand)]
@@ -162,6 +217,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = tollgate_server::files::connect_store(&args.db.url()).await?;
             let config = args.gateway.clone().with_default_journal(&args.db).with_default_secret_key(&args.db);
             let state = AppState::new(store, config).await?;
+            if let Some(path) = &args.config {
+                let report = tollgate_server::config_file::apply_file(&state, path, false).await?;
+                for change in &report.changes {
+                    tracing::info!(file = %path.display(), "config: {change}");
+                }
+            }
             let listener = tokio::net::TcpListener::bind(args.listen).await?;
             tracing::info!(addr = %listener.local_addr()?, backend = state.store.backend(), "tollgate listening");
             tollgate_server::serve(listener, state, shutdown_signal()).await?;
@@ -215,6 +276,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if !repair && !report.damaged.is_empty() {
                 anyhow::bail!("the journal has damaged lines; `tollgate journal repair` moves them to .rejected files");
             }
+            Ok(())
+        }
+        Command::Config { command: ConfigCommand::Apply { file, dry_run, store } } => {
+            let state = store.state().await?;
+            let result = tollgate_server::config_file::apply_file(&state, &file, dry_run).await;
+            close(state).await;
+            let report = result?;
+            print!("{report}");
+            if dry_run && !report.changes.is_empty() {
+                println!("not applied (--dry-run)");
+            }
+            Ok(())
+        }
+        Command::Config { command: ConfigCommand::Export { store } } => {
+            let state = store.state().await?;
+            let result = tollgate_server::config_file::export(&state).await;
+            close(state).await;
+            print!("{}", result?);
             Ok(())
         }
         Command::SecretKey { command: SecretKeyCommand::Generate } => {

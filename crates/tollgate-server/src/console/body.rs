@@ -80,6 +80,18 @@ impl Obj {
         self.map.get(name).map(|v| v.get()).filter(|v| v.trim() != "null")
     }
 
+    /// An error naming the first field not in `known` (a configuration file's typo must not be
+    /// ignored silently).
+    pub fn reject_unknown(&self, known: &[&str]) -> Result<(), ConsoleError> {
+        match self.map.keys().find(|k| !known.contains(&k.as_str())) {
+            Some(k) => Err(ConsoleError::invalid(
+                self.field(k),
+                format!("unknown field; expected one of {}", known.join(", ")),
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// Whether the field is present (null included).
     pub fn has(&self, name: &str) -> bool {
         self.map.contains_key(name)

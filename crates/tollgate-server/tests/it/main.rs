@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on purpose
 
 mod alerts;
+mod config_file;
 mod console;
 mod gateway;
 mod health;

@@ -8,10 +8,11 @@ use tollgate_store::NewAuditEntry;
 
 use crate::state::AppState;
 
-/// Appends `action` by `actor_id` about `target_user_id`, with JSON snapshots before and after.
+/// Appends `action` by `actor_id` (`None`: a configuration file) about `target_user_id`, with JSON
+/// snapshots before and after.
 pub async fn record(
     state: &AppState,
-    actor_id: i64,
+    actor_id: Option<i64>,
     action: &str,
     target_user_id: Option<i64>,
     before: Option<&impl Serialize>,
@@ -19,7 +20,7 @@ pub async fn record(
 ) {
     let entry = NewAuditEntry {
         at: Timestamp::now(),
-        actor_id: Some(actor_id),
+        actor_id,
         action: action.to_owned(),
         target_user_id,
         platform: None,

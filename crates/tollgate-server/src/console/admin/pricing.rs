@@ -16,7 +16,7 @@ use tollgate_core::price_import::{self, ImportFormat, PriceChange};
 use tollgate_core::pricing::{LongContextPrice, MatchKind, Price, PriceTable, ToolFees};
 use tollgate_store::{NewAuditEntry, StoreError};
 
-use crate::console::body::JsonObject;
+use crate::console::body::{JsonObject, Obj};
 use crate::console::error::{ConsoleError, ConsoleResult};
 use crate::console::session::Admin;
 use crate::console::views::to_json_text;
@@ -73,7 +73,7 @@ pub async fn get_pricing(State(state): State<AppState>, _admin: Admin) -> Consol
     }))
 }
 
-fn model_name(raw: &str) -> ConsoleResult<String> {
+pub(crate) fn model_name(raw: &str) -> ConsoleResult<String> {
     let m = raw.trim();
     if m.is_empty() || m.chars().count() > 200 || m.chars().any(char::is_control) {
         return Err(ConsoleError::invalid("model", "must be 1 to 200 printable characters"));
@@ -81,28 +81,21 @@ fn model_name(raw: &str) -> ConsoleResult<String> {
     Ok(m.to_owned())
 }
 
-/// Sets (adds or replaces) the price of `model` (URL-encoded; may contain `/`).
-pub async fn put_price(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path(model): Path<String>,
-    body: JsonObject,
-) -> ConsoleResult<Json<ModelPrice>> {
-    let model = model_name(&model)?;
-    let o = &body.obj;
+/// A price from its fields. Writes nothing.
+pub(crate) fn parse_price(o: &Obj) -> ConsoleResult<Price> {
     let long_context = match o.raw("long_context") {
         Some(raw) => Some(
             serde_json::from_str::<LongContextPrice>(raw)
-                .map_err(|e| ConsoleError::invalid("long_context", format!("invalid tier: {e}")))?,
+                .map_err(|e| ConsoleError::invalid(o.field("long_context"), format!("invalid tier: {e}")))?,
         ),
         None => None,
     };
     let tool_fees = match o.raw("tool_fees") {
         Some(raw) => serde_json::from_str::<ToolFees>(raw)
-            .map_err(|e| ConsoleError::invalid("tool_fees", format!("invalid tool fees: {e}")))?,
+            .map_err(|e| ConsoleError::invalid(o.field("tool_fees"), format!("invalid tool fees: {e}")))?,
         None => ToolFees::default(),
     };
-    let price = Price {
+    Ok(Price {
         platform: o.name("platform")?,
         input_per_mtok: o.decimal("input_per_mtok")?,
         output_per_mtok: o.decimal("output_per_mtok")?,
@@ -113,20 +106,56 @@ pub async fn put_price(
         tool_fees,
         source_url: o.opt_text("source_url", 500)?,
         as_of: o.opt_text("as_of", 40)?,
-    };
-    let before = state.ledger.prices().table().get(&model).cloned();
-    let entry = audit(&admin, "price.update", Some(&model), before.as_ref(), Some(&price));
-    state
-        .store
-        .upsert_price_overrides_audited(&[(model.clone(), price.clone())], Timestamp::now(), Some(&entry))
-        .await?;
-    state.ledger.reload_prices().await?;
+    })
+}
+
+/// Sets (adds or replaces) the price of `model` (URL-encoded; may contain `/`).
+pub async fn put_price(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(model): Path<String>,
+    body: JsonObject,
+) -> ConsoleResult<Json<ModelPrice>> {
+    let model = model_name(&model)?;
+    let price = parse_price(&body.obj)?;
+    write_prices(&state, &[(model.clone(), price.clone())], Some(admin.0.user.id)).await?;
     Ok(Json(ModelPrice { model, price, source: PriceSource::Override }))
+}
+
+/// Stores prices as overrides in one transaction with one audit entry (`actor`: the admin;
+/// `None`: a configuration file), then reprices this process's next request.
+pub(crate) async fn write_prices(
+    state: &AppState,
+    prices: &[(String, Price)],
+    actor: Option<i64>,
+) -> ConsoleResult<()> {
+    let table = state.ledger.prices().table();
+    let entry = match prices {
+        [(model, price)] => audit(actor, "price.update", Some(model), table.get(model), Some(price)),
+        _ => {
+            // Several at once (a configuration file): the models and their prices before and after.
+            let before: BTreeMap<&str, Option<&Price>> =
+                prices.iter().map(|(m, _)| (m.as_str(), table.get(m))).collect();
+            let after: BTreeMap<&str, &Price> = prices.iter().map(|(m, p)| (m.as_str(), p)).collect();
+            NewAuditEntry {
+                at: Timestamp::now(),
+                actor_id: actor,
+                action: "price.update".to_owned(),
+                target_user_id: None,
+                platform: None,
+                before_json: to_json_text(&before),
+                after_json: to_json_text(&after),
+            }
+        }
+    };
+    state.store.upsert_price_overrides_audited(prices, Timestamp::now(), Some(&entry)).await?;
+    state.ledger.reload_prices().await?;
+    Ok(())
 }
 
 /// An audit entry of a price change: the model and its price before and after.
 fn audit(
-    admin: &Admin,
+    actor: Option<i64>,
     action: &str,
     model: Option<&str>,
     before: Option<&Price>,
@@ -140,7 +169,7 @@ fn audit(
     }
     NewAuditEntry {
         at: Timestamp::now(),
-        actor_id: Some(admin.0.user.id),
+        actor_id: actor,
         action: action.to_owned(),
         target_user_id: None,
         platform: None,
@@ -232,6 +261,9 @@ pub async fn delete_price(
     })?;
     state.ledger.reload_prices().await?;
     let after = state.ledger.prices().table().get(&model).cloned();
-    state.store.append_audit(&audit(&admin, "price.delete", Some(&model), before.as_ref(), after.as_ref())).await?;
+    state
+        .store
+        .append_audit(&audit(Some(admin.0.user.id), "price.delete", Some(&model), before.as_ref(), after.as_ref()))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

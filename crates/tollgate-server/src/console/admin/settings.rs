@@ -34,7 +34,17 @@ pub async fn put_settings(
     Admin(admin): Admin,
     body: JsonObject,
 ) -> ConsoleResult<Response> {
-    let mut values = validate_changes(&body.raw)?;
+    let values = prepare_settings(&state, &body.raw)?;
+    if !values.is_empty() {
+        save_settings(&state, &values, Some(admin.user.id)).await?;
+    }
+    Ok(json(settings_body(&state)))
+}
+
+/// The canonical values to store for a settings object (`{"key": value, …}`; null keeps a key),
+/// each validated, write-only secrets left out keeping the stored ones. Writes nothing.
+pub(crate) fn prepare_settings(state: &AppState, raw: &str) -> ConsoleResult<Vec<(String, String)>> {
+    let mut values = validate_changes(raw)?;
     let current = state.settings.get();
     // The OAuth secret is write-only: a value without one keeps the stored secret.
     for (key, value) in &mut values {
@@ -48,11 +58,18 @@ pub async fn put_settings(
         }
     }
     keep_alert_secrets(&mut values, &current)?;
-    if values.is_empty() {
-        return Ok(json(settings_body(&state)));
-    }
+    Ok(values)
+}
+
+/// Saves prepared values with one audit entry (`actor`: the admin; `None`: a configuration file)
+/// in one transaction, then reloads this process's settings and rate limits.
+pub(crate) async fn save_settings(
+    state: &AppState,
+    values: &[(String, String)],
+    actor: Option<i64>,
+) -> ConsoleResult<()> {
     let zone = state.settings.default_zone_name();
-    let before = current.to_json(zone);
+    let before = state.settings.get().to_json(zone);
     // The settings after the change, computed before writing so the entry commits with it.
     let mut stored = state.store.load_settings().await?;
     stored.extend(values.iter().cloned());
@@ -60,7 +77,7 @@ pub async fn put_settings(
     let now = Timestamp::now();
     let entry = NewAuditEntry {
         at: now,
-        actor_id: Some(admin.user.id),
+        actor_id: actor,
         action: "settings.update".into(),
         target_user_id: None,
         platform: None,
@@ -73,7 +90,7 @@ pub async fn put_settings(
     state.store.save_settings_audited(&sealed, now, Some(&entry)).await?;
     state.settings.refresh().await?;
     state.rate.reload(&state.settings.get()).await?;
-    Ok(json(settings_body(&state)))
+    Ok(())
 }
 
 /// The alert webhook's secret and the SMTP password are write-only too (docs/alerts.md): a value

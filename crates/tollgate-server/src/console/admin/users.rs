@@ -183,7 +183,7 @@ pub async fn update_user(
     if let Some(before) = before {
         let (b, a) = (audit_log::UserAccess::from(&before), audit_log::UserAccess::from(&user));
         if b != a {
-            audit_log::record(&state, admin.user.id, "user.update", Some(id), Some(&b), Some(&a)).await;
+            audit_log::record(&state, Some(admin.user.id), "user.update", Some(id), Some(&b), Some(&a)).await;
         }
     }
     // The gateway sees the change on the next request (and cuts a disabled user's streams).

@@ -160,7 +160,14 @@ pub async fn revoke_key(
     state.keys.key_revoked(id);
     let revoked = serde_json::json!({ "api_key_id": id, "revoked": true });
     let audit = crate::console::admin::audit_log::record;
-    audit(&state, caller.user.id, "api_key.revoke", Some(caller.user.id), None::<&serde_json::Value>, Some(&revoked))
-        .await;
+    audit(
+        &state,
+        Some(caller.user.id),
+        "api_key.revoke",
+        Some(caller.user.id),
+        None::<&serde_json::Value>,
+        Some(&revoked),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }

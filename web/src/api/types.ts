@@ -122,6 +122,9 @@ export interface AdminQuotaView extends QuotaView {
   monthly_window_start: string | null
 }
 
+/** A key's quota row: the admin routes add the window starts, the user's own routes do not. */
+export type KeyQuotaView = QuotaView & Partial<AdminQuotaView>
+
 export interface QuotaViewList<V extends QuotaView = QuotaView> {
   platform_quotas: V[]
 }
@@ -208,8 +211,8 @@ export interface ApiKey {
   lifetime_limit_usd: Limit
   lifetime_usage_usd: number
   lifetime_remaining_usd: Limit
-  /** The key's own rows (platforms with a limit or current usage). */
-  platform_quotas: AdminQuotaView[]
+  /** The key's own rows (platforms with a limit or current usage); window starts in admin routes only. */
+  platform_quotas: KeyQuotaView[]
 }
 
 export interface CreatedApiKey extends ApiKey {

@@ -1,7 +1,6 @@
 // Pure form logic for the quota matrices (settings page and the per-user modal). Cells are keyed by the
 // same dotted path the server uses in `error.field`, so a 400 lands under the right input unchanged.
 import type {
-  AdminQuotaView,
   EnforcementMode,
   Limit,
   MonthlyWindowMode,
@@ -9,6 +8,7 @@ import type {
   PlatformLimits,
   PutQuotasRequest,
   QuotaLimits,
+  QuotaView,
   QuotaWindow,
   Settings,
 } from '../api/types'
@@ -127,8 +127,8 @@ export function buildSettingsPayload(
   return { ok: true, payload }
 }
 
-/** Modal inputs from the admin view; platforms without a row start blank. */
-export function viewsToCells(platforms: Platform[], views: AdminQuotaView[]): CellMap {
+/** Modal inputs from a quota view (user or key); platforms without a row start blank. */
+export function viewsToCells(platforms: Platform[], views: QuotaView[]): CellMap {
   const cells: CellMap = {}
   for (const p of platforms) {
     const v = views.find((x) => x.platform === p)

@@ -40,3 +40,37 @@ fn matches(template: &str, path: &str) -> bool {
     let (t, p): (Vec<_>, Vec<_>) = (template.split('/').collect(), path.split('/').collect());
     t.len() == p.len() && t.iter().zip(&p).all(|(a, b)| a.starts_with('{') || a == b)
 }
+
+/// The contract check that runs on every console call of the suite (`util::contract`) catches each
+/// kind of drift: a field the document does not name, a missing required one, a wrong type, an
+/// undocumented status, and an accepted request body the document would not allow.
+#[test]
+fn the_contract_check_catches_drift() {
+    use crate::util::contract::check;
+    let json = Some("application/json");
+    let user = r#"{"id":1,"email":"a@b.c","display_name":"A","role":"admin","status":"active","auth_source":"email","cost_multiplier":1,"created_at":"2026-12-05T00:00:00Z"}"#;
+    assert!(check("GET", "/api/v1/me", b"", 200, json, user.as_bytes()).is_empty());
+
+    let extra = user.replace(r#""id":1"#, r#""id":1,"password_hash":"x""#);
+    let e = check("GET", "/api/v1/me", b"", 200, json, extra.as_bytes());
+    assert!(e.iter().any(|e| e.contains("response.password_hash: not documented")), "{e:?}");
+
+    let missing = user.replace(r#""email":"a@b.c","#, "");
+    let e = check("GET", "/api/v1/me", b"", 200, json, missing.as_bytes());
+    assert!(e.iter().any(|e| e.contains("required field email is missing")), "{e:?}");
+
+    let wrong = user.replace(r#""role":"admin""#, r#""role":"root""#).replace(r#""id":1"#, r#""id":"1""#);
+    let e = check("GET", "/api/v1/me", b"", 200, json, wrong.as_bytes());
+    assert!(e.iter().any(|e| e.contains("response.role")) && e.iter().any(|e| e.contains("response.id")), "{e:?}");
+
+    let e = check("GET", "/api/v1/me", b"", 418, json, b"{}");
+    assert!(e.iter().any(|e| e.contains("status not documented")), "{e:?}");
+
+    // Literal segments win: /admin/pricing/unpriced is its own route, not /admin/pricing/{model}.
+    let e = check("GET", "/api/v1/admin/pricing/unpriced", b"", 200, json, b"[]");
+    assert!(e.is_empty(), "{e:?}");
+
+    let body = br#"{"email":"a@b.c","password":"12345678","nickname":"n"}"#;
+    let e = check("POST", "/api/v1/admin/users", body, 201, json, user.as_bytes());
+    assert!(e.iter().any(|e| e.contains("request.nickname: not documented")), "{e:?}");
+}

@@ -81,11 +81,19 @@ impl TestApp {
         Self::on(TestDb::sqlite()).await
     }
 
+    /// Sends one request; a console answer that disagrees with `openapi.json` fails the test
+    /// (`util::contract`).
     pub async fn send(&self, req: Request<Body>) -> Reply {
-        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let (parts, body) = req.into_parts();
+        let sent = body.collect().await.unwrap().to_bytes();
+        let (method, uri) = (parts.method.to_string(), parts.uri.to_string());
+        let resp = self.router.clone().oneshot(Request::from_parts(parts, Body::from(sent.clone()))).await.unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
         let body = resp.into_body().collect().await.unwrap().to_bytes();
+        let content_type = headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let disagreements = super::contract::check(&method, &uri, &sent, status.as_u16(), content_type, &body);
+        assert!(disagreements.is_empty(), "the console API disagrees with openapi.json:\n{}", disagreements.join("\n"));
         Reply { status, headers, body }
     }
 

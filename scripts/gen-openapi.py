@@ -40,18 +40,22 @@ for w in WINDOWS:
     view_props[f"{w}_resets_at"]={**time,"nullable":True}
     view_props[f"{w}_topup_usd"]={**money,"description":"an admin's extra allowance for the current window"}
     view_props[f"{w}_remaining_usd"]={**limit,"description":"limit + top-up - usage; null = unlimited"}
-admin_view_props=dict(view_props)
-for w in WINDOWS: admin_view_props[f"{w}_window_start"]={**time,"nullable":True}
+window_starts={f"{w}_window_start":{**time,"nullable":True} for w in WINDOWS}
 limits_item=obj({"platform":{"type":"string","enum":PLATFORMS},**{f"{w}_limit_usd":limit for w in WINDOWS}},["platform"])
 window_limits=obj({w:limit for w in WINDOWS})
-layer={"type":"object","additionalProperties":window_limits,"description":"platform -> window limits; missing = null"}
+named={}
+def name(n,schema):
+    named[n]=schema
+    return ref(n)
+layer=name("QuotaLayer",{"type":"object","additionalProperties":window_limits,"description":"platform -> window limits; missing = null"})
 oauth_cfg={"type":"object","nullable":True,"properties":{k:{"type":"string"} for k in ["client_id","client_secret","discovery_url","authorize_url","token_url","userinfo_url","scopes","redirect_url"]},"description":"{} = not configured; client_secret is write-only (absent keeps the stored one)"}
 oauth_cfg["properties"]["client_secret_set"]={"type":"boolean","readOnly":True}
+oauth_cfg=name("OAuthConfig",oauth_cfg)
 settings_props={"default_platform_quotas":layer}
 for s in SOURCES: settings_props[f"auth_source_default_{s}_platform_quotas"]=layer
 rate_value={"type":"integer","minimum":1,"maximum":1000000000,"nullable":True,"description":"null = unlimited (in a defaults layer: inherited)"}
 rate_limit=obj({"rpm":rate_value,"tpm":rate_value,"concurrency":rate_value})
-rate_layer={"type":"object","additionalProperties":rate_limit,"description":"platform -> rate limits (docs/rate-limits.md); missing = null"}
+rate_layer=name("RateLayer",{"type":"object","additionalProperties":rate_limit,"description":"platform -> rate limits (docs/rate-limits.md); missing = null"})
 settings_props["default_rate_limits"]=rate_layer
 for s in SOURCES: settings_props[f"auth_source_default_{s}_rate_limits"]=rate_layer
 settings_props.update({"quota_timezone":{"type":"string","description":"IANA zone name"},"monthly_window":{"type":"string","enum":["calendar","rolling_30d"]},"quota_enforcement":{"type":"string","enum":["soft","strict"]},"registration_enabled":{"type":"boolean"}})
@@ -59,17 +63,17 @@ for s in SOURCES[1:]: settings_props[f"oauth_{s}"]=oauth_cfg
 settings_props["unknown_model_pricing"]={"type":"string","enum":["fallback","reject"],"description":"a model without a price: charged at the platform's fallback price, or refused (docs/pricing.md)"}
 settings_props["request_log_retention_days"]={"type":"integer","minimum":0,"maximum":3650,"nullable":True,"description":"null or 0 = kept forever; else whole days from 7 to 3650 (docs/request-log.md)"}
 settings_props["alert_thresholds"]={"type":"array","maxItems":10,"items":{"type":"integer","minimum":1,"maximum":100},"description":"percent of a capped window at which to alert; default [80,100]"}
-settings_props["alert_webhook"]={"type":"object","nullable":True,"properties":{"url":{"type":"string","format":"uri"},"secret":{"type":"string","writeOnly":True},"secret_set":{"type":"boolean","readOnly":True}},"description":"{} = not configured; secret is write-only (absent keeps the stored one)"}
-settings_props["alert_email"]={"type":"object","nullable":True,"properties":{"smtp_host":{"type":"string"},"smtp_port":{"type":"integer","minimum":1,"maximum":65535},"tls":{"type":"string","enum":["none","starttls","tls"]},"username":{"type":"string"},"password":{"type":"string","writeOnly":True},"password_set":{"type":"boolean","readOnly":True},"from":{"type":"string"},"notify_admins":{"type":"boolean"}},"description":"{} = not configured; password is write-only (absent keeps the stored one)"}
-settings_in={"type":"object","properties":{k:{**v,"nullable":True} for k,v in settings_props.items()},"additionalProperties":False}
+settings_props["alert_webhook"]=name("AlertWebhook",{"type":"object","nullable":True,"properties":{"url":{"type":"string","format":"uri"},"secret":{"type":"string","writeOnly":True},"secret_set":{"type":"boolean","readOnly":True}},"description":"{} = not configured; secret is write-only (absent keeps the stored one)"})
+settings_props["alert_email"]=name("AlertEmail",{"type":"object","nullable":True,"properties":{"smtp_host":{"type":"string"},"smtp_port":{"type":"integer","minimum":1,"maximum":65535},"tls":{"type":"string","enum":["none","starttls","tls"]},"username":{"type":"string"},"password":{"type":"string","writeOnly":True},"password_set":{"type":"boolean","readOnly":True},"from":{"type":"string"},"notify_admins":{"type":"boolean"}},"description":"{} = not configured; password is write-only (absent keeps the stored one)"})
+settings_in={"type":"object","properties":{k:({"nullable":True,"allOf":[v]} if "$ref" in v else {**v,"nullable":True}) for k,v in settings_props.items()},"additionalProperties":False}
 price_in=obj({"platform":{"type":"string","enum":PLATFORMS},"input_per_mtok":money,"output_per_mtok":money,"cache_read_per_mtok":{**money,"nullable":True},"cache_write_5m_per_mtok":{**money,"nullable":True},"cache_write_1h_per_mtok":{**money,"nullable":True},"long_context":{"type":"object","nullable":True,"properties":{"threshold_tokens":{"type":"integer","minimum":0},"input_per_mtok":money,"output_per_mtok":money,**{k:{**money,"nullable":True,"description":"derived from this tier's input when null"} for k in ["cache_read_per_mtok","cache_write_5m_per_mtok","cache_write_1h_per_mtok"]}},"required":["threshold_tokens","input_per_mtok","output_per_mtok"]},"tool_fees":obj({k:{**money,"nullable":True,"description":"USD per 1,000 calls"} for k in ["web_search_per_1k","web_fetch_per_1k","file_search_per_1k","code_execution_per_1k"]}),"source_url":{"type":"string","maxLength":500,"nullable":True,"description":"where the price was read"},"as_of":{"type":"string","maxLength":40,"nullable":True,"description":"when the price was checked"}},["platform","input_per_mtok","output_per_mtok"])
 schemas={
  "Error":obj({"error":obj({"code":{"type":"string"},"message":{"type":"string"},"field":{"type":"string"}},["code","message"])},["error"]),
  "User":obj({"id":{"type":"integer"},"email":{"type":"string"},"display_name":{"type":"string"},"role":{"type":"string","enum":["admin","user"]},"status":{"type":"string","enum":["active","disabled"]},"auth_source":{"type":"string","enum":SOURCES},"cost_multiplier":money,"created_at":time},["id","email","display_name","role","status","auth_source","cost_multiplier","created_at"]),
  "Login":obj({"token":{"type":"string"},"user":ref("User")},["token","user"]),
  "QuotaView":R(obj(view_props)),
- "AdminQuotaView":R(obj(admin_view_props)),
- "KeyQuotaView":R(obj(admin_view_props),*[f"{w}_window_start" for w in WINDOWS]),
+ "AdminQuotaView":{"allOf":[ref("QuotaView"),ro(window_starts)]},
+ "KeyQuotaView":{"allOf":[ref("QuotaView"),obj(window_starts)],"description":"window starts in the admin routes only"},
  "PlatformLimits":limits_item,
  "PlatformLimitsOut":R(limits_item),
  "QuotaViews":obj({"platform_quotas":{"type":"array","items":ref("QuotaView")}},["platform_quotas"]),
@@ -99,11 +103,18 @@ schemas["UpstreamCreate"]={"allOf":[schemas["UpstreamInput"],{"required":["platf
 int_or_null={"type":"integer","nullable":True}
 str_or_null={"type":"string","nullable":True}
 log_entry=R(obj({"request_id":{"type":"string","description":"the settlement id (x-tollgate-request-id)"},"client_request_id":{**str_or_null,"description":"the client's x-request-id"},"at":time,"user_id":int_or_null,"user_email":str_or_null,"api_key_id":int_or_null,"key_name":str_or_null,"platform":{"type":"string","enum":PLATFORMS},"route":str_or_null,"model":str_or_null,"outcome":{"type":"string","description":"ok for a charged answer, else the refusal's error code, not_billed or upstream_error"},"http_status":int_or_null,"charged":{"type":"boolean"},"input_tokens":{"type":"integer"},"output_tokens":{"type":"integer"},"cache_read_tokens":{"type":"integer"},"cache_write_tokens":{"type":"integer"},"cost_usd":money,"estimated":{"type":"boolean"},"latency_ms":{"type":"integer"},"ttfb_ms":int_or_null,"upstream_id":{"type":"integer","description":"admin view only"},"upstream_name":{"type":"string","description":"admin view only"}}),"upstream_id","upstream_name")
-log_page=obj({"entries":{"type":"array","items":log_entry},"next_cursor":{**str_or_null,"description":"pass as cursor for the next (older) page"}},["entries","next_cursor"])
+log_page=obj({"entries":{"type":"array","items":ref("RequestLogEntry")},"next_cursor":{**str_or_null,"description":"pass as cursor for the next (older) page"}},["entries","next_cursor"])
 log_params=lambda admin:([q("user_id",{"type":"integer","minimum":1},"only this user's requests")] if admin else [])+[q("key_id",{"type":"integer","minimum":1},"only this key's requests"),q("platform",{"type":"string","enum":PLATFORMS},"only this platform"),q("model",{"type":"string"},"only this model (as requested)"),q("status",{"type":"string","pattern":"^([1-5][0-9][0-9]|[1-5]xx)$"},"an HTTP status (429) or a class (4xx)"),q("request_id",{"type":"string"},"Tollgate's or the client's request id"),q("from",{"type":"string"},"RFC 3339 instant, or a date in the quota time zone"),q("to",{"type":"string"},"RFC 3339 instant (exclusive), or a date (inclusive)"),q("cursor",{"type":"string"},"next_cursor of the previous page"),q("limit",{"type":"integer","minimum":1,"maximum":500,"default":50},"page size")]
 csv_ok={"200":{"description":"CSV, streamed; same columns as the JSON entries","content":{"text/csv":{"schema":{"type":"string"}}}}}
 totals={"cost_usd":money,"requests":{"type":"integer"},"input_tokens":{"type":"integer"},"output_tokens":{"type":"integer"},"cache_tokens":{"type":"integer"}}
-analytics=lambda admin:ro({"days":{"type":"integer"},"timezone":{"type":"string"},"total":ro(totals),"by_day":{"type":"array","items":ro({"date":{"type":"string","format":"date"},**totals})},"by_model":{"type":"array","items":ro({"platform":{"type":"string"},"model":{"type":"string"},**totals})},"by_key":{"type":"array","items":ro({"api_key_id":int_or_null,"key_name":str_or_null,"user_email":str_or_null,**totals})},**({"top_users":{"type":"array","items":ro({"user_id":{"type":"integer"},"email":str_or_null,**totals})}} if admin else {})})
+for name,extra in [("AnalyticsDay",{"date":{"type":"string","format":"date"}}),("AnalyticsModel",{"platform":{"type":"string"},"model":{"type":"string"}}),("AnalyticsKey",{"api_key_id":int_or_null,"key_name":str_or_null,"user_email":str_or_null}),("AnalyticsUser",{"user_id":{"type":"integer"},"email":str_or_null})]:
+    schemas[name]=ro({**extra,**totals})
+schemas["UsageTotals"]=ro(totals)
+schemas["Analytics"]=ro({"days":{"type":"integer"},"timezone":{"type":"string"},"total":ref("UsageTotals"),"by_day":{"type":"array","items":ref("AnalyticsDay")},"by_model":{"type":"array","items":ref("AnalyticsModel")},"by_key":{"type":"array","items":ref("AnalyticsKey")}})
+schemas["AdminAnalytics"]={"allOf":[ref("Analytics"),ro({"top_users":{"type":"array","items":ref("AnalyticsUser")}})]}
+schemas["RequestLogEntry"]=log_entry
+schemas["RequestLogPage"]=log_page
+analytics=lambda admin:ref("AdminAnalytics" if admin else "Analytics")
 days_param=[q("days",{"type":"integer","minimum":1,"maximum":366,"default":30},"days, today included")]
 paths={
  "/openapi.json":{"get":op("This document","meta",{"200":{"description":"OpenAPI 3 document","content":{"application/json":{"schema":{"type":"object"}}}}},public=True)},
@@ -143,10 +154,10 @@ paths={
  "/admin/alerts":{"get":op("Recent threshold alerts with each delivery's state, newest first","admin",{**ok(ro({"alerts":{"type":"array","items":ref("Alert")}})),**errs("401","403")})},
  "/admin/users/{id}/rate-limits":{"get":op("The user's rate limits: overrides, auth-source defaults, effective","admin",{**ok(ref("UserRateLimits")),**errs("401","403","404")},params=[idp("id","user id")]),"put":op("Replace the user's rate limit overrides (audited)","admin",{**ok(ref("UserRateLimits")),**errs("400","401","403","404")},body(ref("RateLimitsInput")),params=[idp("id","user id")])},
  "/user/api-keys/{id}/rate-limits":{"get":op("A key's own rate limits (its owner, or an admin)","user",{**ok(ref("KeyRateLimits")),**errs("401","404")},params=[idp("id","key id")]),"put":op("Replace a key's rate limits (audited); its owner may only tighten them, an admin may set any","user",{**ok(ref("KeyRateLimits")),**errs("400","401","403","404")},body(ref("RateLimitsInput")),params=[idp("id","key id")])},
- "/admin/request-log":{"get":op("Request log of every gateway request (charged or not), newest first, keyset-paged","admin",{**ok(log_page),**errs("400","401","403")},params=log_params(True))},
+ "/admin/request-log":{"get":op("Request log of every gateway request (charged or not), newest first, keyset-paged","admin",{**ok(ref("RequestLogPage")),**errs("400","401","403")},params=log_params(True))},
  "/admin/request-log.csv":{"get":op("The filtered request log as CSV (streamed, at most 1,000,000 rows)","admin",{**csv_ok,**errs("400","401","403")},params=[p for p in log_params(True) if p["name"] not in ("cursor","limit")])},
  "/admin/analytics":{"get":op("Spend, requests and tokens of all users by day, model, key, and the top spenders","admin",{**ok(analytics(True)),**errs("400","401","403")},params=days_param)},
- "/user/request-log":{"get":op("My requests, newest first, keyset-paged","user",{**ok(log_page),**errs("400","401")},params=log_params(False))},
+ "/user/request-log":{"get":op("My requests, newest first, keyset-paged","user",{**ok(ref("RequestLogPage")),**errs("400","401")},params=log_params(False))},
  "/user/request-log.csv":{"get":op("My filtered requests as CSV (streamed)","user",{**csv_ok,**errs("400","401")},params=[p for p in log_params(False) if p["name"] not in ("cursor","limit")])},
  "/user/analytics":{"get":op("My spend, requests and tokens by day, model and key","user",{**ok(analytics(False)),**errs("400","401")},params=days_param)},
  "/user/api-keys/{id}":{"delete":op("Revoke one of my keys (204)","user",{"204":{"description":"revoked"},**errs("401","403","404")},params=[idp("id","key id")])},
@@ -157,6 +168,7 @@ for item in paths.values():
         if "requestBody" in o and "415" not in o["responses"]:
             r=o["responses"]; after=[k for k in r if k>"415"]
             o["responses"]={**{k:v for k,v in r.items() if k<"415"},**errs("415"),**{k:r[k] for k in after}}
+schemas.update(named)
 doc={"openapi":"3.0.3","info":{"title":"Tollgate console API","version":"0.1.0","description":"See docs/console-api.md. Errors are {\"error\":{\"code\",\"message\",\"field\"}}. Cookie-authenticated writes need X-CSRF-Token."},
  "servers":[{"url":"/api/v1"}],"security":[{"bearer":[]},{"cookie":[]}],
  "components":{"securitySchemes":{"bearer":{"type":"http","scheme":"bearer","description":"the token from POST /auth/login"},"cookie":{"type":"apiKey","in":"cookie","name":"tollgate_session"}},"schemas":schemas},"paths":paths}

@@ -64,92 +64,19 @@ export interface Schemas {
     /** limit + top-up - usage; null = unlimited */
     monthly_remaining_usd: number | null
   }
-  AdminQuotaView: {
-    platform: 'anthropic' | 'openai' | 'gemini' | 'antigravity'
-    /** null = unlimited, 0 = disabled */
-    five_hour_limit_usd: number | null
-    /** USD, exact, at most 9 decimals */
-    five_hour_usage_usd: number
-    five_hour_resets_at: string | null
-    /** an admin's extra allowance for the current window */
-    five_hour_topup_usd: number
-    /** limit + top-up - usage; null = unlimited */
-    five_hour_remaining_usd: number | null
-    /** null = unlimited, 0 = disabled */
-    daily_limit_usd: number | null
-    /** USD, exact, at most 9 decimals */
-    daily_usage_usd: number
-    daily_resets_at: string | null
-    /** an admin's extra allowance for the current window */
-    daily_topup_usd: number
-    /** limit + top-up - usage; null = unlimited */
-    daily_remaining_usd: number | null
-    /** null = unlimited, 0 = disabled */
-    weekly_limit_usd: number | null
-    /** USD, exact, at most 9 decimals */
-    weekly_usage_usd: number
-    weekly_resets_at: string | null
-    /** an admin's extra allowance for the current window */
-    weekly_topup_usd: number
-    /** limit + top-up - usage; null = unlimited */
-    weekly_remaining_usd: number | null
-    /** null = unlimited, 0 = disabled */
-    monthly_limit_usd: number | null
-    /** USD, exact, at most 9 decimals */
-    monthly_usage_usd: number
-    monthly_resets_at: string | null
-    /** an admin's extra allowance for the current window */
-    monthly_topup_usd: number
-    /** limit + top-up - usage; null = unlimited */
-    monthly_remaining_usd: number | null
+  AdminQuotaView: Schemas['QuotaView'] & ({
     five_hour_window_start: string | null
     daily_window_start: string | null
     weekly_window_start: string | null
     monthly_window_start: string | null
-  }
-  KeyQuotaView: {
-    platform: 'anthropic' | 'openai' | 'gemini' | 'antigravity'
-    /** null = unlimited, 0 = disabled */
-    five_hour_limit_usd: number | null
-    /** USD, exact, at most 9 decimals */
-    five_hour_usage_usd: number
-    five_hour_resets_at: string | null
-    /** an admin's extra allowance for the current window */
-    five_hour_topup_usd: number
-    /** limit + top-up - usage; null = unlimited */
-    five_hour_remaining_usd: number | null
-    /** null = unlimited, 0 = disabled */
-    daily_limit_usd: number | null
-    /** USD, exact, at most 9 decimals */
-    daily_usage_usd: number
-    daily_resets_at: string | null
-    /** an admin's extra allowance for the current window */
-    daily_topup_usd: number
-    /** limit + top-up - usage; null = unlimited */
-    daily_remaining_usd: number | null
-    /** null = unlimited, 0 = disabled */
-    weekly_limit_usd: number | null
-    /** USD, exact, at most 9 decimals */
-    weekly_usage_usd: number
-    weekly_resets_at: string | null
-    /** an admin's extra allowance for the current window */
-    weekly_topup_usd: number
-    /** limit + top-up - usage; null = unlimited */
-    weekly_remaining_usd: number | null
-    /** null = unlimited, 0 = disabled */
-    monthly_limit_usd: number | null
-    /** USD, exact, at most 9 decimals */
-    monthly_usage_usd: number
-    monthly_resets_at: string | null
-    /** an admin's extra allowance for the current window */
-    monthly_topup_usd: number
-    /** limit + top-up - usage; null = unlimited */
-    monthly_remaining_usd: number | null
+  })
+  /** window starts in the admin routes only */
+  KeyQuotaView: Schemas['QuotaView'] & ({
     five_hour_window_start?: string | null
     daily_window_start?: string | null
     weekly_window_start?: string | null
     monthly_window_start?: string | null
-  }
+  })
   PlatformLimits: {
     platform: 'anthropic' | 'openai' | 'gemini' | 'antigravity'
     /** null = unlimited, 0 = disabled */
@@ -180,529 +107,79 @@ export interface Schemas {
   }
   Settings: {
     settings: {
-      /** platform -> window limits; missing = null */
-      default_platform_quotas: { [key: string]: {
-        /** null = unlimited, 0 = disabled */
-        five_hour?: number | null
-        /** null = unlimited, 0 = disabled */
-        daily?: number | null
-        /** null = unlimited, 0 = disabled */
-        weekly?: number | null
-        /** null = unlimited, 0 = disabled */
-        monthly?: number | null
-      } }
-      /** platform -> window limits; missing = null */
-      auth_source_default_email_platform_quotas: { [key: string]: {
-        /** null = unlimited, 0 = disabled */
-        five_hour?: number | null
-        /** null = unlimited, 0 = disabled */
-        daily?: number | null
-        /** null = unlimited, 0 = disabled */
-        weekly?: number | null
-        /** null = unlimited, 0 = disabled */
-        monthly?: number | null
-      } }
-      /** platform -> window limits; missing = null */
-      auth_source_default_linuxdo_platform_quotas: { [key: string]: {
-        /** null = unlimited, 0 = disabled */
-        five_hour?: number | null
-        /** null = unlimited, 0 = disabled */
-        daily?: number | null
-        /** null = unlimited, 0 = disabled */
-        weekly?: number | null
-        /** null = unlimited, 0 = disabled */
-        monthly?: number | null
-      } }
-      /** platform -> window limits; missing = null */
-      auth_source_default_oidc_platform_quotas: { [key: string]: {
-        /** null = unlimited, 0 = disabled */
-        five_hour?: number | null
-        /** null = unlimited, 0 = disabled */
-        daily?: number | null
-        /** null = unlimited, 0 = disabled */
-        weekly?: number | null
-        /** null = unlimited, 0 = disabled */
-        monthly?: number | null
-      } }
-      /** platform -> window limits; missing = null */
-      auth_source_default_wechat_platform_quotas: { [key: string]: {
-        /** null = unlimited, 0 = disabled */
-        five_hour?: number | null
-        /** null = unlimited, 0 = disabled */
-        daily?: number | null
-        /** null = unlimited, 0 = disabled */
-        weekly?: number | null
-        /** null = unlimited, 0 = disabled */
-        monthly?: number | null
-      } }
-      /** platform -> window limits; missing = null */
-      auth_source_default_github_platform_quotas: { [key: string]: {
-        /** null = unlimited, 0 = disabled */
-        five_hour?: number | null
-        /** null = unlimited, 0 = disabled */
-        daily?: number | null
-        /** null = unlimited, 0 = disabled */
-        weekly?: number | null
-        /** null = unlimited, 0 = disabled */
-        monthly?: number | null
-      } }
-      /** platform -> window limits; missing = null */
-      auth_source_default_google_platform_quotas: { [key: string]: {
-        /** null = unlimited, 0 = disabled */
-        five_hour?: number | null
-        /** null = unlimited, 0 = disabled */
-        daily?: number | null
-        /** null = unlimited, 0 = disabled */
-        weekly?: number | null
-        /** null = unlimited, 0 = disabled */
-        monthly?: number | null
-      } }
-      /** platform -> window limits; missing = null */
-      auth_source_default_dingtalk_platform_quotas: { [key: string]: {
-        /** null = unlimited, 0 = disabled */
-        five_hour?: number | null
-        /** null = unlimited, 0 = disabled */
-        daily?: number | null
-        /** null = unlimited, 0 = disabled */
-        weekly?: number | null
-        /** null = unlimited, 0 = disabled */
-        monthly?: number | null
-      } }
-      /** platform -> rate limits (docs/rate-limits.md); missing = null */
-      default_rate_limits: { [key: string]: {
-        /** null = unlimited (in a defaults layer: inherited) */
-        rpm?: number | null
-        /** null = unlimited (in a defaults layer: inherited) */
-        tpm?: number | null
-        /** null = unlimited (in a defaults layer: inherited) */
-        concurrency?: number | null
-      } }
-      /** platform -> rate limits (docs/rate-limits.md); missing = null */
-      auth_source_default_email_rate_limits: { [key: string]: {
-        /** null = unlimited (in a defaults layer: inherited) */
-        rpm?: number | null
-        /** null = unlimited (in a defaults layer: inherited) */
-        tpm?: number | null
-        /** null = unlimited (in a defaults layer: inherited) */
-        concurrency?: number | null
-      } }
-      /** platform -> rate limits (docs/rate-limits.md); missing = null */
-      auth_source_default_linuxdo_rate_limits: { [key: string]: {
-        /** null = unlimited (in a defaults layer: inherited) */
-        rpm?: number | null
-        /** null = unlimited (in a defaults layer: inherited) */
-        tpm?: number | null
-        /** null = unlimited (in a defaults layer: inherited) */
-        concurrency?: number | null
-      } }
-      /** platform -> rate limits (docs/rate-limits.md); missing = null */
-      auth_source_default_oidc_rate_limits: { [key: string]: {
-        /** null = unlimited (in a defaults layer: inherited) */
-        rpm?: number | null
-        /** null = unlimited (in a defaults layer: inherited) */
-        tpm?: number | null
-        /** null = unlimited (in a defaults layer: inherited) */
-        concurrency?: number | null
-      } }
-      /** platform -> rate limits (docs/rate-limits.md); missing = null */
-      auth_source_default_wechat_rate_limits: { [key: string]: {
-        /** null = unlimited (in a defaults layer: inherited) */
-        rpm?: number | null
-        /** null = unlimited (in a defaults layer: inherited) */
-        tpm?: number | null
-        /** null = unlimited (in a defaults layer: inherited) */
-        concurrency?: number | null
-      } }
-      /** platform -> rate limits (docs/rate-limits.md); missing = null */
-      auth_source_default_github_rate_limits: { [key: string]: {
-        /** null = unlimited (in a defaults layer: inherited) */
-        rpm?: number | null
-        /** null = unlimited (in a defaults layer: inherited) */
-        tpm?: number | null
-        /** null = unlimited (in a defaults layer: inherited) */
-        concurrency?: number | null
-      } }
-      /** platform -> rate limits (docs/rate-limits.md); missing = null */
-      auth_source_default_google_rate_limits: { [key: string]: {
-        /** null = unlimited (in a defaults layer: inherited) */
-        rpm?: number | null
-        /** null = unlimited (in a defaults layer: inherited) */
-        tpm?: number | null
-        /** null = unlimited (in a defaults layer: inherited) */
-        concurrency?: number | null
-      } }
-      /** platform -> rate limits (docs/rate-limits.md); missing = null */
-      auth_source_default_dingtalk_rate_limits: { [key: string]: {
-        /** null = unlimited (in a defaults layer: inherited) */
-        rpm?: number | null
-        /** null = unlimited (in a defaults layer: inherited) */
-        tpm?: number | null
-        /** null = unlimited (in a defaults layer: inherited) */
-        concurrency?: number | null
-      } }
+      default_platform_quotas: Schemas['QuotaLayer']
+      auth_source_default_email_platform_quotas: Schemas['QuotaLayer']
+      auth_source_default_linuxdo_platform_quotas: Schemas['QuotaLayer']
+      auth_source_default_oidc_platform_quotas: Schemas['QuotaLayer']
+      auth_source_default_wechat_platform_quotas: Schemas['QuotaLayer']
+      auth_source_default_github_platform_quotas: Schemas['QuotaLayer']
+      auth_source_default_google_platform_quotas: Schemas['QuotaLayer']
+      auth_source_default_dingtalk_platform_quotas: Schemas['QuotaLayer']
+      default_rate_limits: Schemas['RateLayer']
+      auth_source_default_email_rate_limits: Schemas['RateLayer']
+      auth_source_default_linuxdo_rate_limits: Schemas['RateLayer']
+      auth_source_default_oidc_rate_limits: Schemas['RateLayer']
+      auth_source_default_wechat_rate_limits: Schemas['RateLayer']
+      auth_source_default_github_rate_limits: Schemas['RateLayer']
+      auth_source_default_google_rate_limits: Schemas['RateLayer']
+      auth_source_default_dingtalk_rate_limits: Schemas['RateLayer']
       /** IANA zone name */
       quota_timezone: string
       monthly_window: 'calendar' | 'rolling_30d'
       quota_enforcement: 'soft' | 'strict'
       registration_enabled: boolean
-      /** {} = not configured; client_secret is write-only (absent keeps the stored one) */
-      oauth_linuxdo: {
-        client_id?: string
-        client_secret?: string
-        discovery_url?: string
-        authorize_url?: string
-        token_url?: string
-        userinfo_url?: string
-        scopes?: string
-        redirect_url?: string
-        client_secret_set?: boolean
-      } | null
-      /** {} = not configured; client_secret is write-only (absent keeps the stored one) */
-      oauth_oidc: {
-        client_id?: string
-        client_secret?: string
-        discovery_url?: string
-        authorize_url?: string
-        token_url?: string
-        userinfo_url?: string
-        scopes?: string
-        redirect_url?: string
-        client_secret_set?: boolean
-      } | null
-      /** {} = not configured; client_secret is write-only (absent keeps the stored one) */
-      oauth_wechat: {
-        client_id?: string
-        client_secret?: string
-        discovery_url?: string
-        authorize_url?: string
-        token_url?: string
-        userinfo_url?: string
-        scopes?: string
-        redirect_url?: string
-        client_secret_set?: boolean
-      } | null
-      /** {} = not configured; client_secret is write-only (absent keeps the stored one) */
-      oauth_github: {
-        client_id?: string
-        client_secret?: string
-        discovery_url?: string
-        authorize_url?: string
-        token_url?: string
-        userinfo_url?: string
-        scopes?: string
-        redirect_url?: string
-        client_secret_set?: boolean
-      } | null
-      /** {} = not configured; client_secret is write-only (absent keeps the stored one) */
-      oauth_google: {
-        client_id?: string
-        client_secret?: string
-        discovery_url?: string
-        authorize_url?: string
-        token_url?: string
-        userinfo_url?: string
-        scopes?: string
-        redirect_url?: string
-        client_secret_set?: boolean
-      } | null
-      /** {} = not configured; client_secret is write-only (absent keeps the stored one) */
-      oauth_dingtalk: {
-        client_id?: string
-        client_secret?: string
-        discovery_url?: string
-        authorize_url?: string
-        token_url?: string
-        userinfo_url?: string
-        scopes?: string
-        redirect_url?: string
-        client_secret_set?: boolean
-      } | null
+      oauth_linuxdo: Schemas['OAuthConfig']
+      oauth_oidc: Schemas['OAuthConfig']
+      oauth_wechat: Schemas['OAuthConfig']
+      oauth_github: Schemas['OAuthConfig']
+      oauth_google: Schemas['OAuthConfig']
+      oauth_dingtalk: Schemas['OAuthConfig']
       /** a model without a price: charged at the platform's fallback price, or refused (docs/pricing.md) */
       unknown_model_pricing: 'fallback' | 'reject'
       /** null or 0 = kept forever; else whole days from 7 to 3650 (docs/request-log.md) */
       request_log_retention_days: number | null
       /** percent of a capped window at which to alert; default [80,100] */
       alert_thresholds: number[]
-      /** {} = not configured; secret is write-only (absent keeps the stored one) */
-      alert_webhook: {
-        url?: string
-        secret?: string
-        secret_set?: boolean
-      } | null
-      /** {} = not configured; password is write-only (absent keeps the stored one) */
-      alert_email: {
-        smtp_host?: string
-        smtp_port?: number
-        tls?: 'none' | 'starttls' | 'tls'
-        username?: string
-        password?: string
-        password_set?: boolean
-        from?: string
-        notify_admins?: boolean
-      } | null
+      alert_webhook: Schemas['AlertWebhook']
+      alert_email: Schemas['AlertEmail']
     }
   }
   SettingsChanges: {
-    /** platform -> window limits; missing = null */
-    default_platform_quotas?: { [key: string]: {
-      /** null = unlimited, 0 = disabled */
-      five_hour?: number | null
-      /** null = unlimited, 0 = disabled */
-      daily?: number | null
-      /** null = unlimited, 0 = disabled */
-      weekly?: number | null
-      /** null = unlimited, 0 = disabled */
-      monthly?: number | null
-    } } | null
-    /** platform -> window limits; missing = null */
-    auth_source_default_email_platform_quotas?: { [key: string]: {
-      /** null = unlimited, 0 = disabled */
-      five_hour?: number | null
-      /** null = unlimited, 0 = disabled */
-      daily?: number | null
-      /** null = unlimited, 0 = disabled */
-      weekly?: number | null
-      /** null = unlimited, 0 = disabled */
-      monthly?: number | null
-    } } | null
-    /** platform -> window limits; missing = null */
-    auth_source_default_linuxdo_platform_quotas?: { [key: string]: {
-      /** null = unlimited, 0 = disabled */
-      five_hour?: number | null
-      /** null = unlimited, 0 = disabled */
-      daily?: number | null
-      /** null = unlimited, 0 = disabled */
-      weekly?: number | null
-      /** null = unlimited, 0 = disabled */
-      monthly?: number | null
-    } } | null
-    /** platform -> window limits; missing = null */
-    auth_source_default_oidc_platform_quotas?: { [key: string]: {
-      /** null = unlimited, 0 = disabled */
-      five_hour?: number | null
-      /** null = unlimited, 0 = disabled */
-      daily?: number | null
-      /** null = unlimited, 0 = disabled */
-      weekly?: number | null
-      /** null = unlimited, 0 = disabled */
-      monthly?: number | null
-    } } | null
-    /** platform -> window limits; missing = null */
-    auth_source_default_wechat_platform_quotas?: { [key: string]: {
-      /** null = unlimited, 0 = disabled */
-      five_hour?: number | null
-      /** null = unlimited, 0 = disabled */
-      daily?: number | null
-      /** null = unlimited, 0 = disabled */
-      weekly?: number | null
-      /** null = unlimited, 0 = disabled */
-      monthly?: number | null
-    } } | null
-    /** platform -> window limits; missing = null */
-    auth_source_default_github_platform_quotas?: { [key: string]: {
-      /** null = unlimited, 0 = disabled */
-      five_hour?: number | null
-      /** null = unlimited, 0 = disabled */
-      daily?: number | null
-      /** null = unlimited, 0 = disabled */
-      weekly?: number | null
-      /** null = unlimited, 0 = disabled */
-      monthly?: number | null
-    } } | null
-    /** platform -> window limits; missing = null */
-    auth_source_default_google_platform_quotas?: { [key: string]: {
-      /** null = unlimited, 0 = disabled */
-      five_hour?: number | null
-      /** null = unlimited, 0 = disabled */
-      daily?: number | null
-      /** null = unlimited, 0 = disabled */
-      weekly?: number | null
-      /** null = unlimited, 0 = disabled */
-      monthly?: number | null
-    } } | null
-    /** platform -> window limits; missing = null */
-    auth_source_default_dingtalk_platform_quotas?: { [key: string]: {
-      /** null = unlimited, 0 = disabled */
-      five_hour?: number | null
-      /** null = unlimited, 0 = disabled */
-      daily?: number | null
-      /** null = unlimited, 0 = disabled */
-      weekly?: number | null
-      /** null = unlimited, 0 = disabled */
-      monthly?: number | null
-    } } | null
-    /** platform -> rate limits (docs/rate-limits.md); missing = null */
-    default_rate_limits?: { [key: string]: {
-      /** null = unlimited (in a defaults layer: inherited) */
-      rpm?: number | null
-      /** null = unlimited (in a defaults layer: inherited) */
-      tpm?: number | null
-      /** null = unlimited (in a defaults layer: inherited) */
-      concurrency?: number | null
-    } } | null
-    /** platform -> rate limits (docs/rate-limits.md); missing = null */
-    auth_source_default_email_rate_limits?: { [key: string]: {
-      /** null = unlimited (in a defaults layer: inherited) */
-      rpm?: number | null
-      /** null = unlimited (in a defaults layer: inherited) */
-      tpm?: number | null
-      /** null = unlimited (in a defaults layer: inherited) */
-      concurrency?: number | null
-    } } | null
-    /** platform -> rate limits (docs/rate-limits.md); missing = null */
-    auth_source_default_linuxdo_rate_limits?: { [key: string]: {
-      /** null = unlimited (in a defaults layer: inherited) */
-      rpm?: number | null
-      /** null = unlimited (in a defaults layer: inherited) */
-      tpm?: number | null
-      /** null = unlimited (in a defaults layer: inherited) */
-      concurrency?: number | null
-    } } | null
-    /** platform -> rate limits (docs/rate-limits.md); missing = null */
-    auth_source_default_oidc_rate_limits?: { [key: string]: {
-      /** null = unlimited (in a defaults layer: inherited) */
-      rpm?: number | null
-      /** null = unlimited (in a defaults layer: inherited) */
-      tpm?: number | null
-      /** null = unlimited (in a defaults layer: inherited) */
-      concurrency?: number | null
-    } } | null
-    /** platform -> rate limits (docs/rate-limits.md); missing = null */
-    auth_source_default_wechat_rate_limits?: { [key: string]: {
-      /** null = unlimited (in a defaults layer: inherited) */
-      rpm?: number | null
-      /** null = unlimited (in a defaults layer: inherited) */
-      tpm?: number | null
-      /** null = unlimited (in a defaults layer: inherited) */
-      concurrency?: number | null
-    } } | null
-    /** platform -> rate limits (docs/rate-limits.md); missing = null */
-    auth_source_default_github_rate_limits?: { [key: string]: {
-      /** null = unlimited (in a defaults layer: inherited) */
-      rpm?: number | null
-      /** null = unlimited (in a defaults layer: inherited) */
-      tpm?: number | null
-      /** null = unlimited (in a defaults layer: inherited) */
-      concurrency?: number | null
-    } } | null
-    /** platform -> rate limits (docs/rate-limits.md); missing = null */
-    auth_source_default_google_rate_limits?: { [key: string]: {
-      /** null = unlimited (in a defaults layer: inherited) */
-      rpm?: number | null
-      /** null = unlimited (in a defaults layer: inherited) */
-      tpm?: number | null
-      /** null = unlimited (in a defaults layer: inherited) */
-      concurrency?: number | null
-    } } | null
-    /** platform -> rate limits (docs/rate-limits.md); missing = null */
-    auth_source_default_dingtalk_rate_limits?: { [key: string]: {
-      /** null = unlimited (in a defaults layer: inherited) */
-      rpm?: number | null
-      /** null = unlimited (in a defaults layer: inherited) */
-      tpm?: number | null
-      /** null = unlimited (in a defaults layer: inherited) */
-      concurrency?: number | null
-    } } | null
+    default_platform_quotas?: Schemas['QuotaLayer'] | null
+    auth_source_default_email_platform_quotas?: Schemas['QuotaLayer'] | null
+    auth_source_default_linuxdo_platform_quotas?: Schemas['QuotaLayer'] | null
+    auth_source_default_oidc_platform_quotas?: Schemas['QuotaLayer'] | null
+    auth_source_default_wechat_platform_quotas?: Schemas['QuotaLayer'] | null
+    auth_source_default_github_platform_quotas?: Schemas['QuotaLayer'] | null
+    auth_source_default_google_platform_quotas?: Schemas['QuotaLayer'] | null
+    auth_source_default_dingtalk_platform_quotas?: Schemas['QuotaLayer'] | null
+    default_rate_limits?: Schemas['RateLayer'] | null
+    auth_source_default_email_rate_limits?: Schemas['RateLayer'] | null
+    auth_source_default_linuxdo_rate_limits?: Schemas['RateLayer'] | null
+    auth_source_default_oidc_rate_limits?: Schemas['RateLayer'] | null
+    auth_source_default_wechat_rate_limits?: Schemas['RateLayer'] | null
+    auth_source_default_github_rate_limits?: Schemas['RateLayer'] | null
+    auth_source_default_google_rate_limits?: Schemas['RateLayer'] | null
+    auth_source_default_dingtalk_rate_limits?: Schemas['RateLayer'] | null
     /** IANA zone name */
     quota_timezone?: string | null
     monthly_window?: 'calendar' | 'rolling_30d' | null
     quota_enforcement?: 'soft' | 'strict' | null
     registration_enabled?: boolean | null
-    /** {} = not configured; client_secret is write-only (absent keeps the stored one) */
-    oauth_linuxdo?: {
-      client_id?: string
-      client_secret?: string
-      discovery_url?: string
-      authorize_url?: string
-      token_url?: string
-      userinfo_url?: string
-      scopes?: string
-      redirect_url?: string
-      client_secret_set?: boolean
-    } | null
-    /** {} = not configured; client_secret is write-only (absent keeps the stored one) */
-    oauth_oidc?: {
-      client_id?: string
-      client_secret?: string
-      discovery_url?: string
-      authorize_url?: string
-      token_url?: string
-      userinfo_url?: string
-      scopes?: string
-      redirect_url?: string
-      client_secret_set?: boolean
-    } | null
-    /** {} = not configured; client_secret is write-only (absent keeps the stored one) */
-    oauth_wechat?: {
-      client_id?: string
-      client_secret?: string
-      discovery_url?: string
-      authorize_url?: string
-      token_url?: string
-      userinfo_url?: string
-      scopes?: string
-      redirect_url?: string
-      client_secret_set?: boolean
-    } | null
-    /** {} = not configured; client_secret is write-only (absent keeps the stored one) */
-    oauth_github?: {
-      client_id?: string
-      client_secret?: string
-      discovery_url?: string
-      authorize_url?: string
-      token_url?: string
-      userinfo_url?: string
-      scopes?: string
-      redirect_url?: string
-      client_secret_set?: boolean
-    } | null
-    /** {} = not configured; client_secret is write-only (absent keeps the stored one) */
-    oauth_google?: {
-      client_id?: string
-      client_secret?: string
-      discovery_url?: string
-      authorize_url?: string
-      token_url?: string
-      userinfo_url?: string
-      scopes?: string
-      redirect_url?: string
-      client_secret_set?: boolean
-    } | null
-    /** {} = not configured; client_secret is write-only (absent keeps the stored one) */
-    oauth_dingtalk?: {
-      client_id?: string
-      client_secret?: string
-      discovery_url?: string
-      authorize_url?: string
-      token_url?: string
-      userinfo_url?: string
-      scopes?: string
-      redirect_url?: string
-      client_secret_set?: boolean
-    } | null
+    oauth_linuxdo?: Schemas['OAuthConfig'] | null
+    oauth_oidc?: Schemas['OAuthConfig'] | null
+    oauth_wechat?: Schemas['OAuthConfig'] | null
+    oauth_github?: Schemas['OAuthConfig'] | null
+    oauth_google?: Schemas['OAuthConfig'] | null
+    oauth_dingtalk?: Schemas['OAuthConfig'] | null
     /** a model without a price: charged at the platform's fallback price, or refused (docs/pricing.md) */
     unknown_model_pricing?: 'fallback' | 'reject' | null
     /** null or 0 = kept forever; else whole days from 7 to 3650 (docs/request-log.md) */
     request_log_retention_days?: number | null
     /** percent of a capped window at which to alert; default [80,100] */
     alert_thresholds?: number[] | null
-    /** {} = not configured; secret is write-only (absent keeps the stored one) */
-    alert_webhook?: {
-      url?: string
-      secret?: string
-      secret_set?: boolean
-    } | null
-    /** {} = not configured; password is write-only (absent keeps the stored one) */
-    alert_email?: {
-      smtp_host?: string
-      smtp_port?: number
-      tls?: 'none' | 'starttls' | 'tls'
-      username?: string
-      password?: string
-      password_set?: boolean
-      from?: string
-      notify_admins?: boolean
-    } | null
+    alert_webhook?: Schemas['AlertWebhook'] | null
+    alert_email?: Schemas['AlertEmail'] | null
   }
   Upstream: {
     id: number
@@ -932,6 +409,150 @@ export interface Schemas {
     /** v1internal only for antigravity */
     protocol?: 'native' | 'v1internal'
   }), 'platform' | 'name' | 'base_url' | 'api_key'>>
+  AnalyticsDay: {
+    date: string
+    /** USD, exact, at most 9 decimals */
+    cost_usd: number
+    requests: number
+    input_tokens: number
+    output_tokens: number
+    cache_tokens: number
+  }
+  AnalyticsModel: {
+    platform: string
+    model: string
+    /** USD, exact, at most 9 decimals */
+    cost_usd: number
+    requests: number
+    input_tokens: number
+    output_tokens: number
+    cache_tokens: number
+  }
+  AnalyticsKey: {
+    api_key_id: number | null
+    key_name: string | null
+    user_email: string | null
+    /** USD, exact, at most 9 decimals */
+    cost_usd: number
+    requests: number
+    input_tokens: number
+    output_tokens: number
+    cache_tokens: number
+  }
+  AnalyticsUser: {
+    user_id: number
+    email: string | null
+    /** USD, exact, at most 9 decimals */
+    cost_usd: number
+    requests: number
+    input_tokens: number
+    output_tokens: number
+    cache_tokens: number
+  }
+  UsageTotals: {
+    /** USD, exact, at most 9 decimals */
+    cost_usd: number
+    requests: number
+    input_tokens: number
+    output_tokens: number
+    cache_tokens: number
+  }
+  Analytics: {
+    days: number
+    timezone: string
+    total: Schemas['UsageTotals']
+    by_day: Schemas['AnalyticsDay'][]
+    by_model: Schemas['AnalyticsModel'][]
+    by_key: Schemas['AnalyticsKey'][]
+  }
+  AdminAnalytics: Schemas['Analytics'] & {
+    top_users: Schemas['AnalyticsUser'][]
+  }
+  RequestLogEntry: {
+    /** the settlement id (x-tollgate-request-id) */
+    request_id: string
+    /** the client's x-request-id */
+    client_request_id: string | null
+    at: string
+    user_id: number | null
+    user_email: string | null
+    api_key_id: number | null
+    key_name: string | null
+    platform: 'anthropic' | 'openai' | 'gemini' | 'antigravity'
+    route: string | null
+    model: string | null
+    /** ok for a charged answer, else the refusal's error code, not_billed or upstream_error */
+    outcome: string
+    http_status: number | null
+    charged: boolean
+    input_tokens: number
+    output_tokens: number
+    cache_read_tokens: number
+    cache_write_tokens: number
+    /** USD, exact, at most 9 decimals */
+    cost_usd: number
+    estimated: boolean
+    latency_ms: number
+    ttfb_ms: number | null
+    /** admin view only */
+    upstream_id?: number
+    /** admin view only */
+    upstream_name?: string
+  }
+  RequestLogPage: {
+    entries: Schemas['RequestLogEntry'][]
+    /** pass as cursor for the next (older) page */
+    next_cursor: string | null
+  }
+  /** platform -> window limits; missing = null */
+  QuotaLayer: { [key: string]: {
+    /** null = unlimited, 0 = disabled */
+    five_hour?: number | null
+    /** null = unlimited, 0 = disabled */
+    daily?: number | null
+    /** null = unlimited, 0 = disabled */
+    weekly?: number | null
+    /** null = unlimited, 0 = disabled */
+    monthly?: number | null
+  } }
+  /** {} = not configured; client_secret is write-only (absent keeps the stored one) */
+  OAuthConfig: {
+    client_id?: string
+    client_secret?: string
+    discovery_url?: string
+    authorize_url?: string
+    token_url?: string
+    userinfo_url?: string
+    scopes?: string
+    redirect_url?: string
+    client_secret_set?: boolean
+  } | null
+  /** platform -> rate limits (docs/rate-limits.md); missing = null */
+  RateLayer: { [key: string]: {
+    /** null = unlimited (in a defaults layer: inherited) */
+    rpm?: number | null
+    /** null = unlimited (in a defaults layer: inherited) */
+    tpm?: number | null
+    /** null = unlimited (in a defaults layer: inherited) */
+    concurrency?: number | null
+  } }
+  /** {} = not configured; secret is write-only (absent keeps the stored one) */
+  AlertWebhook: {
+    url?: string
+    secret?: string
+    secret_set?: boolean
+  } | null
+  /** {} = not configured; password is write-only (absent keeps the stored one) */
+  AlertEmail: {
+    smtp_host?: string
+    smtp_port?: number
+    tls?: 'none' | 'starttls' | 'tls'
+    username?: string
+    password?: string
+    password_set?: boolean
+    from?: string
+    notify_admins?: boolean
+  } | null
 }
 
 /** Every operation by `METHOD /path` (paths under /api/v1): its JSON body and its success answer. */
@@ -1412,41 +1033,7 @@ export interface Operations {
   /** Request log of every gateway request (charged or not), newest first, keyset-paged */
   'GET /admin/request-log': {
     body: never
-    response: {
-      entries: ({
-        /** the settlement id (x-tollgate-request-id) */
-        request_id: string
-        /** the client's x-request-id */
-        client_request_id: string | null
-        at: string
-        user_id: number | null
-        user_email: string | null
-        api_key_id: number | null
-        key_name: string | null
-        platform: 'anthropic' | 'openai' | 'gemini' | 'antigravity'
-        route: string | null
-        model: string | null
-        /** ok for a charged answer, else the refusal's error code, not_billed or upstream_error */
-        outcome: string
-        http_status: number | null
-        charged: boolean
-        input_tokens: number
-        output_tokens: number
-        cache_read_tokens: number
-        cache_write_tokens: number
-        /** USD, exact, at most 9 decimals */
-        cost_usd: number
-        estimated: boolean
-        latency_ms: number
-        ttfb_ms: number | null
-        /** admin view only */
-        upstream_id?: number
-        /** admin view only */
-        upstream_name?: string
-      })[]
-      /** pass as cursor for the next (older) page */
-      next_cursor: string | null
-    }
+    response: Schemas['RequestLogPage']
   }
   /** The filtered request log as CSV (streamed, at most 1,000,000 rows) */
   'GET /admin/request-log.csv': {
@@ -1456,97 +1043,12 @@ export interface Operations {
   /** Spend, requests and tokens of all users by day, model, key, and the top spenders */
   'GET /admin/analytics': {
     body: never
-    response: {
-      days: number
-      timezone: string
-      total: {
-        /** USD, exact, at most 9 decimals */
-        cost_usd: number
-        requests: number
-        input_tokens: number
-        output_tokens: number
-        cache_tokens: number
-      }
-      by_day: {
-        date: string
-        /** USD, exact, at most 9 decimals */
-        cost_usd: number
-        requests: number
-        input_tokens: number
-        output_tokens: number
-        cache_tokens: number
-      }[]
-      by_model: {
-        platform: string
-        model: string
-        /** USD, exact, at most 9 decimals */
-        cost_usd: number
-        requests: number
-        input_tokens: number
-        output_tokens: number
-        cache_tokens: number
-      }[]
-      by_key: ({
-        api_key_id: number | null
-        key_name: string | null
-        user_email: string | null
-        /** USD, exact, at most 9 decimals */
-        cost_usd: number
-        requests: number
-        input_tokens: number
-        output_tokens: number
-        cache_tokens: number
-      })[]
-      top_users: ({
-        user_id: number
-        email: string | null
-        /** USD, exact, at most 9 decimals */
-        cost_usd: number
-        requests: number
-        input_tokens: number
-        output_tokens: number
-        cache_tokens: number
-      })[]
-    }
+    response: Schemas['AdminAnalytics']
   }
   /** My requests, newest first, keyset-paged */
   'GET /user/request-log': {
     body: never
-    response: {
-      entries: ({
-        /** the settlement id (x-tollgate-request-id) */
-        request_id: string
-        /** the client's x-request-id */
-        client_request_id: string | null
-        at: string
-        user_id: number | null
-        user_email: string | null
-        api_key_id: number | null
-        key_name: string | null
-        platform: 'anthropic' | 'openai' | 'gemini' | 'antigravity'
-        route: string | null
-        model: string | null
-        /** ok for a charged answer, else the refusal's error code, not_billed or upstream_error */
-        outcome: string
-        http_status: number | null
-        charged: boolean
-        input_tokens: number
-        output_tokens: number
-        cache_read_tokens: number
-        cache_write_tokens: number
-        /** USD, exact, at most 9 decimals */
-        cost_usd: number
-        estimated: boolean
-        latency_ms: number
-        ttfb_ms: number | null
-        /** admin view only */
-        upstream_id?: number
-        /** admin view only */
-        upstream_name?: string
-      })[]
-      /** pass as cursor for the next (older) page */
-      next_cursor: string | null
-    }
+    response: Schemas['RequestLogPage']
   }
   /** My filtered requests as CSV (streamed) */
   'GET /user/request-log.csv': {
@@ -1556,48 +1058,7 @@ export interface Operations {
   /** My spend, requests and tokens by day, model and key */
   'GET /user/analytics': {
     body: never
-    response: {
-      days: number
-      timezone: string
-      total: {
-        /** USD, exact, at most 9 decimals */
-        cost_usd: number
-        requests: number
-        input_tokens: number
-        output_tokens: number
-        cache_tokens: number
-      }
-      by_day: {
-        date: string
-        /** USD, exact, at most 9 decimals */
-        cost_usd: number
-        requests: number
-        input_tokens: number
-        output_tokens: number
-        cache_tokens: number
-      }[]
-      by_model: {
-        platform: string
-        model: string
-        /** USD, exact, at most 9 decimals */
-        cost_usd: number
-        requests: number
-        input_tokens: number
-        output_tokens: number
-        cache_tokens: number
-      }[]
-      by_key: ({
-        api_key_id: number | null
-        key_name: string | null
-        user_email: string | null
-        /** USD, exact, at most 9 decimals */
-        cost_usd: number
-        requests: number
-        input_tokens: number
-        output_tokens: number
-        cache_tokens: number
-      })[]
-    }
+    response: Schemas['Analytics']
   }
   /** Revoke one of my keys (204) */
   'DELETE /user/api-keys/{id}': {

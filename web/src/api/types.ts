@@ -1,5 +1,8 @@
-// Types for every object of the console API (docs/console-api.md). Platform, window and auth-source
-// names are plain strings on purpose: the lists are data served by GET /meta, not compiled into the UI.
+// The console's types. Answers the API document names are aliases of the types generated from it
+// (contract.ts); the rest are checked against it in contract-check.ts (docs/console-api.md). Platform,
+// window and auth-source names the UI builds are plain strings on purpose: the lists are data served
+// by GET /meta, not compiled into the UI.
+import type { Schemas } from './contract'
 
 export type Platform = string
 export type AuthSource = string
@@ -25,21 +28,9 @@ export interface Meta {
 export type Role = 'admin' | 'user'
 export type UserStatus = 'active' | 'disabled'
 
-export interface User {
-  id: number
-  email: string
-  display_name: string
-  role: Role
-  status: UserStatus
-  auth_source: AuthSource
-  cost_multiplier: number
-  created_at: string
-}
+export type User = Schemas['User']
 
-export interface LoginResponse {
-  token: string
-  user: User
-}
+export type LoginResponse = Schemas['Login']
 
 export interface LoginRequest {
   email: string
@@ -123,7 +114,7 @@ export interface AdminQuotaView extends QuotaView {
 }
 
 /** A key's quota row: the admin routes add the window starts, the user's own routes do not. */
-export type KeyQuotaView = QuotaView & Partial<AdminQuotaView>
+export type KeyQuotaView = Schemas['KeyQuotaView']
 
 export interface QuotaViewList<V extends QuotaView = QuotaView> {
   platform_quotas: V[]
@@ -199,25 +190,9 @@ export interface UsageResponse {
   series: UsageSeries[]
 }
 
-export interface ApiKey {
-  id: number
-  name: string
-  prefix: string
-  /** null = every platform */
-  platforms: Platform[] | null
-  created_at: string
-  last_used_at: string | null
-  /** The key's own budget, on top of its user's: null = no lifetime budget. */
-  lifetime_limit_usd: Limit
-  lifetime_usage_usd: number
-  lifetime_remaining_usd: Limit
-  /** The key's own rows (platforms with a limit or current usage); window starts in admin routes only. */
-  platform_quotas: KeyQuotaView[]
-}
+export type ApiKey = Schemas['ApiKey']
 
-export interface CreatedApiKey extends ApiKey {
-  secret: string
-}
+export type CreatedApiKey = Schemas['CreatedApiKey']
 
 export interface ApiKeyList {
   api_keys: ApiKey[]
@@ -236,16 +211,7 @@ export interface CreateApiKeyRequest extends Partial<KeyQuotasRequest> {
 
 export type UpstreamProtocol = 'native' | 'v1internal'
 
-export interface Upstream {
-  id: number
-  platform: Platform
-  name: string
-  base_url: string
-  api_key_masked: string
-  enabled: boolean
-  priority: number
-  protocol: UpstreamProtocol
-}
+export type Upstream = Schemas['Upstream']
 
 export interface UpstreamList {
   upstreams: Upstream[]
@@ -315,25 +281,9 @@ export interface PricingResponse {
 }
 
 /** A dashboard notice (GET /user/notices). Amounts are decimal strings of USD. */
-export interface QuotaAlertPayload {
-  alert_id: number
-  platform: Platform
-  window: string
-  threshold: number
-  usage_usd: string
-  limit_usd: string
-  window_start: string
-  resets_at: string | null
-  created_at: string
-}
+export type QuotaAlertPayload = Schemas['Notice']['payload']
 
-export interface Notice {
-  id: number
-  kind: 'quota_alert' | string
-  payload: QuotaAlertPayload
-  created_at: string
-  read_at: string | null
-}
+export type Notice = Schemas['Notice']
 
 export interface NoticeList {
   notices: Notice[]
@@ -377,51 +327,14 @@ export interface RateLimitEntry extends RateLimitValues {
 export interface PutRateLimitsRequest {
   rate_limits: RateLimitEntry[]
 }
-export interface UserRateLimits {
-  user_id: number
-  overrides: RateLimitEntry[]
-  defaults: RateLimitEntry[]
-  effective: RateLimitEntry[]
-}
-export interface KeyRateLimits {
-  api_key_id: number
-  rate_limits: RateLimitEntry[]
-}
+export type UserRateLimits = Schemas['UserRateLimits']
+export type KeyRateLimits = Schemas['KeyRateLimits']
 
 /** One row of GET /admin/request-log and /user/request-log (docs/request-log.md). `cost_usd` is sent as
  * a JSON number with its exact decimal text (at most 9 decimals). `upstream_*` only in the admin's view. */
-export interface RequestLogEntry {
-  request_id: string
-  client_request_id: string | null
-  at: string
-  user_id: number | null
-  user_email: string | null
-  api_key_id: number | null
-  key_name: string | null
-  platform: Platform
-  route: string | null
-  model: string | null
-  /** `ok`, `not_billed`, `upstream_error`, `client_disconnected`, or a gateway error code. */
-  outcome: string
-  http_status: number | null
-  charged: boolean
-  input_tokens: number
-  output_tokens: number
-  cache_read_tokens: number
-  cache_write_tokens: number
-  cost_usd: number
-  estimated: boolean
-  latency_ms: number
-  ttfb_ms: number | null
-  upstream_id?: number | null
-  upstream_name?: string | null
-}
+export type RequestLogEntry = Schemas['RequestLogEntry']
 
-export interface RequestLogPage {
-  entries: RequestLogEntry[]
-  /** Pass as `cursor` for the next (older) page; null on the last page. */
-  next_cursor: string | null
-}
+export type RequestLogPage = Schemas['RequestLogPage']
 
 /** The filters of the request log; every field optional (blank = any). */
 export interface RequestLogQuery {
@@ -438,44 +351,14 @@ export interface RequestLogQuery {
 }
 
 /** Sums of GET /user/analytics and /admin/analytics. */
-export interface UsageTotals {
-  cost_usd: number
-  requests: number
-  input_tokens: number
-  output_tokens: number
-  cache_tokens: number
-}
+export type UsageTotals = Schemas['UsageTotals']
 
-export interface AnalyticsDay extends UsageTotals {
-  date: string
-}
+export type AnalyticsDay = Schemas['AnalyticsDay']
 
-export interface AnalyticsModel extends UsageTotals {
-  platform: Platform
-  model: string
-}
+export type AnalyticsModel = Schemas['AnalyticsModel']
 
-export interface AnalyticsKey extends UsageTotals {
-  /** null for charges without a key. */
-  api_key_id: number | null
-  key_name: string | null
-  user_email: string | null
-}
+export type AnalyticsKey = Schemas['AnalyticsKey']
 
-export interface AnalyticsUser extends UsageTotals {
-  user_id: number
-  email: string | null
-}
+export type AnalyticsUser = Schemas['AnalyticsUser']
 
-export interface AnalyticsResponse {
-  days: number
-  timezone: string
-  total: UsageTotals
-  /** One point per local date, oldest first, zeros included. */
-  by_day: AnalyticsDay[]
-  /** Highest cost first, at most 20 of each. */
-  by_model: AnalyticsModel[]
-  by_key: AnalyticsKey[]
-  /** Admin view only. */
-  top_users?: AnalyticsUser[]
-}
+export type AnalyticsResponse = Schemas['Analytics'] & Partial<Pick<Schemas['AdminAnalytics'], 'top_users'>>

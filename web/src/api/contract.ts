@@ -241,46 +241,7 @@ export interface Schemas {
     /** when the price was checked */
     as_of?: string | null
   }
-  ModelPrice: ({
-    platform: 'anthropic' | 'openai' | 'gemini' | 'antigravity'
-    /** USD, exact, at most 9 decimals */
-    input_per_mtok: number
-    /** USD, exact, at most 9 decimals */
-    output_per_mtok: number
-    /** USD, exact, at most 9 decimals */
-    cache_read_per_mtok?: number | null
-    /** USD, exact, at most 9 decimals */
-    cache_write_5m_per_mtok?: number | null
-    /** USD, exact, at most 9 decimals */
-    cache_write_1h_per_mtok?: number | null
-    long_context?: {
-      threshold_tokens: number
-      /** USD, exact, at most 9 decimals */
-      input_per_mtok: number
-      /** USD, exact, at most 9 decimals */
-      output_per_mtok: number
-      /** derived from this tier's input when null */
-      cache_read_per_mtok?: number | null
-      /** derived from this tier's input when null */
-      cache_write_5m_per_mtok?: number | null
-      /** derived from this tier's input when null */
-      cache_write_1h_per_mtok?: number | null
-    } | null
-    tool_fees?: {
-      /** USD per 1,000 calls */
-      web_search_per_1k?: number | null
-      /** USD per 1,000 calls */
-      web_fetch_per_1k?: number | null
-      /** USD per 1,000 calls */
-      file_search_per_1k?: number | null
-      /** USD per 1,000 calls */
-      code_execution_per_1k?: number | null
-    }
-    /** where the price was read */
-    source_url?: string | null
-    /** when the price was checked */
-    as_of?: string | null
-  }) & ({
+  ModelPrice: Schemas['PriceInput'] & ({
     model: string
     source: 'builtin' | 'override'
   })
@@ -390,25 +351,7 @@ export interface Schemas {
     rate_limits: Schemas['RateLimitValues'][]
   }
   CreatedApiKey: Schemas['ApiKey'] & Required<Pick<Schemas['ApiKey'], 'secret'>>
-  UpstreamCreate: ({
-    platform?: 'anthropic' | 'openai' | 'gemini' | 'antigravity'
-    name?: string
-    base_url?: string
-    api_key?: string
-    enabled?: boolean
-    priority?: number
-    /** v1internal only for antigravity */
-    protocol?: 'native' | 'v1internal'
-  }) & Required<Pick<({
-    platform?: 'anthropic' | 'openai' | 'gemini' | 'antigravity'
-    name?: string
-    base_url?: string
-    api_key?: string
-    enabled?: boolean
-    priority?: number
-    /** v1internal only for antigravity */
-    protocol?: 'native' | 'v1internal'
-  }), 'platform' | 'name' | 'base_url' | 'api_key'>>
+  UpstreamCreate: Schemas['UpstreamInput'] & Required<Pick<Schemas['UpstreamInput'], 'platform' | 'name' | 'base_url' | 'api_key'>>
   AnalyticsDay: {
     date: string
     /** USD, exact, at most 9 decimals */
@@ -553,6 +496,17 @@ export interface Schemas {
     from?: string
     notify_admins?: boolean
   } | null
+  AuditEntry: {
+    id: number
+    at: string
+    actor_id: number | null
+    actor_email: string | null
+    action: string
+    target_user_id: number | null
+    platform: string | null
+    before: unknown
+    after: unknown
+  }
 }
 
 /** Every operation by `METHOD /path` (paths under /api/v1): its JSON body and its success answer. */
@@ -713,17 +667,7 @@ export interface Operations {
   'GET /admin/audit': {
     body: never
     response: {
-      entries: ({
-        id: number
-        at: string
-        actor_id: number | null
-        actor_email: string | null
-        action: string
-        target_user_id: number | null
-        platform: string | null
-        before: unknown
-        after: unknown
-      })[]
+      entries: Schemas['AuditEntry'][]
       total: number
       page: number
       per_page: number
@@ -756,46 +700,7 @@ export interface Operations {
     body: never
     response: {
       models: Schemas['ModelPrice'][]
-      fallback: { [key: string]: ({
-        platform: 'anthropic' | 'openai' | 'gemini' | 'antigravity'
-        /** USD, exact, at most 9 decimals */
-        input_per_mtok: number
-        /** USD, exact, at most 9 decimals */
-        output_per_mtok: number
-        /** USD, exact, at most 9 decimals */
-        cache_read_per_mtok?: number | null
-        /** USD, exact, at most 9 decimals */
-        cache_write_5m_per_mtok?: number | null
-        /** USD, exact, at most 9 decimals */
-        cache_write_1h_per_mtok?: number | null
-        long_context?: {
-          threshold_tokens: number
-          /** USD, exact, at most 9 decimals */
-          input_per_mtok: number
-          /** USD, exact, at most 9 decimals */
-          output_per_mtok: number
-          /** derived from this tier's input when null */
-          cache_read_per_mtok?: number | null
-          /** derived from this tier's input when null */
-          cache_write_5m_per_mtok?: number | null
-          /** derived from this tier's input when null */
-          cache_write_1h_per_mtok?: number | null
-        } | null
-        tool_fees?: {
-          /** USD per 1,000 calls */
-          web_search_per_1k?: number | null
-          /** USD per 1,000 calls */
-          web_fetch_per_1k?: number | null
-          /** USD per 1,000 calls */
-          file_search_per_1k?: number | null
-          /** USD per 1,000 calls */
-          code_execution_per_1k?: number | null
-        }
-        /** where the price was read */
-        source_url?: string | null
-        /** when the price was checked */
-        as_of?: string | null
-      }) | null }
+      fallback: { [key: string]: Schemas['PriceInput'] | null }
       /** where the built-in prices were read */
       builtin_source: string[]
       /** when they were checked */
@@ -825,86 +730,8 @@ export interface Operations {
       skipped: number
       changes: ({
         model: string
-        before: ({
-          platform: 'anthropic' | 'openai' | 'gemini' | 'antigravity'
-          /** USD, exact, at most 9 decimals */
-          input_per_mtok: number
-          /** USD, exact, at most 9 decimals */
-          output_per_mtok: number
-          /** USD, exact, at most 9 decimals */
-          cache_read_per_mtok?: number | null
-          /** USD, exact, at most 9 decimals */
-          cache_write_5m_per_mtok?: number | null
-          /** USD, exact, at most 9 decimals */
-          cache_write_1h_per_mtok?: number | null
-          long_context?: {
-            threshold_tokens: number
-            /** USD, exact, at most 9 decimals */
-            input_per_mtok: number
-            /** USD, exact, at most 9 decimals */
-            output_per_mtok: number
-            /** derived from this tier's input when null */
-            cache_read_per_mtok?: number | null
-            /** derived from this tier's input when null */
-            cache_write_5m_per_mtok?: number | null
-            /** derived from this tier's input when null */
-            cache_write_1h_per_mtok?: number | null
-          } | null
-          tool_fees?: {
-            /** USD per 1,000 calls */
-            web_search_per_1k?: number | null
-            /** USD per 1,000 calls */
-            web_fetch_per_1k?: number | null
-            /** USD per 1,000 calls */
-            file_search_per_1k?: number | null
-            /** USD per 1,000 calls */
-            code_execution_per_1k?: number | null
-          }
-          /** where the price was read */
-          source_url?: string | null
-          /** when the price was checked */
-          as_of?: string | null
-        }) | null
-        after: {
-          platform: 'anthropic' | 'openai' | 'gemini' | 'antigravity'
-          /** USD, exact, at most 9 decimals */
-          input_per_mtok: number
-          /** USD, exact, at most 9 decimals */
-          output_per_mtok: number
-          /** USD, exact, at most 9 decimals */
-          cache_read_per_mtok?: number | null
-          /** USD, exact, at most 9 decimals */
-          cache_write_5m_per_mtok?: number | null
-          /** USD, exact, at most 9 decimals */
-          cache_write_1h_per_mtok?: number | null
-          long_context?: {
-            threshold_tokens: number
-            /** USD, exact, at most 9 decimals */
-            input_per_mtok: number
-            /** USD, exact, at most 9 decimals */
-            output_per_mtok: number
-            /** derived from this tier's input when null */
-            cache_read_per_mtok?: number | null
-            /** derived from this tier's input when null */
-            cache_write_5m_per_mtok?: number | null
-            /** derived from this tier's input when null */
-            cache_write_1h_per_mtok?: number | null
-          } | null
-          tool_fees?: {
-            /** USD per 1,000 calls */
-            web_search_per_1k?: number | null
-            /** USD per 1,000 calls */
-            web_fetch_per_1k?: number | null
-            /** USD per 1,000 calls */
-            file_search_per_1k?: number | null
-            /** USD per 1,000 calls */
-            code_execution_per_1k?: number | null
-          }
-          /** where the price was read */
-          source_url?: string | null
-          /** when the price was checked */
-          as_of?: string | null
-        }
+        before: Schemas['PriceInput'] | null
+        after: Schemas['PriceInput']
       })[]
       applied: boolean
     }

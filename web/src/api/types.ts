@@ -156,17 +156,7 @@ export interface SettingsResponse {
   settings: Settings
 }
 
-export interface AuditEntry {
-  id: number
-  at: string
-  actor_id: number | null
-  actor_email: string | null
-  action: string
-  target_user_id: number | null
-  platform: Platform | null
-  before: unknown
-  after: unknown
-}
+export type AuditEntry = Schemas['AuditEntry']
 
 export interface AuditList {
   entries: AuditEntry[]

@@ -179,3 +179,37 @@ async fn charges_not_yet_written_count_without_a_copy(app: TestApp) {
     }
 }
 crate::both_backends!(pending_charges_count_without_a_quota_copy, super::charges_not_yet_written_count_without_a_copy);
+
+/// Strict mode's bound covers what a request can cost beyond its visible text: server-side tool
+/// fees (bounded by `max_uses`, else by the output cap) and content the upstream holds by reference
+/// (a file id or URI). Without them a request could be admitted near a cap and charged many times
+/// what was left.
+async fn strict_bounds_server_tools_and_files_by_reference(app: TestApp) {
+    use tollgate_core::settings::validate_changes;
+    let app = app.with_mocks(false).await;
+    let mut price = crate::util::gateway::test_price(Platform::Anthropic);
+    price.tool_fees.web_search_per_1k = Some(Money::parse("10").unwrap()); // $0.01 a search
+    app.state.ledger.prices().set_overrides(vec![(MODEL.to_owned(), price)]).unwrap();
+    let changes = validate_changes(r#"{"quota_enforcement":"strict"}"#).unwrap();
+    app.state.store.save_settings(&changes, jiff::Timestamp::now()).await.unwrap();
+    app.state.settings.refresh().await.unwrap();
+    let caller = app.caller("strict-tools@example.com", &daily(Platform::Anthropic, "0.1")).await;
+    let send = |tools: &str, content: &str| {
+        let body = format!(
+            r#"{{"model":"{MODEL}","max_tokens":50,"tools":[{tools}],"messages":[{{"role":"user","content":{content}}}]}}"#
+        );
+        let (app, secret) = (&app, caller.secret.clone());
+        async move { app.post_json("/v1/messages", &[("x-api-key", &secret)], &body).await.status.as_u16() }
+    };
+    let search = r#"{"type":"web_search_20250305","name":"web_search"}"#;
+    let search_3 = r#"{"type":"web_search_20250305","name":"web_search","max_uses":3}"#;
+    // Up to 50 searches (one per output token) at $0.01: $0.50 > $0.10 left.
+    assert_eq!(send(search, r#""hi""#).await, 429);
+    // At most 3 searches: $0.03 plus tokens fits.
+    assert_eq!(send(search_3, r#""hi""#).await, 200);
+    // A document by file id: up to a whole context window of input, far over the cap.
+    let file = r#"[{"type":"document","source":{"type":"file","file_id":"file_1"}}]"#;
+    assert_eq!(send(search_3, file).await, 429);
+    assert!(app.spent(caller.user_id, Platform::Anthropic).await <= 100_000_000);
+}
+crate::both_backends!(strict_bounds_server_tools_and_files, super::strict_bounds_server_tools_and_files_by_reference);

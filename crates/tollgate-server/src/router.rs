@@ -303,6 +303,14 @@ async fn gemini(
                 .into_response_as(ErrorShape::Gemini);
         }
     };
+    // The path is forwarded as sent, so a name that an upstream could decode into another path
+    // (`flash%2F..%2Fpro`) would be priced as one model and served as another.
+    if model.is_empty() || !model.bytes().all(|b| b.is_ascii_alphanumeric() || b".-_@".contains(&b)) {
+        return GatewayError::bad_request(
+            "model: the model in the path must be a plain name (letters, digits, '.', '-', '_', '@')",
+        )
+        .into_response_as(ErrorShape::Gemini);
+    }
     let (r, key) = route(platform_of(&uri, Platform::Gemini), endpoint, &uri, Some(model.to_owned()));
     gateway::handle(s, r, m, h, key, body).await
 }

@@ -239,7 +239,9 @@ pub async fn my_csv(State(state): State<AppState>, caller: Caller, q: LogQuery) 
 
 const CSV_HEADER: &str = "time,request_id,client_request_id,user_id,user_email,api_key_id,key_name,platform,route,\
 model,outcome,http_status,charged,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,cost_usd,estimated,\
-latency_ms,ttfb_ms,upstream_id,upstream_name\n";
+latency_ms,ttfb_ms";
+/// The admin's export adds the upstream account (the user's view has none, as in JSON).
+const CSV_HEADER_ADMIN: &str = ",upstream_id,upstream_name";
 
 /// Streams the rows page by page (keyset reads of [`CSV_PAGE`]), never the whole range in memory.
 async fn csv(state: AppState, q: &LogQuery, own: Option<i64>) -> ConsoleResult<Response> {
@@ -259,7 +261,8 @@ async fn csv(state: AppState, q: &LogQuery, own: Option<i64>) -> ConsoleResult<R
     let stream = futures_util::stream::unfold(start, move |mut c| async move {
         if c.header {
             c.header = false;
-            return Some((Ok::<_, std::io::Error>(bytes::Bytes::from_static(CSV_HEADER.as_bytes())), c));
+            let header = if admin { format!("{CSV_HEADER}{CSV_HEADER_ADMIN}\n") } else { format!("{CSV_HEADER}\n") };
+            return Some((Ok::<_, std::io::Error>(bytes::Bytes::from(header)), c));
         }
         if c.done || c.written >= CSV_MAX_ROWS {
             return None;
@@ -280,7 +283,7 @@ async fn csv(state: AppState, q: &LogQuery, own: Option<i64>) -> ConsoleResult<R
         c.written += rows.len();
         let mut out = String::with_capacity(rows.len() * 200);
         for e in rows {
-            csv_line(&mut out, &entry_out(e, &c.zone, admin));
+            csv_line(&mut out, &entry_out(e, &c.zone, admin), admin);
         }
         Some((Ok(bytes::Bytes::from(out)), c))
     });
@@ -291,9 +294,9 @@ async fn csv(state: AppState, q: &LogQuery, own: Option<i64>) -> ConsoleResult<R
     Ok(resp)
 }
 
-fn csv_line(out: &mut String, e: &EntryOut) {
+fn csv_line(out: &mut String, e: &EntryOut, admin: bool) {
     let num = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
-    let fields: [String; 23] = [
+    let mut fields: Vec<String> = vec![
         e.at.clone(),
         cell(&e.request_id),
         cell(e.client_request_id.as_deref().unwrap_or("")),
@@ -315,9 +318,11 @@ fn csv_line(out: &mut String, e: &EntryOut) {
         e.estimated.to_string(),
         e.latency_ms.to_string(),
         num(e.ttfb_ms),
-        num(e.upstream_id),
-        cell(e.upstream_name.as_deref().unwrap_or("")),
     ];
+    if admin {
+        fields.push(num(e.upstream_id));
+        fields.push(cell(e.upstream_name.as_deref().unwrap_or("")));
+    }
     out.push_str(&fields.join(","));
     out.push('\n');
 }

@@ -153,11 +153,15 @@ async fn every_request_is_logged_with_its_cost(app: TestApp) {
     let text = r.text();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 4, "{text}");
-    assert!(lines[0].starts_with("time,request_id,"));
+    assert!(lines[0].starts_with("time,request_id,") && lines[0].ends_with(",ttfb_ms,upstream_id,upstream_name"));
     let whole_line = lines.iter().find(|l| l.contains(&whole_id)).unwrap();
     assert!(whole_line.contains(",0.001152,") && whole_line.contains(",client-abc-1,"), "{whole_line}");
     let r = app.get_as("/api/v1/user/request-log.csv", &bob.token).await;
     assert_eq!(r.text().lines().count(), 1, "header only");
+    // The user's export has no upstream columns, as their JSON view has none.
+    assert!(r.text().trim_end().ends_with(",latency_ms,ttfb_ms"), "{}", r.text());
+    let r = app.get_as("/api/v1/user/request-log.csv", &alice.token).await;
+    assert!(r.text().lines().skip(1).all(|l| l.split(',').count() == 21), "{}", r.text());
 
     // Analytics: the two charges, by day, model and key; the admin sees the top spender.
     let a = app.get_as("/api/v1/user/analytics?days=7", &alice.token).await.json();

@@ -26,6 +26,16 @@ async fn malformed_oversized_and_unroutable_requests() {
     }
     let r = app.post_json("/v1beta/models/m:frobnicate", &[("x-goog-api-key", &c.secret)], "{}").await;
     assert_eq!((r.status.as_u16(), r.json()["error"]["status"].as_str()), (400, Some("INVALID_ARGUMENT")));
+    // A path model an upstream could decode into another model's path is refused, not forwarded.
+    for path in [
+        "/v1beta/models/gemini-2.5-flash-lite%2F..%2Fgemini-3-pro:generateContent",
+        "/v1beta/models/a%23b:generateContent",
+        "/v1beta/models/:generateContent",
+    ] {
+        let r = app.post_json(path, &[("x-goog-api-key", &c.secret)], r#"{"contents":[]}"#).await;
+        assert_eq!(r.status.as_u16(), 400, "{path}: {}", r.text());
+        assert!(r.text().contains("plain name"), "{path}: {}", r.text());
+    }
     assert_eq!(app.spent(c.user_id, Platform::Anthropic).await, 0);
 
     // Oversized body: 413 before anything is forwarded.

@@ -218,7 +218,7 @@ pub fn apply_multiplier(cost: Money, multiplier: Decimal9) -> Result<Money, Pric
 pub enum MatchKind {
     /// The name itself is in the table.
     Exact,
-    /// The name without its date suffix is.
+    /// The name without its date (or `-latest`) suffix is.
     DateSuffix,
     /// The table's alias list maps the name (or its dateless stem) to a model.
     Alias,
@@ -373,9 +373,17 @@ pub fn normalize(model: &str) -> String {
     }
 }
 
-/// `name` without a trailing `@anything`, `-YYYYMMDD` or `-YYYY-MM-DD`.
+/// `name` without a trailing `@anything`, `-YYYYMMDD`, `-YYYY-MM-DD` or `-latest` (the moving
+/// pointer to a model's newest snapshot: `claude-3-opus-latest` is Claude 3 Opus, priced so, not at
+/// the fallback). Four-digit tails (`gpt-4-0613`) are not taken as dates: those snapshots are named
+/// in the table's aliases.
 fn strip_date_suffix(name: &str) -> &str {
     if let Some((stem, _)) = name.split_once('@') {
+        return stem;
+    }
+    if let Some(stem) = name.strip_suffix("-latest")
+        && !stem.is_empty()
+    {
         return stem;
     }
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());

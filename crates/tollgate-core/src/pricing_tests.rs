@@ -77,7 +77,15 @@ fn lookup_rules() {
     assert_eq!(found(Anthropic, "claude-sonnet-4-5-20250929"), (Some("claude-sonnet-4-5"), DateSuffix));
     assert_eq!(found(Anthropic, "claude-sonnet-4-5@20250929"), (Some("claude-sonnet-4-5"), DateSuffix));
     assert_eq!(found(Anthropic, "claude-opus-4-20250514"), (Some("claude-opus-4"), DateSuffix));
-    assert_eq!(found(Anthropic, "claude-3-5-haiku-latest"), (Some("claude-3-5-haiku"), Alias));
+    assert_eq!(found(Anthropic, "claude-3-5-haiku-latest"), (Some("claude-3-5-haiku"), DateSuffix));
+    // Names that look like a cheaper model, or the fallback: priced as the model they are.
+    assert_eq!(found(Anthropic, "claude-3-opus-latest"), (Some("claude-3-opus"), DateSuffix));
+    assert_eq!(found(OpenAi, "gpt-5.4-pro-latest"), (Some("gpt-5.4-pro"), DateSuffix));
+    assert_eq!(found(OpenAi, "chatgpt-4o-latest"), (Some("chatgpt-4o-latest"), Exact));
+    assert_eq!(found(OpenAi, "gpt-5-chat-latest"), (Some("gpt-5"), Alias));
+    assert_eq!(found(OpenAi, "gpt-4-32k-0613"), (Some("gpt-4-32k"), Alias));
+    assert_eq!(found(OpenAi, "GPT-4.5-preview-2025-02-27"), (Some("gpt-4.5-preview"), DateSuffix));
+    assert_eq!(found(OpenAi, "-latest"), (None, Fallback));
     assert_eq!(found(OpenAi, "gpt-4o-mini-2024-07-18"), (Some("gpt-4o-mini"), DateSuffix));
     assert_eq!(found(OpenAi, "gpt-4o-2024-05-13"), (Some("gpt-4o-2024-05-13"), Exact));
     assert_eq!(found(OpenAi, "GPT-4o"), (Some("gpt-4o"), Exact));

@@ -42,12 +42,22 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
-/// An email address: trimmed, with one `@`, a dot-free-or-not domain, no spaces, at most 254 chars.
+/// An email address: trimmed, with one `@`, no spaces, at most 254 chars; no control or invisible
+/// characters and no empty domain label (`demo@example.com.`, `dem\u{200b}o@…`), which would let a
+/// second account look like an existing one in the admin's lists.
 pub fn parse_email(o: &Obj) -> ConsoleResult<String> {
     let email = o.text("email", 254)?;
+    let invisible = |c: char| {
+        c.is_control()
+            || c.is_whitespace()
+            || matches!(c, '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
+    };
     let valid = match email.split_once('@') {
         Some((local, domain)) => {
-            !local.is_empty() && !domain.is_empty() && !domain.contains('@') && !email.contains(char::is_whitespace)
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.split('.').all(|label| !label.is_empty())
+                && !email.contains(invisible)
         }
         None => false,
     };

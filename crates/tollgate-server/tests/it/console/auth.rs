@@ -202,6 +202,21 @@ async fn register(app: TestApp) {
             "invalid_input",
             Some("email"),
         ),
+        // Lookalikes of an existing address: a trailing dot, an invisible character.
+        (r#"{"email":"a@b.c.","password":"new-pass-123"}"#, StatusCode::BAD_REQUEST, "invalid_input", Some("email")),
+        (r#"{"email":"a@b..c","password":"new-pass-123"}"#, StatusCode::BAD_REQUEST, "invalid_input", Some("email")),
+        (
+            r#"{"email":"a\u200b@b.c","password":"new-pass-123"}"#,
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+            Some("email"),
+        ),
+        (
+            r#"{"email":"a\u202e@b.c","password":"new-pass-123"}"#,
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+            Some("email"),
+        ),
         (r#"{"email":"a@b.c","password":"short"}"#, StatusCode::BAD_REQUEST, "invalid_input", Some("password")),
         (r#"{"email":"a@b.c"}"#, StatusCode::BAD_REQUEST, "invalid_input", Some("password")),
         (

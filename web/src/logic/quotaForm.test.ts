@@ -11,6 +11,7 @@ import {
   settingsToForm,
   sourceKey,
   SYSTEM_KEY,
+  unlimitedAtSignup,
   usageLevel,
   usagePercent,
   validateTimezone,
@@ -110,6 +111,20 @@ describe('settings payload', () => {
     expect(validateTimezone('UTC')).toBeNull()
     expect(validateTimezone('')).toBe('validation.required')
     expect(validateTimezone('Nowhere/Town')).toBe('validation.timezone')
+  })
+})
+
+describe('signup warning', () => {
+  it('names the platforms where an email signup gets no limit in any window', () => {
+    const form = settingsToForm(settings(), PLATFORMS, SOURCES)
+    // anthropic has system limits, openai a 0 (disabled): both are limited. gemini and antigravity are not.
+    expect(unlimitedAtSignup(form.cells, PLATFORMS)).toEqual(['gemini', 'antigravity'])
+    // The email source's own value counts; another source's does not.
+    form.cells[cellKey(sourceKey('email'), 'gemini', 'monthly')] = '5'
+    form.cells[cellKey(sourceKey('github'), 'antigravity', 'daily')] = '1'
+    expect(unlimitedAtSignup(form.cells, PLATFORMS)).toEqual(['antigravity'])
+    form.cells[cellKey(SYSTEM_KEY, 'antigravity', 'five_hour')] = ' 2 '
+    expect(unlimitedAtSignup(form.cells, PLATFORMS)).toEqual([])
   })
 })
 

@@ -68,6 +68,18 @@ export function cellsToLimits(prefix: string, platforms: Platform[], cells: Cell
   return out
 }
 
+/**
+ * Platforms on which a user who signs up by email would get no limit at all: every window blank in
+ * the email source's overrides and in the system default (a source value, 0 included, overrides the
+ * system one window by window). Shown as a warning while signup is on.
+ */
+export function unlimitedAtSignup(cells: CellMap, platforms: Platform[]): Platform[] {
+  const blank = (key: string) => (cells[key] ?? '').trim() === ''
+  return platforms.filter((p) =>
+    WINDOWS.every((w) => blank(cellKey(sourceKey('email'), p, w)) && blank(cellKey(SYSTEM_KEY, p, w))),
+  )
+}
+
 export interface SettingsForm {
   cells: CellMap
   quota_timezone: string

@@ -51,6 +51,10 @@ else describe('Tollgate console', () => {
     await admin.click(`${sel('source-email')} summary`)
     await admin.fill(sel(`cell-${EMAIL}.openai.daily`), '0')
     await admin.check(sel('registration'))
+    // Signup on: the page names the platforms a new user could spend on without any limit.
+    const warning = await admin.textContent(sel('registration-unlimited'))
+    assert.match(warning, /antigravity/)
+    assert.doesNotMatch(warning, /anthropic|openai|gemini/)
     const put = admin.waitForResponse((r) => r.url().endsWith('/api/v1/admin/settings') && r.request().method() === 'PUT')
     await admin.click(sel('save-settings'))
     const res = await put

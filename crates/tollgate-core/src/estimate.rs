@@ -90,22 +90,36 @@ impl RequestBound {
         };
         let mut walk = Walk::default();
         walk.value(None, &v);
-        let field = |path: &str| v.pointer(path).and_then(Value::as_u64);
+        // Every spelling an upstream may read (Gemini's proto JSON takes camelCase and snake_case
+        // names, and numbers as strings), the largest value counting.
+        let field = |paths: &[&str]| paths.iter().filter_map(|p| v.pointer(p).and_then(whole_number)).max();
+        const GEMINI_OUT: [&str; 4] = [
+            "/generationConfig/maxOutputTokens",
+            "/generationConfig/max_output_tokens",
+            "/generation_config/maxOutputTokens",
+            "/generation_config/max_output_tokens",
+        ];
+        const GEMINI_N: [&str; 4] = [
+            "/generationConfig/candidateCount",
+            "/generationConfig/candidate_count",
+            "/generation_config/candidateCount",
+            "/generation_config/candidate_count",
+        ];
         let (max_output_tokens, choices) = match family {
-            ApiFamily::Anthropic => (field("/max_tokens"), None),
-            ApiFamily::OpenAiChat => (field("/max_completion_tokens").or(field("/max_tokens")), field("/n")),
-            ApiFamily::OpenAiResponses => (field("/max_output_tokens"), None),
-            ApiFamily::Gemini => {
-                (field("/generationConfig/maxOutputTokens"), field("/generationConfig/candidateCount"))
-            }
+            ApiFamily::Anthropic => (field(&["/max_tokens"]), None),
+            ApiFamily::OpenAiChat => (field(&["/max_completion_tokens", "/max_tokens"]), field(&["/n"])),
+            ApiFamily::OpenAiResponses => (field(&["/max_output_tokens"]), None),
+            ApiFamily::Gemini => (field(&GEMINI_OUT), field(&GEMINI_N)),
         };
         let present = |k: &str| v.get(k).is_some_and(|x| !x.is_null());
+        let server_tools = enables_server_tools(&v);
         let held = walk.held
+            || server_tools
             || match family {
                 ApiFamily::OpenAiResponses => {
                     present("previous_response_id") || present("conversation") || present("prompt")
                 }
-                ApiFamily::Gemini => present("cachedContent"),
+                ApiFamily::Gemini => present("cachedContent") || present("cached_content"),
                 ApiFamily::Anthropic | ApiFamily::OpenAiChat => false,
             };
         let held_tokens = if held { held_context_tokens(family) } else { 0 };
@@ -160,6 +174,8 @@ struct Walk {
     held: bool,
     /// Inside `tools`: function schemas may name a `file_id` parameter without referring to one.
     in_tools: bool,
+    /// The current object is an inline image already counted: its `data` adds nothing.
+    skip_data: bool,
 }
 
 impl Walk {
@@ -175,9 +191,11 @@ impl Walk {
             Value::Array(items) => items.iter().for_each(|i| self.value(None, i)),
             Value::Object(map) => {
                 self.tokens = self.tokens.saturating_add(TOKENS_PER_OBJECT);
+                let outer_skip = std::mem::take(&mut self.skip_data);
                 if !self.in_tools {
                     self.references(map);
                 }
+                let skip_data = std::mem::replace(&mut self.skip_data, outer_skip);
                 if let Some(cc) = map.get("cache_control").and_then(Value::as_object) {
                     let one_hour = cc.get("ttl").and_then(Value::as_str) == Some("1h");
                     self.cache = match (self.cache, one_hour) {
@@ -187,6 +205,9 @@ impl Walk {
                 }
                 for (k, item) in map {
                     self.tokens = self.tokens.saturating_add(k.len() as u64);
+                    if skip_data && k == "data" {
+                        continue;
+                    }
                     self.value(Some(k), item);
                 }
             }
@@ -199,10 +220,28 @@ impl Walk {
     /// images by URL (bounded like an inline image).
     fn references(&mut self, map: &serde_json::Map<String, Value>) {
         let held_keys = ["file_id", "fileUri", "file_uri", "file_url"];
-        let source_by_reference = matches!(map.get("type").and_then(Value::as_str), Some("url" | "file"))
-            && (map.contains_key("url") || map.contains_key("file_id"));
-        if held_keys.iter().any(|k| map.get(*k).is_some_and(|x| !x.is_null())) || source_by_reference {
+        let kind = map.get("type").and_then(Value::as_str);
+        let source_by_reference =
+            matches!(kind, Some("url" | "file")) && (map.contains_key("url") || map.contains_key("file_id"));
+        // Responses: an earlier item named by id.
+        let item_reference = kind == Some("item_reference");
+        // A PDF is billed per page (text plus an image of each), which its bytes do not bound.
+        let pdf = media_type(map).is_some_and(|m| m.eq_ignore_ascii_case("application/pdf"))
+            || ["file_data", "url"]
+                .iter()
+                .any(|k| map.get(*k).and_then(Value::as_str).is_some_and(|u| u.starts_with("data:application/pdf")));
+        if held_keys.iter().any(|k| map.get(*k).is_some_and(|x| !x.is_null()))
+            || source_by_reference
+            || item_reference
+            || pdf
+        {
             self.held = true;
+        }
+        // An inline image in the native shapes (Anthropic `source`, Gemini `inlineData`) is billed by
+        // its pixels, which a small compressed file does not bound: count it as an image.
+        if media_type(map).is_some_and(|m| m.to_ascii_lowercase().starts_with("image/")) && map.contains_key("data") {
+            self.tokens = self.tokens.saturating_add(IMAGE_TOKENS);
+            self.skip_data = true;
         }
         let image_url = match map.get("image_url") {
             Some(Value::String(u)) => Some(u.as_str()),
@@ -223,6 +262,57 @@ impl Walk {
         };
         self.tokens = self.tokens.saturating_add(add);
     }
+}
+
+/// A count as an upstream may read it: a whole number, a float without fraction, or a numeric
+/// string (proto JSON).
+fn whole_number(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => {
+            n.as_u64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0).map(|f| f as u64))
+        }
+        Value::String(s) => s.trim().parse::<u64>().ok(),
+        _ => None,
+    }
+}
+
+/// The media type of a content part (`media_type`, `mimeType`, `mime_type`).
+fn media_type(map: &serde_json::Map<String, Value>) -> Option<&str> {
+    ["media_type", "mimeType", "mime_type"].iter().find_map(|k| map.get(*k).and_then(Value::as_str))
+}
+
+/// Whether the request enables a tool the provider runs itself (search, fetch, code execution, URL
+/// context, MCP, computer use, …): its results enter the prompt as input tokens the request does
+/// not show, so they are bounded like held content. Anything but a plain function tool counts, so
+/// a tool type added by a provider tomorrow errs high rather than free.
+/// Anthropic- and OpenAI-defined tools that the client executes (bash, text editor, computer use,
+/// memory), by type prefix.
+const CLIENT_TOOL_PREFIXES: [&str; 4] = ["bash_", "text_editor_", "computer_", "memory_"];
+
+fn enables_server_tools(v: &Value) -> bool {
+    if v.get("web_search_options").is_some_and(|x| !x.is_null()) {
+        return true;
+    }
+    let tools: Vec<&Value> = match v.get("tools") {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(Value::Null) | None => return false,
+        Some(other) => vec![other],
+    };
+    tools.into_iter().any(|tool| {
+        let Some(t) = tool.as_object() else { return false };
+        match t.get("type").and_then(Value::as_str) {
+            // Tools the client runs: their results come back in a later request, which carries them.
+            Some(ty) => {
+                !(matches!(ty, "function" | "custom" | "local_shell" | "shell" | "apply_patch")
+                    || CLIENT_TOOL_PREFIXES.iter().any(|p| ty.starts_with(p)))
+            }
+            // Anthropic client tools carry a name and no type; Gemini tools are named by key.
+            None => {
+                !(t.contains_key("name") || t.contains_key("input_schema"))
+                    && t.keys().any(|k| k != "functionDeclarations" && k != "function_declarations")
+            }
+        }
+    })
 }
 
 /// Billed server-side tool calls a request can cause: per kind it enables, its tools' `max_uses`
@@ -392,5 +482,56 @@ mod tests {
         // The bound prices them.
         let b = RequestBound::read(ApiFamily::Anthropic, capped.as_bytes());
         assert_eq!(b.usage(ApiFamily::Anthropic).tool_calls.web_search, 3);
+    }
+
+    #[test]
+    fn what_a_request_hides_is_bounded_in_every_spelling() {
+        let read = |family, body: &str| RequestBound::read(family, body.as_bytes());
+        let window = held_context_tokens;
+        // Gemini's snake_case names and numbers as strings or floats.
+        assert_eq!(read(ApiFamily::Gemini, r#"{"cached_content":"c/1"}"#).held_tokens, window(ApiFamily::Gemini));
+        let g = read(
+            ApiFamily::Gemini,
+            r#"{"generationConfig":{"candidateCount":"8","candidate_count":3,"maxOutputTokens":10}}"#,
+        );
+        assert_eq!((g.choices, g.max_output_tokens), (8, Some(10)));
+        let g = read(ApiFamily::Gemini, r#"{"generation_config":{"candidate_count":4.0,"max_output_tokens":"7"}}"#);
+        assert_eq!((g.choices, g.max_output_tokens), (4, Some(7)));
+        let c = read(ApiFamily::OpenAiChat, r#"{"n":"50","max_tokens":9,"max_completion_tokens":4}"#);
+        assert_eq!((c.choices, c.max_output_tokens), (50, Some(9)));
+        // Responses: an item named by id.
+        let r = read(ApiFamily::OpenAiResponses, r#"{"input":[{"type":"item_reference","id":"msg_1"}]}"#);
+        assert_eq!(r.held_tokens, window(ApiFamily::OpenAiResponses));
+        // Inline images by media type, whatever their size; PDFs as held content.
+        let png = r#"{"messages":[{"content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}}]}]}"#;
+        let b = read(ApiFamily::Anthropic, png);
+        assert!(b.input_tokens >= IMAGE_TOKENS && b.input_tokens < IMAGE_TOKENS + 200, "{}", b.input_tokens);
+        let gem_img = r#"{"contents":[{"parts":[{"inlineData":{"mimeType":"image/jpeg","data":"/9j/"}}]}]}"#;
+        assert!(read(ApiFamily::Gemini, gem_img).input_tokens >= IMAGE_TOKENS);
+        let pdf = r#"{"messages":[{"content":[{"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBERi0="}}]}]}"#;
+        assert_eq!(read(ApiFamily::Anthropic, pdf).held_tokens, window(ApiFamily::Anthropic));
+        let pdf_url = r#"{"input":[{"type":"input_file","file_data":"data:application/pdf;base64,JVBERi0="}]}"#;
+        assert!(read(ApiFamily::OpenAiResponses, pdf_url).held_tokens > 0);
+        // Server-side tools bring results into the prompt: held; client tools do not.
+        for body in [
+            r#"{"tools":[{"type":"web_fetch_20250910","name":"web_fetch"}]}"#,
+            r#"{"tools":[{"type":"web_search_20250305","name":"web_search","max_uses":1}]}"#,
+            r#"{"tools":[{"type":"mcp","server_url":"https://m"}]}"#,
+            r#"{"tools":[{"urlContext":{}}]}"#,
+            r#"{"tools":{"googleMaps":{}}}"#,
+            r#"{"tools":[{"type":"some_new_server_tool_2027"}]}"#,
+            r#"{"web_search_options":{}}"#,
+        ] {
+            assert!(read(ApiFamily::Anthropic, body).held_tokens > 0, "{body}");
+        }
+        for body in [
+            r#"{"tools":[{"name":"f","description":"d","input_schema":{},"strict":true}]}"#,
+            r#"{"tools":[{"type":"function","function":{"name":"f"}}]}"#,
+            r#"{"tools":[{"type":"custom","name":"c"}]}"#,
+            r#"{"tools":[{"type":"bash_20250124","name":"bash"},{"type":"text_editor_20250728","name":"e"}]}"#,
+            r#"{"tools":[{"functionDeclarations":[{"name":"f"}]}]}"#,
+        ] {
+            assert_eq!(read(ApiFamily::Anthropic, body).held_tokens, 0, "{body}");
+        }
     }
 }

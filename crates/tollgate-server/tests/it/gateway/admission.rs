@@ -201,15 +201,26 @@ async fn strict_bounds_server_tools_and_files_by_reference(app: TestApp) {
         let (app, secret) = (&app, caller.secret.clone());
         async move { app.post_json("/v1/messages", &[("x-api-key", &secret)], &body).await.status.as_u16() }
     };
-    let search = r#"{"type":"web_search_20250305","name":"web_search"}"#;
+    let function = r#"{"name":"lookup","input_schema":{"type":"object"}}"#;
     let search_3 = r#"{"type":"web_search_20250305","name":"web_search","max_uses":3}"#;
-    // Up to 50 searches (one per output token) at $0.01: $0.50 > $0.10 left.
-    assert_eq!(send(search, r#""hi""#).await, 429);
-    // At most 3 searches: $0.03 plus tokens fits.
-    assert_eq!(send(search_3, r#""hi""#).await, 200);
+    // A client tool: its results come back in a later request; the bound fits.
+    assert_eq!(send(function, r#""hi""#).await, 200);
+    // A server-side search brings results into the prompt (up to a context window) plus its fees.
+    assert_eq!(send(search_3, r#""hi""#).await, 429);
     // A document by file id: up to a whole context window of input, far over the cap.
     let file = r#"[{"type":"document","source":{"type":"file","file_id":"file_1"}}]"#;
-    assert_eq!(send(search_3, file).await, 429);
+    assert_eq!(send(function, file).await, 429);
     assert!(app.spent(caller.user_id, Platform::Anthropic).await <= 100_000_000);
+    // With room for a context window (1M tokens at $3) the search with 3 uses (~$3.04) is admitted;
+    // without max_uses its fees are bounded by the output cap (50 searches at $0.01: ~$3.51 > $3.20).
+    let roomy = app.caller("strict-roomy@example.com", &daily(Platform::Anthropic, "3.2")).await;
+    let search = r#"{"type":"web_search_20250305","name":"web_search"}"#;
+    for (tools, expected) in [(search_3, 200), (search, 429)] {
+        let body = format!(
+            r#"{{"model":"{MODEL}","max_tokens":50,"tools":[{tools}],"messages":[{{"role":"user","content":"hi"}}]}}"#
+        );
+        let r = app.post_json("/v1/messages", &[("x-api-key", &roomy.secret)], &body).await;
+        assert_eq!(r.status.as_u16(), expected, "{tools}: {}", r.text());
+    }
 }
 crate::both_backends!(strict_bounds_server_tools_and_files, super::strict_bounds_server_tools_and_files_by_reference);

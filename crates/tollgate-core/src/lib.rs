@@ -13,5 +13,6 @@ pub mod quota;
 pub mod rate;
 pub mod settings;
 pub mod sse;
+pub mod unique_keys;
 pub mod usage;
 pub mod window;

@@ -203,8 +203,15 @@ pub struct Inspected {
 type Fields = BTreeMap<String, Box<RawValue>>;
 
 fn parse_object(body: &[u8]) -> Result<Fields, GatewayError> {
-    serde_json::from_slice(body)
-        .map_err(|e| GatewayError::bad_request(format!("request body must be a JSON object: {e}")))
+    let fields = serde_json::from_slice(body)
+        .map_err(|e| GatewayError::bad_request(format!("request body must be a JSON object: {e}")))?;
+    // What is checked and priced here must be what the upstream runs (tollgate_core::unique_keys).
+    if let Some(name) = tollgate_core::unique_keys::repeated_key(body) {
+        return Err(GatewayError::bad_request(format!(
+            "{name}: given twice in one object (the upstream might read the other value)"
+        )));
+    }
+    Ok(fields)
 }
 
 fn string_field(f: &Fields, name: &str) -> Result<Option<String>, GatewayError> {

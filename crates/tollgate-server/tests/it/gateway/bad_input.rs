@@ -17,6 +17,9 @@ async fn malformed_oversized_and_unroutable_requests() {
         (r#"{"model":["x"]}"#, "model: must be a string"),
         (r#"{"model":"m","stream":1}"#, "stream: must be true or false"),
         (r#"{"model":"m","max_tokens":1.5}"#, "max_tokens: must be a whole number"),
+        // A repeated name: the upstream might read the other value than the one checked and priced.
+        (r#"{"model":"m","tools":[{"type":"web_search_20250305"}],"tools":[]}"#, "tools: given twice"),
+        (r#"{"model":"m","messages":[{"role":"user","content":"a","content":"b"}]}"#, "content: given twice"),
     ] {
         let r = app.post_json("/v1/messages", &h, body).await;
         assert_eq!(r.status, 400, "{body}");

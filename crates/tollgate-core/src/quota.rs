@@ -180,7 +180,15 @@ pub enum RejectKind {
     Exhausted,
     /// A key's lifetime budget is used up. Retrying cannot help (403).
     Spent,
+    /// Strict mode: usage is under the cap, but this request's upper bound plus what running
+    /// requests hold would pass it (`lifetime`: a key's lifetime budget). Retrying when they
+    /// finish, or asking for less output, can help (429, `Retry-After` at most
+    /// [`RESERVED_RETRY_SECS`]).
+    Reserved { lifetime: bool },
 }
+
+/// `Retry-After` of a [`RejectKind::Reserved`] refusal: running requests settle within seconds.
+pub const RESERVED_RETRY_SECS: u64 = 5;
 
 /// A refusal with everything the error message and `Retry-After` need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,7 +214,7 @@ impl Rejection {
             (QuotaOwner::User(_), RejectKind::Disabled) => "platform_quota_disabled",
             (QuotaOwner::User(_), _) => "platform_quota_exhausted",
             (QuotaOwner::Key(_), RejectKind::Disabled) => "key_quota_disabled",
-            (QuotaOwner::Key(_), RejectKind::Exhausted) => "key_quota_exhausted",
+            (QuotaOwner::Key(_), RejectKind::Exhausted | RejectKind::Reserved { .. }) => "key_quota_exhausted",
             (QuotaOwner::Key(_), RejectKind::Spent) => "key_budget_spent",
         }
     }
@@ -214,7 +222,7 @@ impl Rejection {
     /// The window's name, `lifetime` for a key's lifetime budget.
     pub const fn window_name(&self) -> &'static str {
         match self.kind {
-            RejectKind::Spent => "lifetime",
+            RejectKind::Spent | RejectKind::Reserved { lifetime: true } => "lifetime",
             _ => self.window.as_str(),
         }
     }
@@ -245,6 +253,22 @@ impl Rejection {
             ),
             RejectKind::Spent => format!(
                 "API key lifetime budget spent: used {} USD of {} USD (it does not reset)",
+                self.usage, self.limit
+            ),
+            RejectKind::Reserved { lifetime: false } => format!(
+                "{owner}{} {} quota{of}: this request's upper bound does not fit in what is left (strict mode \
+                 reserves it): used {} USD of {} USD, and running requests hold part of the rest; retry when \
+                 they finish or ask for less output; resets at {}",
+                self.platform,
+                self.window,
+                self.usage,
+                self.limit,
+                resets.strftime("%Y-%m-%dT%H:%M:%S%:z")
+            ),
+            RejectKind::Reserved { lifetime: true } => format!(
+                "API key lifetime budget: this request's upper bound does not fit in what is left (strict mode \
+                 reserves it): used {} USD of {} USD, and running requests hold part of the rest; retry when \
+                 they finish or ask for less output",
                 self.usage, self.limit
             ),
         }
@@ -300,12 +324,15 @@ pub fn admit_with_lifetime(
         let span = clock.current(w, row.usage[w.index()].start, now)?;
         let kind = if cap.is_zero() {
             Some(RejectKind::Disabled)
-        } else if over(usage, cap, pending) {
+        } else if usage >= cap {
             Some(RejectKind::Exhausted)
+        } else if over(usage, cap, pending) {
+            Some(RejectKind::Reserved { lifetime: false })
         } else {
             None
         };
         if let Some(kind) = kind {
+            let until_reset = WindowClock::seconds_until(now, span.end);
             return Ok(Admission::Reject(Rejection {
                 kind,
                 owner: row.owner(),
@@ -314,7 +341,10 @@ pub fn admit_with_lifetime(
                 usage,
                 limit: cap,
                 resets_at: span.end,
-                retry_after_secs: WindowClock::seconds_until(now, span.end),
+                retry_after_secs: match kind {
+                    RejectKind::Reserved { .. } => until_reset.min(RESERVED_RETRY_SECS),
+                    _ => until_reset,
+                },
             }));
         }
     }
@@ -322,7 +352,10 @@ pub fn admit_with_lifetime(
     let kind = match Limit::of(lifetime.limit) {
         Limit::Unlimited => None,
         Limit::Disabled => Some(RejectKind::Disabled),
-        Limit::Cap(cap) => over(lifetime.usage, cap, lifetime_pending).then_some(RejectKind::Spent),
+        Limit::Cap(cap) if lifetime.usage >= cap => Some(RejectKind::Spent),
+        Limit::Cap(cap) => {
+            over(lifetime.usage, cap, lifetime_pending).then_some(RejectKind::Reserved { lifetime: true })
+        }
     };
     Ok(match kind {
         None => Admission::Allow,
@@ -334,7 +367,7 @@ pub fn admit_with_lifetime(
             usage: lifetime.usage,
             limit: lifetime.limit.unwrap_or(Money::ZERO),
             resets_at: now,
-            retry_after_secs: 0,
+            retry_after_secs: if matches!(kind, RejectKind::Reserved { .. }) { RESERVED_RETRY_SECS } else { 0 },
         }),
     })
 }

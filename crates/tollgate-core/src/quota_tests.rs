@@ -184,7 +184,12 @@ fn a_key_row_names_the_key_and_its_lifetime_budget() {
     let Admission::Reject(rej) = admit_with_lifetime(Some(&k), &c, now, usd("0.1"), usd("0.6")).unwrap() else {
         panic!("expected a rejection")
     };
-    assert_eq!((rej.kind, rej.code(), rej.window_name()), (RejectKind::Spent, "key_budget_spent", "lifetime"));
+    // Not spent: what running requests hold plus this one's bound does not fit. Retryable.
+    assert_eq!(
+        (rej.kind, rej.code(), rej.window_name(), rej.retry_after_secs),
+        (RejectKind::Reserved { lifetime: true }, "key_quota_exhausted", "lifetime", 5)
+    );
+    assert!(rej.message(&c).contains("upper bound does not fit"), "{}", rej.message(&c));
     k.charge(usd("0.5"), &c.rollovers(now).unwrap()).unwrap();
     assert_eq!(k.lifetime.usage, usd("3"));
     let Admission::Reject(rej) = admit(Some(&k), &c, now, Money::ZERO).unwrap() else { panic!("expected a rejection") };

@@ -77,7 +77,7 @@ impl GatewayError {
             GatewayError::BadRequest { .. } | GatewayError::UnknownModel(_) => StatusCode::BAD_REQUEST,
             GatewayError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::Quota { rejection, .. } => match rejection.kind {
-                RejectKind::Exhausted => StatusCode::TOO_MANY_REQUESTS,
+                RejectKind::Exhausted | RejectKind::Reserved { .. } => StatusCode::TOO_MANY_REQUESTS,
                 RejectKind::Disabled | RejectKind::Spent => StatusCode::FORBIDDEN,
             },
             GatewayError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -175,7 +175,9 @@ impl GatewayError {
         }
         let mut resp = (status, axum::Json(body)).into_response();
         let retry_after = match &self {
-            GatewayError::Quota { rejection, .. } if rejection.kind == RejectKind::Exhausted => {
+            GatewayError::Quota { rejection, .. }
+                if matches!(rejection.kind, RejectKind::Exhausted | RejectKind::Reserved { .. }) =>
+            {
                 Some(rejection.retry_after_secs)
             }
             GatewayError::RateLimited(r) => Some(r.retry_after_secs),
@@ -204,7 +206,11 @@ fn anthropic_type(status: StatusCode) -> &'static str {
 
 fn openai_type(e: &GatewayError, status: StatusCode) -> &'static str {
     match (e, status.as_u16()) {
-        (GatewayError::Quota { rejection, .. }, _) if rejection.kind == RejectKind::Exhausted => "insufficient_quota",
+        (GatewayError::Quota { rejection, .. }, _)
+            if matches!(rejection.kind, RejectKind::Exhausted | RejectKind::Reserved { .. }) =>
+        {
+            "insufficient_quota"
+        }
         (_, 400 | 401 | 404 | 413) => "invalid_request_error",
         (_, 403) => "permission_error",
         (_, 429) => "rate_limit_error",

@@ -226,7 +226,8 @@ impl Walk {
         // Responses: an earlier item named by id.
         let item_reference = kind == Some("item_reference");
         // A PDF is billed per page (text plus an image of each), which its bytes do not bound.
-        let pdf = media_type(map).is_some_and(|m| m.eq_ignore_ascii_case("application/pdf"))
+        let media = media_type(map).map(str::to_ascii_lowercase);
+        let pdf = media.as_deref() == Some("application/pdf")
             || ["file_data", "url"]
                 .iter()
                 .any(|k| map.get(*k).and_then(Value::as_str).is_some_and(|u| u.starts_with("data:application/pdf")));
@@ -239,7 +240,7 @@ impl Walk {
         }
         // An inline image in the native shapes (Anthropic `source`, Gemini `inlineData`) is billed by
         // its pixels, which a small compressed file does not bound: count it as an image.
-        if media_type(map).is_some_and(|m| m.to_ascii_lowercase().starts_with("image/")) && map.contains_key("data") {
+        if media.is_some_and(|m| m.starts_with("image/")) && map.contains_key("data") {
             self.tokens = self.tokens.saturating_add(IMAGE_TOKENS);
             self.skip_data = true;
         }

@@ -25,7 +25,7 @@
 //!   tier when the bound is past its threshold.
 //! - **Output**: the request's cap (`max_tokens`, `max_completion_tokens`, `max_output_tokens`,
 //!   `maxOutputTokens`), else [`DEFAULT_MAX_OUTPUT_TOKENS`], times the number of choices asked
-//!   for (`n`, `candidateCount`).
+//!   for (`n`, `candidateCount`). A cap of 0 counts as none (Gemini serves its default for it).
 
 use serde_json::Value;
 
@@ -105,11 +105,17 @@ impl RequestBound {
             "/generation_config/candidateCount",
             "/generation_config/candidate_count",
         ];
+        // A cap of 0 is no cap: Gemini's proto JSON cannot tell 0 from unset and serves its default
+        // output limit, so one spelling at 0 leaves the request uncapped whatever the others say.
+        let cap = |paths: &[&str]| {
+            let caps: Vec<u64> = paths.iter().filter_map(|p| v.pointer(p).and_then(whole_number)).collect();
+            if caps.contains(&0) { None } else { caps.into_iter().max() }
+        };
         let (max_output_tokens, choices) = match family {
-            ApiFamily::Anthropic => (field(&["/max_tokens"]), None),
-            ApiFamily::OpenAiChat => (field(&["/max_completion_tokens", "/max_tokens"]), field(&["/n"])),
-            ApiFamily::OpenAiResponses => (field(&["/max_output_tokens"]), None),
-            ApiFamily::Gemini => (field(&GEMINI_OUT), field(&GEMINI_N)),
+            ApiFamily::Anthropic => (cap(&["/max_tokens"]), None),
+            ApiFamily::OpenAiChat => (cap(&["/max_completion_tokens", "/max_tokens"]), field(&["/n"])),
+            ApiFamily::OpenAiResponses => (cap(&["/max_output_tokens"]), None),
+            ApiFamily::Gemini => (cap(&GEMINI_OUT), field(&GEMINI_N)),
         };
         let present = |k: &str| v.get(k).is_some_and(|x| !x.is_null());
         let server_tools = enables_server_tools(&v);
@@ -282,14 +288,22 @@ fn media_type(map: &serde_json::Map<String, Value>) -> Option<&str> {
     ["media_type", "mimeType", "mime_type"].iter().find_map(|k| map.get(*k).and_then(Value::as_str))
 }
 
-/// Whether the request enables a tool the provider runs itself (search, fetch, code execution, URL
-/// context, MCP, computer use, …): its results enter the prompt as input tokens the request does
-/// not show, so they are bounded like held content. Anything but a plain function tool counts, so
-/// a tool type added by a provider tomorrow errs high rather than free.
 /// Anthropic- and OpenAI-defined tools that the client executes (bash, text editor, computer use,
 /// memory), by type prefix.
 const CLIENT_TOOL_PREFIXES: [&str; 4] = ["bash_", "text_editor_", "computer_", "memory_"];
 
+/// An OpenAI `shell` tool run in the provider's container (an `environment` other than `local`)
+/// rather than by the client: code execution, billed like the code interpreter.
+fn hosted_shell(t: &serde_json::Map<String, Value>) -> bool {
+    t.get("type").and_then(Value::as_str) == Some("shell")
+        && t.get("environment")
+            .is_some_and(|e| !e.is_null() && e.get("type").and_then(Value::as_str).is_none_or(|ty| ty != "local"))
+}
+
+/// Whether the request enables a tool the provider runs itself (search, fetch, code execution, URL
+/// context, MCP, computer use, a hosted shell, …): its results enter the prompt as input tokens
+/// the request does not show, so they are bounded like held content. Anything but a plain
+/// function tool counts, so a tool type added by a provider tomorrow errs high rather than free.
 fn enables_server_tools(v: &Value) -> bool {
     if v.get("web_search_options").is_some_and(|x| !x.is_null()) {
         return true;
@@ -301,6 +315,9 @@ fn enables_server_tools(v: &Value) -> bool {
     };
     tools.into_iter().any(|tool| {
         let Some(t) = tool.as_object() else { return false };
+        if hosted_shell(t) {
+            return true;
+        }
         match t.get("type").and_then(Value::as_str) {
             // Tools the client runs: their results come back in a later request, which carries them.
             Some(ty) => {
@@ -344,7 +361,7 @@ fn server_tool_calls(v: &Value, output_bound: u64) -> ToolCalls {
                 enable(WEB_FETCH, max_uses);
             } else if ty.starts_with("file_search") {
                 enable(FILE_SEARCH, max_uses);
-            } else if ty.starts_with("code_execution") || ty.starts_with("code_interpreter") {
+            } else if ty.starts_with("code_execution") || ty.starts_with("code_interpreter") || hosted_shell(t) {
                 enable(CODE, max_uses);
             }
         }
@@ -500,6 +517,28 @@ mod tests {
         assert_eq!((g.choices, g.max_output_tokens), (4, Some(7)));
         let c = read(ApiFamily::OpenAiChat, r#"{"n":"50","max_tokens":9,"max_completion_tokens":4}"#);
         assert_eq!((c.choices, c.max_output_tokens), (50, Some(9)));
+        // A shell in the provider's container is code execution; one the client runs is not.
+        let hosted = r#"{"max_output_tokens":9,"tools":[{"type":"shell","environment":{"type":"container_auto"}}]}"#;
+        let h = read(ApiFamily::OpenAiResponses, hosted);
+        assert_eq!((h.held_tokens, h.tool_calls.code_execution), (window(ApiFamily::OpenAiResponses), 9));
+        let local = r#"{"tools":[{"type":"shell","environment":{"type":"local"}},{"type":"shell"}]}"#;
+        let l = read(ApiFamily::OpenAiResponses, local);
+        assert_eq!((l.held_tokens, l.tool_calls.code_execution), (0, 0));
+        // A cap of 0 is the provider's default, in any spelling beside any other.
+        for (family, body) in [
+            (ApiFamily::Gemini, r#"{"generationConfig":{"maxOutputTokens":0}}"#),
+            (
+                ApiFamily::Gemini,
+                r#"{"generationConfig":{"maxOutputTokens":5},"generation_config":{"max_output_tokens":"0"}}"#,
+            ),
+            (ApiFamily::Anthropic, r#"{"max_tokens":0}"#),
+            (ApiFamily::OpenAiChat, r#"{"max_completion_tokens":0,"max_tokens":5}"#),
+            (ApiFamily::OpenAiResponses, r#"{"max_output_tokens":0.0}"#),
+        ] {
+            let b = read(family, body);
+            assert_eq!(b.max_output_tokens, None, "{body}");
+            assert_eq!(b.usage(family).output_tokens, DEFAULT_MAX_OUTPUT_TOKENS, "{body}");
+        }
         // Responses: an item named by id.
         let r = read(ApiFamily::OpenAiResponses, r#"{"input":[{"type":"item_reference","id":"msg_1"}]}"#);
         assert_eq!(r.held_tokens, window(ApiFamily::OpenAiResponses));

@@ -203,6 +203,8 @@ fn parse_litellm(top: &BTreeMap<String, Box<RawValue>>) -> Result<Imported, Impo
             )?,
             long_context,
             tool_fees: ToolFees { web_search_per_1k, ..ToolFees::default() },
+            // Whether a model's rates cover its audio or image tokens is the operator's call.
+            covers: Vec::new(),
             source_url: Some(
                 "https://github.com/BerriAI/litellm/blob/main/model_prices_and_context_window.json".to_owned(),
             ),

@@ -63,12 +63,40 @@ pub struct Price {
     /// Per-call fees of server-side tools (web search, …), on top of their tokens.
     #[serde(default, skip_serializing_if = "ToolFees::is_empty")]
     pub tool_fees: ToolFees,
+    /// Media priced above text whose provider rates this price's rates are at least (e.g. an
+    /// image model's output price is its image output rate). A request asking for a medium not
+    /// listed is refused: its tokens would be charged at the text rate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub covers: Vec<Medium>,
     /// Where this price was read (a URL), when the table says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_url: Option<String>,
     /// When this price was checked (`YYYY-MM-DD`), when the table says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub as_of: Option<String>,
+}
+
+/// Tokens providers price above their text rate: audio in, images or audio out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Medium {
+    /// Audio in the prompt (OpenAI `input_audio` parts, Gemini `audio/*` parts).
+    AudioInput,
+    /// Generated images (Gemini `responseModalities: ["IMAGE"]`, OpenAI `modalities: ["image"]`).
+    ImageOutput,
+    /// Generated speech (OpenAI `audio` / `modalities: ["audio"]`, Gemini `AUDIO` or `speechConfig`).
+    AudioOutput,
+}
+
+impl Medium {
+    /// The name used in the price table and the console.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Medium::AudioInput => "audio_input",
+            Medium::ImageOutput => "image_output",
+            Medium::AudioOutput => "audio_output",
+        }
+    }
 }
 
 /// Per-call tool fees in USD per 1,000 calls; `None`: the tool costs nothing beyond its tokens.

@@ -34,6 +34,7 @@ fn flat(input: &str, output: &str) -> Price {
         cache_write_1h_per_mtok: None,
         long_context: None,
         tool_fees: ToolFees::default(),
+        covers: Vec::new(),
         source_url: None,
         as_of: None,
     }

@@ -236,6 +236,8 @@ export interface Schemas {
       /** USD per 1,000 calls */
       code_execution_per_1k?: number | null
     }
+    /** media priced above text whose provider rates this price's rates are at least; requests asking for another are refused */
+    covers?: ('audio_input' | 'image_output' | 'audio_output')[]
     /** where the price was read */
     source_url?: string | null
     /** when the price was checked */

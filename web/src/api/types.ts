@@ -226,8 +226,23 @@ export interface ModelPriceInput {
   cache_write_1h_per_mtok?: number | null
   /** Per-call fees of server-side tools, USD per 1,000 calls. */
   tool_fees?: ToolFees
+  /** Rates for prompts above a threshold (kept as they were when the form edits a price). */
+  long_context?: LongContextPrice | null
+  /** Media priced above text that these rates cover (audio in, images or audio out). */
+  covers?: Medium[]
   source_url?: string | null
   as_of?: string | null
+}
+
+export type Medium = 'audio_input' | 'image_output' | 'audio_output'
+
+export interface LongContextPrice {
+  threshold_tokens: number
+  input_per_mtok: number
+  output_per_mtok: number
+  cache_read_per_mtok?: number | null
+  cache_write_5m_per_mtok?: number | null
+  cache_write_1h_per_mtok?: number | null
 }
 
 export interface ToolFees {

@@ -312,6 +312,18 @@ else describe('Tollgate console', () => {
     assert.equal(res.status(), 200, await res.text())
     assert.deepEqual(JSON.parse(res.request().postData()), { platform: 'openai', input_per_mtok: 1.5, output_per_mtok: 2.25 })
     await waitText(admin, sel('price-row-e2e-model'), (t) => t.includes('$2.25'))
+    // Editing a built-in price keeps what the form does not show: the long-context tier and the
+    // media its rates cover (dropping them would charge long prompts or images at a lower rate).
+    for (const [model, kept] of [['claude-sonnet-4-5', 'long_context'], ['gemini-2.5-flash-image', 'covers']]) {
+      await admin.click(`${sel(`price-row-${model}`)} ${sel('price-edit')}`)
+      const saved = admin.waitForResponse((r) => r.url().endsWith(`/admin/pricing/${model}`))
+      await admin.click(sel('pf-submit'))
+      const reply = await saved
+      assert.equal(reply.status(), 200, await reply.text())
+      const body = JSON.parse(reply.request().postData())
+      assert.ok(body[kept], `${model}: ${kept} must be sent back`)
+      assert.deepEqual((await reply.json())[kept], body[kept])
+    }
 
     // A price file: previewed as a diff, applied only on request.
     await admin.click(sel('price-import'))

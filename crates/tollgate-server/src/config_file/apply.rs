@@ -27,6 +27,7 @@ const PRICE_FIELDS: &[&str] = &[
     "cache_write_1h_per_mtok",
     "long_context",
     "tool_fees",
+    "covers",
     "source_url",
     "as_of",
 ];

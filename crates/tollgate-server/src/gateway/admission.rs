@@ -48,6 +48,19 @@ pub async fn admit_request(
     {
         return Err(GatewayError::UnknownModel(inspected.model.clone()));
     }
+    // Audio in, images or audio out: only where the model's rates cover them (premium.rs).
+    if !inspected.media.is_empty() {
+        let uncovered = state.ledger.prices().with_price(route.platform, &inspected.model, |price| {
+            inspected.media.iter().find(|(medium, _)| !price.covers.contains(medium)).copied()
+        })?;
+        if let Some((medium, field)) = uncovered {
+            return Err(GatewayError::bad_request(format!(
+                "{field}: {} is billed above the text rate, and the price of {} does not cover it (docs/pricing.md, \"covers\")",
+                medium.as_str(),
+                inspected.model
+            )));
+        }
+    }
     // Soft mode checks this process's copy of the row (exact for its own charges, at most
     // `quota_refresh_ms` behind other processes); strict mode reads the database, then reserves.
     let strict = state.settings.get().enforcement == Enforcement::Strict;

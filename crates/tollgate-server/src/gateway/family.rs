@@ -1,6 +1,7 @@
 //! What the gateway reads from, and changes in, a client request of each API family.
 //!
-//! Only `model`, `stream` and the output cap are read; the body is forwarded as the client sent it,
+//! Only `model`, `stream`, the output cap and the options priced above the standard rate
+//! (`premium.rs`) are read; the body is forwarded as the client sent it,
 //! except for OpenAI Chat streams, where `stream_options.include_usage` is switched on so the
 //! upstream reports usage (SPEC 3).
 
@@ -8,9 +9,11 @@ use std::collections::BTreeMap;
 
 use serde_json::value::RawValue;
 use tollgate_core::platform::Platform;
+use tollgate_core::pricing::Medium;
 use tollgate_core::usage::{ApiFamily, Framing};
 
 use super::error::{ErrorShape, GatewayError};
+use super::premium;
 
 /// A client-facing endpoint. Everything that differs between endpoints is in its row of
 /// [`ENDPOINTS`].
@@ -198,6 +201,9 @@ pub struct Inspected {
     /// OpenAI Chat `web_search_options`: the search model runs a web search its usage does not
     /// count, charged as one search call.
     pub web_search_requested: bool,
+    /// Media priced above text that the request asks for, with the field asking (admission
+    /// lets them pass where the model's price covers them; `premium.rs`).
+    pub media: Vec<(Medium, &'static str)>,
 }
 
 type Fields = BTreeMap<String, Box<RawValue>>;
@@ -250,11 +256,16 @@ pub fn inspect(route: &Route, body: bytes::Bytes) -> Result<Inspected, GatewayEr
         upstream_body: body.clone(),
         injected_include_usage: false,
         web_search_requested: false,
+        media: Vec::new(),
     };
     if !route.endpoint.has_body() {
         return Ok(out);
     }
     let f = parse_object(&body)?;
+    if let Some(family) = route.endpoint.family() {
+        premium::check_tier(family, &f)?;
+        out.media = premium::media_asked(family, &f, &body)?;
+    }
     match route.endpoint {
         Endpoint::AnthropicMessages | Endpoint::AnthropicCountTokens => {
             out.model = string_field(&f, "model")?.ok_or_else(|| GatewayError::bad_request("model: is required"))?;

@@ -11,6 +11,7 @@ pub mod error;
 pub mod family;
 pub mod forward_headers;
 pub mod key_usage;
+pub mod premium;
 pub mod revocation;
 pub mod settlement;
 pub mod tee;

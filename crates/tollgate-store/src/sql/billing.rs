@@ -254,11 +254,22 @@ macro_rules! impl_billing_repo {
                 // checked with what is held on the key (this platform; all platforms for its
                 // lifetime budget).
                 if let (Some(key_id), tollgate_core::quota::Admission::Allow) = (r.api_key_id, decision) {
-                    let key_row = sqlx::query(&$crate::sql::quotas::select_key(Self::LOCK_ROW))
+                    let mut key_row = sqlx::query(&$crate::sql::quotas::select_key(Self::LOCK_ROW))
                         .bind(key_id)
                         .bind(r.platform.as_str())
                         .fetch_optional(&mut *tx)
                         .await?;
+                    // PostgreSQL locks the key (`FOR UPDATE OF k`), and a lock that had to wait for
+                    // a settlement re-reads only that locked row: the joined usage row would still
+                    // be the one from before the settlement, whose hold is gone by now, so its
+                    // charge would count nowhere. Read the row again, after the lock.
+                    if !Self::LOCK_ROW.is_empty() {
+                        key_row = sqlx::query(&$crate::sql::quotas::select_key(""))
+                            .bind(key_id)
+                            .bind(r.platform.as_str())
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    }
                     let key_row = match key_row {
                         Some(row) => $crate::sql::quotas::decode(&row)?,
                         None => None,

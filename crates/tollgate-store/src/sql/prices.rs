@@ -2,7 +2,7 @@
 
 use tollgate_core::money::Money;
 use tollgate_core::platform::Platform;
-use tollgate_core::pricing::{LongContextPrice, Price, ToolFees};
+use tollgate_core::pricing::{LongContextPrice, Medium, Price, ToolFees};
 
 use super::RowExt;
 use crate::StoreError;
@@ -40,6 +40,8 @@ pub(crate) fn encode_long_context(p: &Price) -> Result<Option<String>, StoreErro
 struct Details {
     #[serde(default, skip_serializing_if = "ToolFees::is_empty")]
     tool_fees: ToolFees,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    covers: Vec<Medium>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     source_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -47,10 +49,15 @@ struct Details {
 }
 
 pub(crate) fn encode_details(p: &Price) -> Result<Option<String>, StoreError> {
-    if p.tool_fees.is_empty() && p.source_url.is_none() && p.as_of.is_none() {
+    if p.tool_fees.is_empty() && p.covers.is_empty() && p.source_url.is_none() && p.as_of.is_none() {
         return Ok(None);
     }
-    let d = Details { tool_fees: p.tool_fees, source_url: p.source_url.clone(), as_of: p.as_of.clone() };
+    let d = Details {
+        tool_fees: p.tool_fees,
+        covers: p.covers.clone(),
+        source_url: p.source_url.clone(),
+        as_of: p.as_of.clone(),
+    };
     serde_json::to_string(&d).map(Some).map_err(|e| StoreError::Invalid(format!("price details: {e}")))
 }
 
@@ -82,6 +89,7 @@ pub(crate) fn decode(r: &impl RowExt) -> Result<Option<(String, Price)>, StoreEr
         cache_write_1h_per_mtok: r.opt_money("cache_write_1h_nanos")?,
         long_context,
         tool_fees: details.tool_fees,
+        covers: details.covers,
         source_url: details.source_url,
         as_of: details.as_of,
     };

@@ -101,6 +101,7 @@ pub async fn price_overrides_round_trip(db: &TestDb) {
             cache_write_1h_per_mtok: None,
         }),
         tool_fees: ToolFees { web_search_per_1k: Some(usd("10")), ..ToolFees::default() },
+        covers: vec![tollgate_core::pricing::Medium::ImageOutput],
         source_url: Some("https://example.com/prices".into()),
         as_of: Some("2026-12-04".into()),
     };

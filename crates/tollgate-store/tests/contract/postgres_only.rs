@@ -1,6 +1,7 @@
 //! Behaviour only the PostgreSQL adapter has.
 
 use jiff::Timestamp;
+use sqlx::Connection as _;
 use tollgate_core::money::Money;
 use tollgate_store::postgres::{PgStore, SETTLER_NAME};
 use tollgate_store::testing::PG_URL_VAR;
@@ -82,4 +83,77 @@ async fn settler_reconnects_after_losing_its_connection() {
 
     drop(store);
     sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&admin).await.unwrap();
+}
+
+/// A strict-mode hold on a key queues on the key's lock behind a settlement of the same key; once
+/// it has the lock it must see that settlement's charge, since the settlement also dropped its hold.
+/// A user without limits has no quota row to queue on first, so only the key orders the two.
+/// (PostgreSQL re-reads only the locked row of a join after such a wait: the key's usage row was
+/// once read as it stood before the settlement, and a hold passed the key's cap.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_hold_that_waited_for_a_settlement_sees_its_charge() {
+    use tollgate_core::platform::Platform;
+    use tollgate_core::quota::{Admission, WindowLimits};
+    use tollgate_store::testing::TestDb;
+    use tollgate_store::{NewApiKey, NewReservation};
+    let Some(db) = TestDb::postgres("pg_key_hold_after_settlement").await else {
+        eprintln!("skipped: {PG_URL_VAR} is not set");
+        return;
+    };
+    let store = db.open().await.unwrap();
+    let uid = user(&*store, "keyhold@example.com").await;
+    let daily = WindowLimits { five_hour: None, daily: Some(usd("1")), ..Default::default() };
+    let key = store
+        .create_api_key(
+            &NewApiKey {
+                user_id: uid,
+                name: "k".into(),
+                prefix: "tg-keyhold".into(),
+                key_hash: "keyhold".into(),
+                platforms: None,
+                limits: vec![(Platform::Anthropic, daily)],
+                lifetime_limit: None,
+            },
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let c = clock("UTC");
+    let now = Timestamp::now();
+    let hold = |id: &str, amount: &str| NewReservation {
+        request_id: id.to_owned(),
+        user_id: uid,
+        api_key_id: Some(key.id),
+        platform: Platform::Anthropic,
+        amount: usd(amount),
+        expires_at: now.checked_add(jiff::SignedDuration::from_mins(10)).unwrap(),
+    };
+    assert_eq!(store.reserve(&hold("a", "0.6"), now, &c).await.unwrap(), Admission::Allow);
+
+    // Another session holds the key's lock, so the settlement of "a" (0.6 USD) waits inside its
+    // trigger, then the hold of "b" (0.5 USD) waits behind it.
+    let mut blocker = sqlx::PgConnection::connect(&db.url()).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut blocker).await.unwrap();
+    sqlx::query("SELECT id FROM api_keys WHERE id = $1 FOR UPDATE").bind(key.id).execute(&mut blocker).await.unwrap();
+    let mut settled = tokio::task::JoinSet::new();
+    {
+        let (store, c) = (store.clone(), c.clone());
+        let mut r = record("a", uid, usd("0.6"));
+        (r.api_key_id, r.platform, r.held) = (Some(key.id), Platform::Anthropic, true);
+        settled.spawn(async move { store.settle(&r, now, &c).await.unwrap() });
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mut second = tokio::task::JoinSet::new();
+    {
+        let (store, c, b) = (store.clone(), c.clone(), hold("b", "0.5"));
+        second.spawn(async move { store.reserve(&b, now, &c).await.unwrap() });
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    sqlx::query("COMMIT").execute(&mut blocker).await.unwrap();
+    assert_eq!(settled.join_next().await.unwrap().unwrap(), SettleOutcome::Charged);
+    // 0.6 charged + 0.5 asked > 1: refused, however the two were ordered.
+    let decision = second.join_next().await.unwrap().unwrap();
+    assert!(matches!(decision, Admission::Reject(_)), "a key hold passed its cap");
+    let key_row = store.get_key_quota(key.id, Platform::Anthropic).await.unwrap().unwrap();
+    assert_eq!(key_row.usage[1].usage, usd("0.6"));
 }

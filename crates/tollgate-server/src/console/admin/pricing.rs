@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use tollgate_core::platform::Platform;
 use tollgate_core::price_import::{self, ImportFormat, PriceChange};
-use tollgate_core::pricing::{LongContextPrice, MatchKind, Price, PriceTable, ToolFees};
+use tollgate_core::pricing::{LongContextPrice, MatchKind, Medium, Price, PriceTable, ToolFees};
 use tollgate_store::{NewAuditEntry, StoreError};
 
 use crate::console::body::{JsonObject, Obj};
@@ -95,6 +95,15 @@ pub(crate) fn parse_price(o: &Obj) -> ConsoleResult<Price> {
             .map_err(|e| ConsoleError::invalid(o.field("tool_fees"), format!("invalid tool fees: {e}")))?,
         None => ToolFees::default(),
     };
+    let covers = match o.raw("covers") {
+        Some(raw) => serde_json::from_str::<Vec<Medium>>(raw).map_err(|e| {
+            ConsoleError::invalid(
+                o.field("covers"),
+                format!("must list audio_input, image_output or audio_output: {e}"),
+            )
+        })?,
+        None => Vec::new(),
+    };
     Ok(Price {
         platform: o.name("platform")?,
         input_per_mtok: o.decimal("input_per_mtok")?,
@@ -104,6 +113,7 @@ pub(crate) fn parse_price(o: &Obj) -> ConsoleResult<Price> {
         cache_write_1h_per_mtok: o.opt_decimal("cache_write_1h_per_mtok")?,
         long_context,
         tool_fees,
+        covers,
         source_url: o.opt_text("source_url", 500)?,
         as_of: o.opt_text("as_of", 40)?,
     })

@@ -8,6 +8,7 @@ mod key_usage;
 mod metering;
 pub(crate) mod multiprocess;
 mod passthrough;
+mod priced_options;
 mod rate_limits;
 mod revocation;
 mod serving;

@@ -26,6 +26,7 @@ pub fn test_price(platform: Platform) -> Price {
         cache_write_1h_per_mtok: usd("6"),
         long_context: None,
         tool_fees: Default::default(),
+        covers: Vec::new(),
         source_url: None,
         as_of: None,
     }

@@ -1,0 +1,276 @@
+//! Request options the providers bill above a model's standard text rates (docs/pricing.md,
+//! "Options priced above the standard rate").
+//!
+//! - **Service tiers and speeds** that multiply the price (Anthropic `speed: "fast"` and a regional
+//!   `inference_geo`, OpenAI `service_tier` "priority"/"fast"/"scale", Gemini `service_tier`
+//!   "priority") are refused: the price table has one standard rate per model, and nothing in the
+//!   answer's usage says a multiplier applied. Only the values known to cost the standard rate or
+//!   less pass, so a tier added by a provider later is refused until it is priced.
+//! - **Media priced above text** (audio in, images or audio out) are returned to admission, which
+//!   lets them pass only where the model's price `covers` them (tollgate_core::pricing::Medium).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use serde_json::value::RawValue;
+use tollgate_core::pricing::Medium;
+use tollgate_core::usage::ApiFamily;
+
+use super::error::GatewayError;
+
+type Fields = BTreeMap<String, Box<RawValue>>;
+
+/// Refuses a service tier or speed billed above the standard rate.
+pub fn check_tier(family: ApiFamily, f: &Fields) -> Result<(), GatewayError> {
+    match family {
+        ApiFamily::Anthropic => {
+            allow(f, "speed", "", &["standard"])?;
+            allow(f, "inference_geo", "", &["global"])?;
+            // Priority Tier capacity is bought ahead by the account; "auto" uses it when there is.
+            allow(f, "service_tier", "", &["auto", "standard_only"])
+        }
+        ApiFamily::OpenAiChat | ApiFamily::OpenAiResponses => {
+            // "auto" follows the upstream project's tier, which the operator sets (docs/pricing.md).
+            allow(f, "service_tier", "", &["auto", "default", "flex"])
+        }
+        ApiFamily::Gemini => {
+            const STANDARD: &[&str] = &["standard", "flex", "service_tier_standard", "service_tier_flex"];
+            for name in ["service_tier", "serviceTier"] {
+                allow(f, name, "", STANDARD)?;
+            }
+            for config in ["generationConfig", "generation_config"] {
+                if let Some(cfg) = object(f, config)? {
+                    for name in ["service_tier", "serviceTier"] {
+                        allow(&cfg, name, config, STANDARD)?;
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The media priced above text that the request asks for, each with the field that asks.
+pub fn media_asked(family: ApiFamily, f: &Fields, body: &[u8]) -> Result<Vec<(Medium, &'static str)>, GatewayError> {
+    let mut asked = Vec::new();
+    match family {
+        ApiFamily::Anthropic => return Ok(asked),
+        ApiFamily::OpenAiChat => {
+            if let Some(raw) = present(f, "modalities") {
+                let list: Vec<String> = serde_json::from_str(raw)
+                    .map_err(|_| GatewayError::bad_request("modalities: must be a list of strings"))?;
+                for m in list {
+                    match m.as_str() {
+                        "text" => {}
+                        "audio" => asked.push((Medium::AudioOutput, "modalities")),
+                        "image" => asked.push((Medium::ImageOutput, "modalities")),
+                        other => {
+                            return Err(GatewayError::bad_request(format!(
+                                "modalities: unknown output modality {other:?}"
+                            )));
+                        }
+                    }
+                }
+            }
+            if present(f, "audio").is_some() {
+                asked.push((Medium::AudioOutput, "audio"));
+            }
+        }
+        ApiFamily::OpenAiResponses => {
+            // Images made by the hosted tool are billed at the image model's rates and are not
+            // in the answer's usage at all, so no price of the text model can cover them.
+            if let Some(raw) = present(f, "tools")
+                && mentions(raw.as_bytes(), b"image_generation")
+                && tool_types(raw).iter().any(|t| t == "image_generation")
+            {
+                return Err(GatewayError::bad_request(
+                    "tools: the image_generation tool is billed outside the answer's token usage and is not supported by this gateway",
+                ));
+            }
+        }
+        ApiFamily::Gemini => {
+            for config in ["generationConfig", "generation_config"] {
+                let Some(cfg) = object(f, config)? else { continue };
+                for name in ["responseModalities", "response_modalities"] {
+                    let Some(raw) = present(&cfg, name) else { continue };
+                    let list: Vec<String> = serde_json::from_str(raw).map_err(|_| {
+                        GatewayError::bad_request(format!("{config}.{name}: must be a list of strings"))
+                    })?;
+                    for m in list {
+                        match m.to_ascii_uppercase().as_str() {
+                            "TEXT" | "MODALITY_UNSPECIFIED" => {}
+                            "IMAGE" => asked.push((Medium::ImageOutput, "generationConfig.responseModalities")),
+                            "AUDIO" => asked.push((Medium::AudioOutput, "generationConfig.responseModalities")),
+                            other => {
+                                return Err(GatewayError::bad_request(format!(
+                                    "{config}.{name}: unknown output modality {other:?}"
+                                )));
+                            }
+                        }
+                    }
+                }
+                if ["speechConfig", "speech_config"].iter().any(|n| present(&cfg, n).is_some()) {
+                    asked.push((Medium::AudioOutput, "generationConfig.speechConfig"));
+                }
+            }
+        }
+    }
+    if audio_input(body) {
+        asked.push((Medium::AudioInput, "audio input"));
+    }
+    Ok(asked)
+}
+
+/// Whether the body carries or names audio: an OpenAI `input_audio` part, or a part whose media
+/// type is `audio/*` (Gemini `inlineData` / `fileData`). Function schemas under `tools` do not
+/// count. A byte scan skips the parse for bodies that cannot mention audio; a `\u` escape could
+/// spell it, so such bodies are parsed too.
+fn audio_input(body: &[u8]) -> bool {
+    if !(mentions(body, b"audio") || mentions(body, b"AUDIO") || mentions(body, b"Audio") || mentions(body, b"\\u")) {
+        return false;
+    }
+    let Ok(Value::Object(top)) = serde_json::from_slice::<Value>(body) else { return false };
+    top.iter().any(|(k, v)| k != "tools" && has_audio(v))
+}
+
+fn has_audio(v: &Value) -> bool {
+    match v {
+        Value::Array(items) => items.iter().any(has_audio),
+        Value::Object(map) => {
+            let typed = map.get("type").and_then(Value::as_str) == Some("input_audio");
+            let media = ["mimeType", "mime_type", "media_type"].iter().any(|k| {
+                map.get(*k).and_then(Value::as_str).is_some_and(|t| t.trim().to_ascii_lowercase().starts_with("audio/"))
+            });
+            typed || media || map.contains_key("input_audio") || map.values().any(has_audio)
+        }
+        _ => false,
+    }
+}
+
+fn mentions(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The `type` of each tool in a `tools` list (unreadable entries are left to the upstream).
+fn tool_types(raw: &str) -> Vec<String> {
+    let Ok(Value::Array(tools)) = serde_json::from_str::<Value>(raw) else { return Vec::new() };
+    tools.iter().filter_map(|t| t.get("type").and_then(Value::as_str).map(str::to_owned)).collect()
+}
+
+/// The member's raw JSON text unless it is absent or `null`.
+fn present<'a>(f: &'a Fields, name: &str) -> Option<&'a str> {
+    f.get(name).map(|v| v.get().trim()).filter(|raw| *raw != "null")
+}
+
+fn object(f: &Fields, name: &str) -> Result<Option<Fields>, GatewayError> {
+    match present(f, name) {
+        None => Ok(None),
+        Some(raw) => serde_json::from_str(raw)
+            .map(Some)
+            .map_err(|_| GatewayError::bad_request(format!("{name}: must be an object"))),
+    }
+}
+
+/// Refuses `name` (a member of the object at `parent`, "" for the body) unless it is absent,
+/// `null`, or one of `allowed` (ASCII case ignored).
+fn allow(f: &Fields, name: &str, parent: &str, allowed: &[&str]) -> Result<(), GatewayError> {
+    let Some(raw) = present(f, name) else { return Ok(()) };
+    let name = if parent.is_empty() { name.to_owned() } else { format!("{parent}.{name}") };
+    let value: String =
+        serde_json::from_str(raw).map_err(|_| GatewayError::bad_request(format!("{name}: must be a string")))?;
+    if allowed.iter().any(|a| a.eq_ignore_ascii_case(value.trim())) {
+        return Ok(());
+    }
+    Err(GatewayError::bad_request(format!(
+        "{name}: {value:?} is billed above the model's standard rate, which this gateway does not price; send {} or leave it out",
+        allowed.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(" or ")
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(body: &str) -> Fields {
+        serde_json::from_str(body).unwrap()
+    }
+
+    fn tier(family: ApiFamily, body: &str) -> Result<(), String> {
+        check_tier(family, &fields(body)).map_err(|e| e.to_string())
+    }
+
+    fn media(family: ApiFamily, body: &str) -> Result<Vec<Medium>, String> {
+        media_asked(family, &fields(body), body.as_bytes())
+            .map(|v| v.into_iter().map(|(m, _)| m).collect())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn tiers_above_the_standard_rate_are_refused() {
+        use ApiFamily::*;
+        for (family, body) in [
+            (Anthropic, r#"{"speed":"fast"}"#),
+            (Anthropic, r#"{"inference_geo":"us"}"#),
+            (OpenAiChat, r#"{"service_tier":"priority"}"#),
+            (OpenAiResponses, r#"{"service_tier":"fast"}"#),
+            (OpenAiResponses, r#"{"service_tier":"scale"}"#),
+            (Gemini, r#"{"service_tier":"priority"}"#),
+            (Gemini, r#"{"generationConfig":{"serviceTier":"PRIORITY"}}"#),
+            (OpenAiChat, r#"{"service_tier":7}"#),
+        ] {
+            let e = tier(family, body).expect_err(body);
+            assert!(e.contains("speed") || e.contains("inference_geo") || e.contains("service_tier"), "{e}");
+        }
+        for (family, body) in [
+            (Anthropic, r#"{"speed":"standard","inference_geo":"global","service_tier":"auto"}"#),
+            (Anthropic, r#"{"speed":null}"#),
+            (OpenAiChat, r#"{"service_tier":"flex"}"#),
+            (OpenAiResponses, r#"{"service_tier":"default"}"#),
+            (Gemini, r#"{"serviceTier":"FLEX","generation_config":{"service_tier":"standard"}}"#),
+        ] {
+            assert_eq!(tier(family, body), Ok(()), "{body}");
+        }
+    }
+
+    #[test]
+    fn media_priced_above_text_are_found_in_every_spelling() {
+        use ApiFamily::*;
+        use Medium::*;
+        assert_eq!(
+            media(OpenAiChat, r#"{"modalities":["text","audio"],"audio":{"voice":"x"}}"#),
+            Ok(vec![AudioOutput, AudioOutput])
+        );
+        assert_eq!(
+            media(OpenAiChat, r#"{"messages":[{"content":[{"type":"input_audio","input_audio":{"data":"AA=="}}]}]}"#),
+            Ok(vec![AudioInput])
+        );
+        assert_eq!(
+            media(Gemini, r#"{"generation_config":{"response_modalities":["Text","Image"]}}"#),
+            Ok(vec![ImageOutput])
+        );
+        assert_eq!(media(Gemini, r#"{"generationConfig":{"speechConfig":{}}}"#), Ok(vec![AudioOutput]));
+        // A media type spelled with an escape is still audio.
+        assert_eq!(
+            media(Gemini, r#"{"contents":[{"parts":[{"inlineData":{"mimeType":"\u0061udio/wav","data":"AA=="}}]}]}"#),
+            Ok(vec![AudioInput])
+        );
+        assert_eq!(
+            media(Gemini, r#"{"contents":[{"parts":[{"fileData":{"mime_type":"AUDIO/MP3","fileUri":"f"}}]}]}"#),
+            Ok(vec![AudioInput])
+        );
+        // Text about audio, and function schemas naming it, are not audio.
+        assert_eq!(
+            media(
+                OpenAiChat,
+                r#"{"messages":[{"content":"audio/wav input_audio"}],"tools":[{"type":"function","function":{"parameters":{"properties":{"input_audio":{}}}}}]}"#
+            ),
+            Ok(vec![])
+        );
+        assert_eq!(media(Anthropic, r#"{"speed":"fast"}"#), Ok(vec![]));
+        assert!(media(OpenAiChat, r#"{"modalities":["video"]}"#).unwrap_err().contains("modalities"));
+        assert!(media(OpenAiChat, r#"{"modalities":"audio"}"#).unwrap_err().contains("modalities"));
+        let e = media(OpenAiResponses, r#"{"tools":[{"type":"image_generation"}]}"#).unwrap_err();
+        assert!(e.contains("image_generation"), "{e}");
+        assert_eq!(media(OpenAiResponses, r#"{"tools":[{"type":"function","name":"image_generation"}]}"#), Ok(vec![]));
+    }
+}

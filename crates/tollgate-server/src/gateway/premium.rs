@@ -80,7 +80,7 @@ pub fn media_asked(family: ApiFamily, f: &Fields, body: &[u8]) -> Result<Vec<(Me
             // Images made by the hosted tool are billed at the image model's rates and are not
             // in the answer's usage at all, so no price of the text model can cover them.
             if let Some(raw) = present(f, "tools")
-                && mentions(raw.as_bytes(), b"image_generation")
+                && (mentions(raw.as_bytes(), b"image_generation") || mentions(raw.as_bytes(), b"\\u"))
                 && tool_types(raw).iter().any(|t| t == "image_generation")
             {
                 return Err(GatewayError::bad_request(
@@ -123,10 +123,10 @@ pub fn media_asked(family: ApiFamily, f: &Fields, body: &[u8]) -> Result<Vec<(Me
 
 /// Whether the body carries or names audio: an OpenAI `input_audio` part, or a part whose media
 /// type is `audio/*` (Gemini `inlineData` / `fileData`). Function schemas under `tools` do not
-/// count. A byte scan skips the parse for bodies that cannot mention audio; a `\u` escape could
-/// spell it, so such bodies are parsed too.
+/// count. A byte scan skips the parse for bodies that cannot mention audio in any letter case; a
+/// `\u` escape could spell it, so such bodies are parsed too.
 fn audio_input(body: &[u8]) -> bool {
-    if !(mentions(body, b"audio") || mentions(body, b"AUDIO") || mentions(body, b"Audio") || mentions(body, b"\\u")) {
+    if !(mentions_audio(body) || mentions(body, b"\\u")) {
         return false;
     }
     let Ok(Value::Object(top)) = serde_json::from_slice::<Value>(body) else { return false };
@@ -148,7 +148,13 @@ fn has_audio(v: &Value) -> bool {
 }
 
 fn mentions(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+    memchr::memmem::find(haystack, needle).is_some()
+}
+
+/// `udio` in any letter case (`audio`, `AUDIO`, `input_audio`), found from its `d`s.
+fn mentions_audio(body: &[u8]) -> bool {
+    memchr::memchr2_iter(b'd', b'D', body)
+        .any(|i| i >= 1 && body.get(i - 1..i + 3).is_some_and(|w| w.eq_ignore_ascii_case(b"udio")))
 }
 
 /// The `type` of each tool in a `tools` list (unreadable entries are left to the upstream).
@@ -272,5 +278,11 @@ mod tests {
         let e = media(OpenAiResponses, r#"{"tools":[{"type":"image_generation"}]}"#).unwrap_err();
         assert!(e.contains("image_generation"), "{e}");
         assert_eq!(media(OpenAiResponses, r#"{"tools":[{"type":"function","name":"image_generation"}]}"#), Ok(vec![]));
+        assert!(media(OpenAiResponses, r#"{"tools":[{"type":"\u0069mage_generation"}]}"#).is_err());
+        assert_eq!(
+            media(Gemini, r#"{"contents":[{"parts":[{"fileData":{"mimeType":"aUdIo/ogg","fileUri":"f"}}]}]}"#),
+            Ok(vec![AudioInput])
+        );
+        assert!(mentions_audio(b"xAUDIO") && mentions_audio(b"input_audio") && !mentions_audio(b"dud udi"));
     }
 }

@@ -23,6 +23,9 @@
 //! - **Rates**: the model's own; input at the cache-write rate only where the request asks for
 //!   cache control (`cache_control`, 1-hour rate when any asks for `"ttl":"1h"`); the long-context
 //!   tier when the bound is past its threshold.
+//! - **Compaction** (Anthropic, server-side): one more context window of input and
+//!   [`DEFAULT_MAX_OUTPUT_TOKENS`] of summary; with server-side tools it may run once per tool
+//!   iteration, and the request is [`RequestBound::unbounded`].
 //! - **Output**: the request's cap (`max_tokens`, `max_completion_tokens`, `max_output_tokens`,
 //!   `maxOutputTokens`), else [`DEFAULT_MAX_OUTPUT_TOKENS`], times the number of choices asked
 //!   for (`n`, `candidateCount`). A cap of 0 counts as none (Gemini serves its default for it).
@@ -80,6 +83,12 @@ pub struct RequestBound {
     pub cache: CacheAsk,
     /// Billed server-side tool calls the request can cause, at most.
     pub tool_calls: ToolCalls,
+    /// Anthropic server-side compaction is on: one more pass that reads up to a context window
+    /// and writes a summary (counted in `input_tokens` and [`Self::usage`]).
+    pub compaction: bool,
+    /// Nothing bounds the cost: compaction together with server-side tools may run once per tool
+    /// iteration. Strict mode refuses such a request.
+    pub unbounded: bool,
 }
 
 impl RequestBound {
@@ -129,11 +138,13 @@ impl RequestBound {
                 ApiFamily::Anthropic | ApiFamily::OpenAiChat => false,
             };
         let held_tokens = if held { held_context_tokens(family) } else { 0 };
+        let compaction = family == ApiFamily::Anthropic && asks_compaction(&v);
         let tools = v.get("tools").is_some_and(|t| t.as_array().is_some_and(|a| !a.is_empty()));
         let input_tokens = BASE_TOKENS
             .saturating_add(walk.tokens)
             .saturating_add(if tools { TOOLS_TOKENS } else { 0 })
-            .saturating_add(held_tokens);
+            .saturating_add(held_tokens)
+            .saturating_add(if compaction { held_context_tokens(family) } else { 0 });
         let choices = choices.unwrap_or(1).max(1);
         let output_bound = max_output_tokens.unwrap_or(DEFAULT_MAX_OUTPUT_TOKENS).saturating_mul(choices);
         RequestBound {
@@ -143,12 +154,19 @@ impl RequestBound {
             choices,
             cache: walk.cache,
             tool_calls: server_tool_calls(&v, output_bound),
+            compaction,
+            unbounded: compaction && server_tools,
         }
     }
 
     /// The usage this bound stands for: input at the dearest kind the request can be billed at.
     pub fn usage(&self, family: ApiFamily) -> Usage {
-        let output = self.max_output_tokens.unwrap_or(DEFAULT_MAX_OUTPUT_TOKENS).saturating_mul(self.choices);
+        let output = self
+            .max_output_tokens
+            .unwrap_or(DEFAULT_MAX_OUTPUT_TOKENS)
+            .saturating_mul(self.choices)
+            // The compaction pass's summary has no cap of the request's.
+            .saturating_add(if self.compaction { DEFAULT_MAX_OUTPUT_TOKENS } else { 0 });
         let mut usage = Usage { output_tokens: output, tool_calls: self.tool_calls, ..Usage::default() };
         // Gemini bills cached content at its cache-read rate; everything else is plain input or,
         // where the request asks for it, a cache write.
@@ -286,6 +304,15 @@ fn whole_number(v: &Value) -> Option<u64> {
 /// The media type of a content part (`media_type`, `mimeType`, `mime_type`).
 fn media_type(map: &serde_json::Map<String, Value>) -> Option<&str> {
     ["media_type", "mimeType", "mime_type"].iter().find_map(|k| map.get(*k).and_then(Value::as_str))
+}
+
+/// Anthropic server-side compaction: a `compact_*` edit in `context_management` (beta
+/// `compact-2026-01-12`) or a top-level `compaction` request (beta `compact-2026-09-04`).
+fn asks_compaction(v: &Value) -> bool {
+    let edit = v.pointer("/context_management/edits").and_then(Value::as_array).is_some_and(|edits| {
+        edits.iter().any(|e| e.get("type").and_then(Value::as_str).is_some_and(|t| t.starts_with("compact")))
+    });
+    edit || v.get("compaction").is_some_and(|c| !c.is_null())
 }
 
 /// Anthropic- and OpenAI-defined tools that the client executes (bash, text editor, computer use,
@@ -524,6 +551,13 @@ mod tests {
         let local = r#"{"tools":[{"type":"shell","environment":{"type":"local"}},{"type":"shell"}]}"#;
         let l = read(ApiFamily::OpenAiResponses, local);
         assert_eq!((l.held_tokens, l.tool_calls.code_execution), (0, 0));
+        // Server-side compaction: one more context window and a summary; with server tools, unbounded.
+        let compact = r#"{"max_tokens":10,"context_management":{"edits":[{"type":"compact_20260112"}]}}"#;
+        let b = read(ApiFamily::Anthropic, compact);
+        assert!(b.compaction && !b.unbounded && b.input_tokens > window(ApiFamily::Anthropic));
+        assert_eq!(b.usage(ApiFamily::Anthropic).output_tokens, 10 + DEFAULT_MAX_OUTPUT_TOKENS);
+        let with_search = r#"{"compaction":{},"tools":[{"type":"web_search_20250305","name":"web_search"}]}"#;
+        assert!(read(ApiFamily::Anthropic, with_search).unbounded);
         // A cap of 0 is the provider's default, in any spelling beside any other.
         for (family, body) in [
             (ApiFamily::Gemini, r#"{"generationConfig":{"maxOutputTokens":0}}"#),

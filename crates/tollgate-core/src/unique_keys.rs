@@ -8,17 +8,40 @@ use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
-/// The first member name found twice in one object of `body`, anywhere in the tree; `None` when
-/// every object's names are distinct or the body is not JSON (that is reported elsewhere).
-pub fn repeated_key(body: &[u8]) -> Option<String> {
+/// Why a body cannot be checked for repeated names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// This member name is given twice in one object.
+    Repeated(String),
+    /// The body is not readable here, e.g. nested deeper than serde_json's 128 levels. Every other
+    /// reading of the body (the strict bound, the media checks) would fail the same way and see
+    /// nothing, while the upstream's parser might read it all: such a body is refused too.
+    Unreadable(String),
+}
+
+/// Checks that every object of `body`, anywhere in the tree, names its members once.
+pub fn check(body: &[u8]) -> Result<(), Refusal> {
     match serde_json::from_slice::<Distinct>(body) {
-        Ok(_) => None,
+        Ok(_) => Ok(()),
         Err(e) => {
             let msg = e.to_string();
             // serde_json appends " at line L column C" to the message.
-            let rest = msg.strip_prefix(MARK)?;
-            Some(rest.rsplit_once(" at line ").map_or(rest, |(name, _)| name).to_owned())
+            match msg.strip_prefix(MARK) {
+                Some(rest) => {
+                    Err(Refusal::Repeated(rest.rsplit_once(" at line ").map_or(rest, |(name, _)| name).to_owned()))
+                }
+                None => Err(Refusal::Unreadable(msg)),
+            }
         }
+    }
+}
+
+/// The first member name found twice in one object of `body`, anywhere in the tree; `None` when
+/// every object's names are distinct or the body cannot be read ([`check`] tells which).
+pub fn repeated_key(body: &[u8]) -> Option<String> {
+    match check(body) {
+        Err(Refusal::Repeated(name)) => Some(name),
+        _ => None,
     }
 }
 
@@ -116,5 +139,14 @@ mod tests {
         assert_eq!(repeated_key(br#"{"a":1,"b":{"a":2},"c":[{"a":3}]}"#), None);
         assert_eq!(repeated_key(br#"[1,"x",null,{"k":true}]"#), None);
         assert_eq!(repeated_key(b"not json"), None);
+    }
+
+    #[test]
+    fn a_body_nested_past_the_parser_limit_is_unreadable() {
+        use super::{Refusal, check};
+        let deep = format!(r#"{{"speed":"fast","x":{}1{},"speed":"standard"}}"#, "[".repeat(200), "]".repeat(200));
+        assert!(matches!(check(deep.as_bytes()), Err(Refusal::Unreadable(m)) if m.contains("recursion")));
+        let fine = format!(r#"{{"x":{}1{}}}"#, "[".repeat(100), "]".repeat(100));
+        assert_eq!(check(fine.as_bytes()), Ok(()));
     }
 }

@@ -6,7 +6,8 @@
 //! can compute the expected charge by hand. Streams are cut into small chunks that split events.
 //! A `User-Agent` ending in `mock=SCRIPT` (the gateway forwards `User-Agent` on every platform, and
 //! nothing off its allow-list) scripts failures: `error500`, `cut` (the stream stops before its
-//! usage), `slow` (40 ms between chunks), `garbage` (invalid bytes in the stream).
+//! usage), `slow` (40 ms between chunks), `garbage` (invalid bytes in the stream), `two_candidates`
+//! (a Gemini SSE stream whose second candidate finishes 300 ms after the first).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -402,6 +403,7 @@ fn gemini_answer(mock: &Mock, model: &str, action: &str, alt_sse: bool, headers:
     match action {
         "countTokens" => axum::Json(json!({"totalTokens": MOCK_USAGE.input})).into_response(),
         "generateContent" => axum::Json(wrapped(gemini_chunk(MOCK_TEXT, true, model))).into_response(),
+        "streamGenerateContent" if script(headers) == "two_candidates" => two_candidates(model),
         "streamGenerateContent" => {
             let parts = pieces();
             let n = parts.len();
@@ -422,6 +424,29 @@ fn gemini_answer(mock: &Mock, model: &str, action: &str, alt_sse: bool, headers:
         )
             .into_response(),
     }
+}
+
+/// Two candidates (SSE): the first finishes at once with little usage, the second 300 ms later
+/// with the whole usage ([`MOCK_USAGE`]), as a stream with `candidateCount: 2` may.
+fn two_candidates(model: &str) -> Response {
+    let u = &MOCK_USAGE;
+    let usage = |out: u64| {
+        json!({"promptTokenCount": u.input + u.cache_read, "cachedContentTokenCount": u.cache_read,
+                                  "candidatesTokenCount": out, "thoughtsTokenCount": 10})
+    };
+    let first = json!({"candidates": [{"index": 0, "content": {"parts": [{"text": "one"}], "role": "model"},
+                       "finishReason": "STOP"}], "usageMetadata": usage(5), "modelVersion": model});
+    let second = json!({"candidates": [{"index": 1, "content": {"parts": [{"text": "two"}], "role": "model"},
+                        "finishReason": "MAX_TOKENS"}], "usageMetadata": usage(u.output - 10), "modelVersion": model});
+    let events = vec![format!("data: {first}\r\n\r\n"), format!("data: {second}\r\n\r\n")];
+    let stream = futures_util::stream::unfold(events.into_iter().enumerate(), |mut it| async move {
+        let (i, e) = it.next()?;
+        if i > 0 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        Some((Ok::<_, std::io::Error>(Bytes::from(e)), it))
+    });
+    ([(header::CONTENT_TYPE, "text/event-stream")], Body::from_stream(stream)).into_response()
 }
 
 /// Cloud Code: `POST /v1internal:{method}` with `{"model","project","request"}`, answers wrapped.

@@ -270,6 +270,12 @@ async fn models(State(s): State<AppState>, m: Method, uri: Uri, h: HeaderMap, bo
     } else {
         (Platform::OpenAi, Endpoint::OpenAiModels)
     };
+    // Gemini's `models/{name}:{action}` is a generation (or count), never a lookup: as a GET it
+    // would be forwarded uncharged. (OpenAI model ids may hold colons: `ft:gpt-4o-mini:org::id`.)
+    if endpoint == Endpoint::GeminiModels && uri.path().rsplit('/').next().is_some_and(|last| last.contains(':')) {
+        return GatewayError::bad_request("models/{model}:{action} must be a POST")
+            .into_response_as(ErrorShape::Gemini);
+    }
     dispatch(s, native, endpoint, m, uri, h, body).await
 }
 

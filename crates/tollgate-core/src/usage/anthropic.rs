@@ -6,6 +6,9 @@
 //! present (else it is all 5-minute). Streaming: `message_start` carries input/cache usage in
 //! `message.usage`; `message_delta` carries the cumulative `usage.output_tokens`, and some compatible
 //! upstreams also send input/cache fields there: a field present and nonzero in a delta overrides.
+//! With server-side compaction (`context_management`, beta `compact-2026-01-12`) a request samples
+//! more than once and `usage.iterations` lists each pass; the top-level figures are only the last
+//! pass, so each kind is charged as the sum over the iterations when that is larger.
 
 use serde::Deserialize;
 
@@ -25,6 +28,18 @@ struct WireUsage {
     cache_read_input_tokens: Option<u64>,
     cache_creation: Option<CacheCreation>,
     server_tool_use: Option<ServerToolUse>,
+    /// Server-side compaction samples more than once per request; the top-level figures are the
+    /// last (`message`) iteration only, while every iteration is billed.
+    iterations: Option<Vec<Iteration>>,
+}
+
+/// One sampling pass of a request (`compaction`, `message`, …).
+#[derive(Debug, Default, Deserialize)]
+struct Iteration {
+    input_tokens: Option<u64>,
+    output_tokens: Option<u64>,
+    cache_creation_input_tokens: Option<u64>,
+    cache_read_input_tokens: Option<u64>,
 }
 
 /// Server tools billed per call (<https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/web-search-tool>).
@@ -117,6 +132,19 @@ impl AnthropicUsage {
             u.cache_write_5m_tokens = w5;
             u.cache_write_1h_tokens = w1;
         }
+        // Every iteration is billed: per kind, their sum when it is above the top-level figure
+        // (cache writes of an iteration, unsplit, count as 5-minute writes).
+        if let Some(iterations) = wire.iterations.as_deref().filter(|i| !i.is_empty()) {
+            let sum = |f: fn(&Iteration) -> Option<u64>| {
+                iterations.iter().fold(0u64, |acc, i| acc.saturating_add(f(i).unwrap_or(0)))
+            };
+            u.input_tokens = u.input_tokens.max(sum(|i| i.input_tokens));
+            u.output_tokens = u.output_tokens.max(sum(|i| i.output_tokens));
+            u.cache_read_tokens = u.cache_read_tokens.max(sum(|i| i.cache_read_input_tokens));
+            let writes = sum(|i| i.cache_creation_input_tokens);
+            let counted = u.cache_write_5m_tokens.saturating_add(u.cache_write_1h_tokens);
+            u.cache_write_5m_tokens = u.cache_write_5m_tokens.saturating_add(writes.saturating_sub(counted));
+        }
     }
 
     fn parse(&mut self, bytes: &[u8]) -> Option<Payload> {
@@ -201,6 +229,23 @@ mod tests {
         let r = acc.report();
         assert_eq!(r.usage, usage(12, 7, 40, 100, 200));
         assert!(r.final_seen);
+    }
+
+    #[test]
+    fn every_compaction_iteration_is_charged() {
+        // The documented shape: the top level is the last (message) pass only.
+        let body = br#"{"usage":{"input_tokens":23000,"output_tokens":1000,"cache_read_input_tokens":10,"iterations":[{"type":"compaction","input_tokens":180000,"output_tokens":3500,"cache_read_input_tokens":40,"cache_creation_input_tokens":7},{"type":"message","input_tokens":23000,"output_tokens":1000,"cache_read_input_tokens":10}]}}"#;
+        let mut acc = AnthropicUsage::default();
+        acc.observe_body(body);
+        assert_eq!(acc.report().usage, usage(203_000, 4_500, 50, 7, 0));
+        // Streamed: the iterations come with the final message_delta.
+        let mut acc = AnthropicUsage::default();
+        acc.observe_event(
+            "message_start",
+            r#"{"type":"message_start","message":{"usage":{"input_tokens":23000,"output_tokens":1}}}"#,
+        );
+        acc.observe_event("message_delta", r#"{"type":"message_delta","usage":{"output_tokens":1000,"iterations":[{"type":"compaction","input_tokens":180000,"output_tokens":3500},{"type":"message","input_tokens":23000,"output_tokens":1000}]}}"#);
+        assert_eq!(acc.report().usage, usage(203_000, 4_500, 0, 0, 0));
     }
 
     #[test]

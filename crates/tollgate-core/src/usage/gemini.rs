@@ -23,6 +23,10 @@ pub struct GeminiUsage {
     report: UsageReport,
     /// Most grounding search queries seen in one response.
     searches: u64,
+    /// Candidates the request asked for (`candidateCount`; 0 is read as 1).
+    candidates: u64,
+    /// Indices of the candidates that finished so far.
+    finished: Vec<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -50,6 +54,8 @@ struct Content {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Candidate {
+    /// Which candidate this is, when the request asked for several (absent: the first).
+    index: Option<u64>,
     content: Option<Content>,
     finish_reason: Option<String>,
     grounding_metadata: Option<GroundingMetadata>,
@@ -100,12 +106,25 @@ impl Chunk {
         }
     }
 
-    /// The chunk ends the response: a candidate finished, or the prompt was blocked.
-    fn is_last(&self) -> bool {
-        let finished =
-            self.candidates.iter().flatten().any(|c| c.finish_reason.as_deref().is_some_and(|r| !r.is_empty()));
-        let blocked = self.prompt_feedback.as_ref().is_some_and(|f| f.block_reason.is_some());
-        finished || blocked
+    /// Indices of the candidates this chunk finishes.
+    fn finishing(&self) -> impl Iterator<Item = u64> + '_ {
+        self.candidates
+            .iter()
+            .flatten()
+            .filter(|c| c.finish_reason.as_deref().is_some_and(|r| !r.is_empty()))
+            .map(|c| c.index.unwrap_or(0))
+    }
+
+    fn blocked(&self) -> bool {
+        self.prompt_feedback.as_ref().is_some_and(|f| f.block_reason.is_some())
+    }
+}
+
+impl GeminiUsage {
+    /// An accumulator for a request that asked for `candidates` candidates: the response ends when
+    /// each of them has finished (the first to finish is not the end of a stream of several).
+    pub fn for_candidates(candidates: u64) -> Self {
+        GeminiUsage { candidates, ..Default::default() }
     }
 }
 
@@ -141,10 +160,15 @@ impl GeminiUsage {
         // Grounding metadata may come on another chunk than usage: keep the largest count seen.
         self.searches = self.searches.max(searches);
         self.report.usage.tool_calls.web_search = self.searches;
+        for index in chunk.finishing() {
+            if !self.finished.contains(&index) {
+                self.finished.push(index);
+            }
+        }
         if let Some(meta) = &chunk.usage_metadata {
             self.report.usage = meta.normalize();
             self.report.usage.tool_calls.web_search = self.searches;
-            if chunk.is_last() {
+            if chunk.blocked() || self.finished.len() as u64 >= self.candidates.max(1) {
                 self.report.final_seen = true;
             }
         }
@@ -185,6 +209,26 @@ impl UsageAccumulator for GeminiUsage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stream_of_several_candidates_ends_when_each_has_finished() {
+        let mut acc = GeminiUsage::for_candidates(2);
+        acc.observe_event("message", r#"{"candidates":[{"index":0,"content":{"parts":[{"text":"a"}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":1000,"candidatesTokenCount":5}}"#);
+        assert!(!acc.report().final_seen, "one of two candidates finished");
+        acc.observe_event("message", r#"{"candidates":[{"index":1,"content":{"parts":[{"text":"b"}]},"finishReason":"MAX_TOKENS"}],"usageMetadata":{"promptTokenCount":1000,"candidatesTokenCount":40000}}"#);
+        let r = acc.report();
+        assert!(r.final_seen);
+        assert_eq!(r.usage.output_tokens, 40000);
+        // The same finished candidate twice is not two.
+        let mut acc = GeminiUsage::for_candidates(2);
+        for _ in 0..2 {
+            acc.observe_event(
+                "message",
+                r#"{"candidates":[{"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":1}}"#,
+            );
+        }
+        assert!(!acc.report().final_seen);
+    }
 
     const FINAL: &str = r#"{"candidates":[{"content":{"parts":[{"text":"!"}],"role":"model"},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":1200,"candidatesTokenCount":50,"totalTokenCount":1450,"cachedContentTokenCount":1000,"thoughtsTokenCount":200,"toolUsePromptTokenCount":30},"modelVersion":"gemini-2.5-pro"}"#;
 

@@ -184,11 +184,18 @@ pub enum ApiFamily {
 impl ApiFamily {
     /// A fresh accumulator for this family.
     pub fn accumulator(self) -> Box<dyn UsageAccumulator + Send> {
+        self.accumulator_for(1)
+    }
+
+    /// A fresh accumulator for a request that asked for `choices` answers (Gemini
+    /// `candidateCount`: its stream ends when each has finished; the other families report usage
+    /// once for all choices).
+    pub fn accumulator_for(self, choices: u64) -> Box<dyn UsageAccumulator + Send> {
         match self {
             ApiFamily::Anthropic => Box::new(anthropic::AnthropicUsage::default()),
             ApiFamily::OpenAiChat => Box::new(openai_chat::OpenAiChatUsage::default()),
             ApiFamily::OpenAiResponses => Box::new(openai_responses::OpenAiResponsesUsage::default()),
-            ApiFamily::Gemini => Box::new(gemini::GeminiUsage::default()),
+            ApiFamily::Gemini => Box::new(gemini::GeminiUsage::for_candidates(choices)),
         }
     }
 }

@@ -36,11 +36,16 @@ impl StreamUsage {
     /// A reader for `family`'s stream framed as `framing`; events (or array elements) larger than
     /// `max_event_bytes` are skipped and counted in [`UsageReport::oversized_events`].
     pub fn new(family: ApiFamily, framing: Framing, max_event_bytes: usize) -> Self {
+        Self::for_choices(family, framing, max_event_bytes, 1)
+    }
+
+    /// [`Self::new`] for a request that asked for `choices` answers ([`ApiFamily::accumulator_for`]).
+    pub fn for_choices(family: ApiFamily, framing: Framing, max_event_bytes: usize, choices: u64) -> Self {
         let decoder = match framing {
             Framing::Sse => Decoder::Sse(SseDecoder::new(max_event_bytes)),
             Framing::JsonArray => Decoder::JsonArray(JsonArraySplitter::new(max_event_bytes)),
         };
-        Self { decoder, accumulator: family.accumulator() }
+        Self { decoder, accumulator: family.accumulator_for(choices) }
     }
 
     /// Feeds the next chunk of the body, exactly as it came from the upstream.

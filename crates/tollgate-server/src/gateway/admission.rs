@@ -88,6 +88,11 @@ pub async fn admit_request(
     };
     // An upper bound of the cost, at the model's own rates (tollgate_core::estimate).
     let bound = RequestBound::read(family, &inspected.upstream_body);
+    if bound.unbounded {
+        return Err(GatewayError::bad_request(
+            "context_management: server-side compaction together with server-side tools has no upper bound of its cost, which strict quota mode needs; send one or the other",
+        ));
+    }
     let amount = state
         .ledger
         .prices()

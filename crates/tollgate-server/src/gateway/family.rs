@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde_json::value::RawValue;
 use tollgate_core::platform::Platform;
 use tollgate_core::pricing::Medium;
+use tollgate_core::unique_keys::Refusal;
 use tollgate_core::usage::{ApiFamily, Framing};
 
 use super::error::{ErrorShape, GatewayError};
@@ -204,6 +205,8 @@ pub struct Inspected {
     /// Media priced above text that the request asks for, with the field asking (admission
     /// lets them pass where the model's price covers them; `premium.rs`).
     pub media: Vec<(Medium, &'static str)>,
+    /// Gemini `candidateCount` (any spelling; at least 1): a stream ends when each has finished.
+    pub choices: u64,
 }
 
 type Fields = BTreeMap<String, Box<RawValue>>;
@@ -212,10 +215,18 @@ fn parse_object(body: &[u8]) -> Result<Fields, GatewayError> {
     let fields = serde_json::from_slice(body)
         .map_err(|e| GatewayError::bad_request(format!("request body must be a JSON object: {e}")))?;
     // What is checked and priced here must be what the upstream runs (tollgate_core::unique_keys).
-    if let Some(name) = tollgate_core::unique_keys::repeated_key(body) {
-        return Err(GatewayError::bad_request(format!(
-            "{name}: given twice in one object (the upstream might read the other value)"
-        )));
+    match tollgate_core::unique_keys::check(body) {
+        Ok(()) => {}
+        Err(Refusal::Repeated(name)) => {
+            return Err(GatewayError::bad_request(format!(
+                "{name}: given twice in one object (the upstream might read the other value)"
+            )));
+        }
+        Err(Refusal::Unreadable(why)) => {
+            return Err(GatewayError::bad_request(format!(
+                "request body cannot be checked ({why}); bodies may nest at most 128 levels deep"
+            )));
+        }
     }
     Ok(fields)
 }
@@ -247,6 +258,23 @@ fn count_field(f: &Fields, name: &str) -> Result<Option<u64>, GatewayError> {
     }
 }
 
+/// The candidates a Gemini request asks for, in every spelling its proto JSON reads (camelCase or
+/// snake_case, a number or a string); the largest counts, at least 1.
+fn gemini_candidates(f: &Fields) -> u64 {
+    let mut most = 1;
+    for config in ["generationConfig", "generation_config"] {
+        let Some(cfg) = f.get(config).and_then(|raw| serde_json::from_str::<Fields>(raw.get()).ok()) else { continue };
+        for name in ["candidateCount", "candidate_count"] {
+            let Some(raw) = cfg.get(name) else { continue };
+            let text = raw.get().trim().trim_matches('"');
+            if let Ok(n) = text.parse::<u64>() {
+                most = most.max(n);
+            }
+        }
+    }
+    most
+}
+
 /// Reads the request body of `route`. Malformed input is a 400 naming the field.
 pub fn inspect(route: &Route, body: bytes::Bytes) -> Result<Inspected, GatewayError> {
     let mut out = Inspected {
@@ -257,8 +285,11 @@ pub fn inspect(route: &Route, body: bytes::Bytes) -> Result<Inspected, GatewayEr
         injected_include_usage: false,
         web_search_requested: false,
         media: Vec::new(),
+        choices: 1,
     };
     if !route.endpoint.has_body() {
+        // A lookup's body (a GET may carry one) is not forwarded: it is not what the route prices.
+        out.upstream_body = bytes::Bytes::new();
         return Ok(out);
     }
     let f = parse_object(&body)?;
@@ -306,6 +337,7 @@ pub fn inspect(route: &Route, body: bytes::Bytes) -> Result<Inspected, GatewayEr
                     .map_err(|_| GatewayError::bad_request("generationConfig: must be an object"))?;
                 count_field(&cfg, "maxOutputTokens")?;
             }
+            out.choices = gemini_candidates(&f);
         }
         Endpoint::OpenAiModels | Endpoint::AnthropicModels | Endpoint::GeminiModels => {}
     }

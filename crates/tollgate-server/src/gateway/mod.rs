@@ -323,7 +323,7 @@ async fn answer_client(
         (false, _) => prepared.inspected.framing,
     };
     let upstream = answer.response.bytes_stream().boxed();
-    let meter = StreamUsage::new(family, framing, MAX_EVENT_BYTES);
+    let meter = StreamUsage::for_choices(family, framing, MAX_EVENT_BYTES, prepared.inspected.choices);
     let settler = StreamSettler::new(state.clone(), charge, meter);
     let body = if v1internal {
         // Unwrapped before metering: the meter reads plain Gemini output, as the client does.

@@ -38,9 +38,7 @@ impl Drop for Tee {
             return;
         }
         let (Some(upstream), Some(settler)) = (self.upstream.take(), self.settler.take()) else { return };
-        if settler.is_settled() {
-            return;
-        }
+        // Settled or not: what comes after the final usage may still be charged (late usage).
         let tasks = settler.state().tasks.clone();
         tasks.spawn(drain(upstream, settler));
     }
@@ -48,12 +46,15 @@ impl Drop for Tee {
 
 /// Reads what is left of `upstream` into the meter, then settles: with the provider's final usage
 /// when it came within the bounds, else with the conservative estimate (`settlement.rs`).
+/// A stream already settled (its final usage was seen) is read to its end too: usage that comes
+/// after (a Gemini candidate finishing later than another) is charged as late usage.
 async fn drain(mut upstream: Upstream, mut settler: StreamSettler) {
     let shutdown = settler.state().shutdown.clone();
     let mut read = 0usize;
     let deadline = tokio::time::sleep(DRAIN_TIME);
     tokio::pin!(deadline);
-    while !settler.meter.report().final_seen && read < DRAIN_BYTES {
+    let settled_before = settler.is_settled();
+    while (settled_before || !settler.meter.report().final_seen) && read < DRAIN_BYTES {
         let chunk = tokio::select! {
             c = upstream.next() => c,
             () = &mut deadline => break,
@@ -68,9 +69,12 @@ async fn drain(mut upstream: Upstream, mut settler: StreamSettler) {
         }
     }
     settler.meter.finish();
-    if let Err(e) = settler.settle("client_disconnected").await {
+    if !settler.is_settled()
+        && let Err(e) = settler.settle("client_disconnected").await
+    {
         tracing::error!(error = %e, "settlement after disconnect failed");
     }
+    settler.settle_late_usage().await;
 }
 
 /// A body that forwards `upstream`, metering and settling through `settler`.

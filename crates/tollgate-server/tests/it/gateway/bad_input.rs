@@ -5,6 +5,14 @@ use tollgate_core::platform::Platform;
 use crate::util::gateway::{ANTHROPIC_COST_NANOS, MODEL};
 use crate::util::test_app::TestApp;
 
+static DEEP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        r#"{{"model":"m","speed":"fast","messages":[{{"role":"user","content":{}1{}}}],"speed":"standard"}}"#,
+        "[".repeat(200),
+        "]".repeat(200)
+    )
+});
+
 #[tokio::test]
 async fn malformed_oversized_and_unroutable_requests() {
     let mut app = TestApp::sqlite().await.with_mocks(false).await;
@@ -20,6 +28,9 @@ async fn malformed_oversized_and_unroutable_requests() {
         // A repeated name: the upstream might read the other value than the one checked and priced.
         (r#"{"model":"m","tools":[{"type":"web_search_20250305"}],"tools":[]}"#, "tools: given twice"),
         (r#"{"model":"m","messages":[{"role":"user","content":"a","content":"b"}]}"#, "content: given twice"),
+        // Nested past what the gateway's own readers take (128 levels): every check would see
+        // nothing, while the upstream's parser might read it all (here a repeated `speed`).
+        (DEEP.as_str(), "128 levels"),
     ] {
         let r = app.post_json("/v1/messages", &h, body).await;
         assert_eq!(r.status, 400, "{body}");
@@ -39,6 +50,17 @@ async fn malformed_oversized_and_unroutable_requests() {
         assert_eq!(r.status.as_u16(), 400, "{path}: {}", r.text());
         assert!(r.text().contains("plain name"), "{path}: {}", r.text());
     }
+    // A generation as a GET would be routed as a model lookup and forwarded uncharged.
+    let r = app
+        .send(
+            http::Request::get("/v1beta/models/gemini-2.5-flash:generateContent")
+                .header("x-goog-api-key", &c.secret)
+                .body(axum::body::Body::from(r#"{"contents":[]}"#))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 400, "{}", r.text());
+    assert!(r.text().contains("must be a POST"), "{}", r.text());
     assert_eq!(app.spent(c.user_id, Platform::Anthropic).await, 0);
 
     // Oversized body: 413 before anything is forwarded.

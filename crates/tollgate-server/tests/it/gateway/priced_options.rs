@@ -115,5 +115,21 @@ async fn a_zero_output_cap_is_bounded_as_no_cap(app: TestApp) {
     assert_eq!(send(r#"{"maxOutputTokens":0}"#).await, 429);
     assert_eq!(send(r#"{"maxOutputTokens":64,"max_output_tokens":0}"#).await, 429);
     assert_eq!(send(r#"{"maxOutputTokens":64}"#).await, 200);
+
+    // Anthropic server-side compaction reads the context again and writes a summary: bounded by a
+    // context window more; together with server-side tools it may run per tool iteration, and
+    // nothing bounds it: refused in strict mode.
+    let a = app.caller("compaction@example.com", &daily(Platform::Anthropic, "100")).await;
+    let compact = |tools: &str| {
+        format!(
+            r#"{{"model":"{MODEL}","max_tokens":10,"context_management":{{"edits":[{{"type":"compact_20260112"}}]}},"tools":[{tools}],"messages":[]}}"#
+        )
+    };
+    let r = app.post_json("/v1/messages", &[("x-api-key", &a.secret)], &compact("")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let search = r#"{"type":"web_search_20250305","name":"web_search","max_uses":1}"#;
+    let r = app.post_json("/v1/messages", &[("x-api-key", &a.secret)], &compact(search)).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("compaction"), "{}", r.text());
 }
 crate::both_backends!(zero_output_cap, super::a_zero_output_cap_is_bounded_as_no_cap);

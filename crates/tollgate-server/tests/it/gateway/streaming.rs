@@ -36,6 +36,49 @@ async fn client_disconnect_mid_stream_pays_the_full_usage() {
     assert_eq!((record.status.as_str(), record.output_estimated), ("client_disconnected", false));
 }
 
+/// A Gemini stream of several candidates is not over when the first finishes: a client that hangs
+/// up then still pays for the others. (It was settled at the first `finishReason`, and a hang-up
+/// skipped the rest.) With one candidate asked, usage that grows after the final chunk is charged as
+/// late usage, also after a hang-up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gemini_stream_is_charged_for_every_candidate_after_a_hang_up() {
+    use futures_util::StreamExt;
+    let app = TestApp::sqlite().await.with_mocks(false).await;
+    let base = app.listen().await;
+    let c = app.caller("candidates@example.com", &[]).await;
+    for (n, count) in [2, 1].into_iter().enumerate() {
+        let body = format!(
+            r#"{{"contents":[{{"parts":[{{"text":"hi"}}]}}],"generationConfig":{{"candidateCount":{count}}}}}"#
+        );
+        let resp = reqwest::Client::new()
+            .post(format!("{base}/v1beta/models/{MODEL}:streamGenerateContent?alt=sse"))
+            .header("x-goog-api-key", &c.secret)
+            .header("user-agent", "test mock=two_candidates")
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let mut stream = resp.bytes_stream();
+        let mut seen = String::new();
+        while !seen.contains("STOP") {
+            seen.push_str(&String::from_utf8_lossy(&stream.next().await.unwrap().unwrap()));
+        }
+        drop(stream); // the client leaves once the first candidate has finished
+        let want = (n as i64 + 1) * crate::util::gateway::OTHER_COST_NANOS;
+        let mut spent = 0;
+        for _ in 0..100 {
+            spent = app.spent(c.user_id, Platform::Gemini).await;
+            if spent >= want {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(spent, want, "candidateCount {count}: charged {spent}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_cut_before_its_usage_is_never_free() {
     let app = TestApp::sqlite().await.with_mocks(false).await;

@@ -7,7 +7,8 @@
 //! A `User-Agent` ending in `mock=SCRIPT` (the gateway forwards `User-Agent` on every platform, and
 //! nothing off its allow-list) scripts failures: `error500`, `cut` (the stream stops before its
 //! usage), `slow` (40 ms between chunks), `garbage` (invalid bytes in the stream), `two_candidates`
-//! (a Gemini SSE stream whose second candidate finishes 300 ms after the first).
+//! (a Gemini SSE stream whose second candidate finishes 300 ms after the first), `gzip` (an
+//! Anthropic answer labelled `Content-Encoding: gzip`).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -231,11 +232,16 @@ async fn anthropic(State(mock): State<Mock>, headers: HeaderMap, body: Bytes) ->
         if script(&headers) == "slow" {
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
-        return axum::Json(json!({
+        let mut resp = axum::Json(json!({
             "id": "msg_mock", "type": "message", "role": "assistant", "model": model,
             "content": [{"type": "text", "text": MOCK_TEXT}], "stop_reason": "end_turn", "stop_sequence": null, "usage": usage,
         }))
         .into_response();
+        if script(&headers) == "gzip" {
+            // Labelled only: what an upstream that ignores `Accept-Encoding: identity` would send.
+            resp.headers_mut().insert(header::CONTENT_ENCODING, header::HeaderValue::from_static("gzip"));
+        }
+        return resp;
     }
     let mut start_usage = usage.clone();
     start_usage["output_tokens"] = json!(1);

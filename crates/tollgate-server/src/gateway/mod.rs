@@ -285,6 +285,16 @@ async fn answer_client(
             return Ok(respond(status, out_headers, Body::from(bytes)));
         }
     };
+    // The meter reads plain bytes (the upstream is asked for `Accept-Encoding: identity`): an answer
+    // in another encoding could not be metered, and is not passed on.
+    if let Some(encoding) = answer.response.headers().get(axum::http::header::CONTENT_ENCODING)
+        && !encoding.as_bytes().eq_ignore_ascii_case(b"identity")
+    {
+        return Err(GatewayError::Upstream(format!(
+            "the upstream answered in content-encoding {:?}, which cannot be metered",
+            String::from_utf8_lossy(encoding.as_bytes())
+        )));
+    }
     // From here the request is settled: its record takes over the strict-mode hold.
     let reserved = prepared.admitted.hold.take().map(crate::ledger::Reservation::into_settled).is_some();
     let charge = Charge {

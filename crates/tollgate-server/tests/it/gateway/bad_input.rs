@@ -86,6 +86,12 @@ async fn upstream_errors_pass_through_uncharged_and_garbage_does_not_panic() {
     assert_eq!(r.status, 500);
     assert!(r.text().contains("mock failure"));
     assert_eq!(app.spent(c.user_id, Platform::Anthropic).await, 0);
+    // An answer in an encoding the meter cannot read is not passed on (it would be metered as
+    // garbage): 502, uncharged.
+    let whole = format!(r#"{{"model":"{MODEL}","max_tokens":8,"messages":[]}}"#);
+    let r = app.post_json("/v1/messages", &[("x-api-key", &c.secret), ("user-agent", "test mock=gzip")], &whole).await;
+    assert_eq!((r.status.as_u16(), r.json()["error"]["code"].as_str()), (502, Some("upstream_unavailable")));
+    assert_eq!(app.spent(c.user_id, Platform::Anthropic).await, 0);
     // Invalid bytes inside a stream are passed on and skipped by the meter; usage still counts.
     let r = app.post_json("/v1/messages", &[("x-api-key", &c.secret), ("user-agent", "test mock=garbage")], &msg).await;
     assert_eq!(r.status, 200);

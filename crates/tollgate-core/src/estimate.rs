@@ -26,6 +26,8 @@
 //! - **Compaction** (Anthropic, server-side): one more context window of input and
 //!   [`DEFAULT_MAX_OUTPUT_TOKENS`] of summary; with server-side tools it may run once per tool
 //!   iteration, and the request is [`RequestBound::unbounded`].
+//! - **Advisor calls** (Anthropic's advisor tool): per call its `max_uses` allows, a context window
+//!   of input and the tool's `max_tokens` of output (unbounded without `max_uses`).
 //! - **Output**: the request's cap (`max_tokens`, `max_completion_tokens`, `max_output_tokens`,
 //!   `maxOutputTokens`), else [`DEFAULT_MAX_OUTPUT_TOKENS`], times the number of choices asked
 //!   for (`n`, `candidateCount`). A cap of 0 counts as none (Gemini serves its default for it).
@@ -83,11 +85,11 @@ pub struct RequestBound {
     pub cache: CacheAsk,
     /// Billed server-side tool calls the request can cause, at most.
     pub tool_calls: ToolCalls,
-    /// Anthropic server-side compaction is on: one more pass that reads up to a context window
-    /// and writes a summary (counted in `input_tokens` and [`Self::usage`]).
-    pub compaction: bool,
-    /// Nothing bounds the cost: compaction together with server-side tools may run once per tool
-    /// iteration. Strict mode refuses such a request.
+    /// Output of passes beside the answer: a compaction summary, advisor calls (their input, up to
+    /// a context window each, is in `input_tokens`).
+    pub extra_output_tokens: u64,
+    /// Nothing bounds the cost: compaction together with server-side tools (it may run once per
+    /// tool iteration), or an advisor tool without `max_uses`. Strict mode refuses such a request.
     pub unbounded: bool,
 }
 
@@ -139,12 +141,15 @@ impl RequestBound {
             };
         let held_tokens = if held { held_context_tokens(family) } else { 0 };
         let compaction = family == ApiFamily::Anthropic && asks_compaction(&v);
+        let advisor = advisor_calls(&v);
+        // Each extra pass reads up to a context window: the compaction pass, each advisor call.
+        let extra_passes = u64::from(compaction).saturating_add(advisor.map_or(0, |a| a.calls));
         let tools = v.get("tools").is_some_and(|t| t.as_array().is_some_and(|a| !a.is_empty()));
         let input_tokens = BASE_TOKENS
             .saturating_add(walk.tokens)
             .saturating_add(if tools { TOOLS_TOKENS } else { 0 })
             .saturating_add(held_tokens)
-            .saturating_add(if compaction { held_context_tokens(family) } else { 0 });
+            .saturating_add(extra_passes.saturating_mul(held_context_tokens(family)));
         let choices = choices.unwrap_or(1).max(1);
         let output_bound = max_output_tokens.unwrap_or(DEFAULT_MAX_OUTPUT_TOKENS).saturating_mul(choices);
         RequestBound {
@@ -154,8 +159,9 @@ impl RequestBound {
             choices,
             cache: walk.cache,
             tool_calls: server_tool_calls(&v, output_bound),
-            compaction,
-            unbounded: compaction && server_tools,
+            extra_output_tokens: (if compaction { DEFAULT_MAX_OUTPUT_TOKENS } else { 0 })
+                .saturating_add(advisor.map_or(0, |a| a.calls.saturating_mul(a.output_per_call))),
+            unbounded: (compaction && server_tools) || advisor.is_some_and(|a| !a.capped),
         }
     }
 
@@ -165,8 +171,7 @@ impl RequestBound {
             .max_output_tokens
             .unwrap_or(DEFAULT_MAX_OUTPUT_TOKENS)
             .saturating_mul(self.choices)
-            // The compaction pass's summary has no cap of the request's.
-            .saturating_add(if self.compaction { DEFAULT_MAX_OUTPUT_TOKENS } else { 0 });
+            .saturating_add(self.extra_output_tokens);
         let mut usage = Usage { output_tokens: output, tool_calls: self.tool_calls, ..Usage::default() };
         // Gemini bills cached content at its cache-read rate; everything else is plain input or,
         // where the request asks for it, a cache write.
@@ -313,6 +318,35 @@ fn asks_compaction(v: &Value) -> bool {
         edits.iter().any(|e| e.get("type").and_then(Value::as_str).is_some_and(|t| t.starts_with("compact")))
     });
     edit || v.get("compaction").is_some_and(|c| !c.is_null())
+}
+
+/// Anthropic's advisor tool (`advisor_*`): a sub-inference of another model per call, each reading
+/// the whole transcript and writing up to the tool's `max_tokens`.
+#[derive(Debug, Clone, Copy)]
+struct Advisor {
+    /// Calls at most: the tools' `max_uses` summed.
+    calls: u64,
+    /// Output per call at most.
+    output_per_call: u64,
+    /// Every advisor tool sets `max_uses`.
+    capped: bool,
+}
+
+fn advisor_calls(v: &Value) -> Option<Advisor> {
+    let mut found: Option<Advisor> = None;
+    for t in v.get("tools").and_then(Value::as_array).into_iter().flatten() {
+        if !t.get("type").and_then(Value::as_str).is_some_and(|ty| ty.starts_with("advisor_")) {
+            continue;
+        }
+        let uses = t.get("max_uses").and_then(whole_number);
+        let per_call =
+            t.get("max_tokens").and_then(whole_number).filter(|n| *n > 0).unwrap_or(DEFAULT_MAX_OUTPUT_TOKENS);
+        let a = found.get_or_insert(Advisor { calls: 0, output_per_call: 0, capped: true });
+        a.calls = a.calls.saturating_add(uses.unwrap_or(0));
+        a.output_per_call = a.output_per_call.max(per_call);
+        a.capped &= uses.is_some();
+    }
+    found
 }
 
 /// Anthropic- and OpenAI-defined tools that the client executes (bash, text editor, computer use,
@@ -554,10 +588,16 @@ mod tests {
         // Server-side compaction: one more context window and a summary; with server tools, unbounded.
         let compact = r#"{"max_tokens":10,"context_management":{"edits":[{"type":"compact_20260112"}]}}"#;
         let b = read(ApiFamily::Anthropic, compact);
-        assert!(b.compaction && !b.unbounded && b.input_tokens > window(ApiFamily::Anthropic));
+        assert!(!b.unbounded && b.input_tokens > window(ApiFamily::Anthropic));
         assert_eq!(b.usage(ApiFamily::Anthropic).output_tokens, 10 + DEFAULT_MAX_OUTPUT_TOKENS);
         let with_search = r#"{"compaction":{},"tools":[{"type":"web_search_20250305","name":"web_search"}]}"#;
         assert!(read(ApiFamily::Anthropic, with_search).unbounded);
+        // Advisor calls: a window and max_tokens each, up to max_uses; without max_uses, unbounded.
+        let advised = r#"{"max_tokens":10,"tools":[{"type":"advisor_20260301","name":"advisor","model":"claude-opus-4-6","max_uses":3,"max_tokens":2048}]}"#;
+        let b = read(ApiFamily::Anthropic, advised);
+        assert!(!b.unbounded && b.input_tokens > 4 * window(ApiFamily::Anthropic));
+        assert_eq!(b.usage(ApiFamily::Anthropic).output_tokens, 10 + 3 * 2048);
+        assert!(read(ApiFamily::Anthropic, r#"{"tools":[{"type":"advisor_20260301","model":"m"}]}"#).unbounded);
         // A cap of 0 is the provider's default, in any spelling beside any other.
         for (family, body) in [
             (ApiFamily::Gemini, r#"{"generationConfig":{"maxOutputTokens":0}}"#),

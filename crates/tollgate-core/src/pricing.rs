@@ -188,6 +188,25 @@ impl Price {
     }
 }
 
+impl Price {
+    /// Whether each token rate of this price is at most `other`'s, below and above any
+    /// long-context threshold: tokens billed at this price and charged at `other` are never
+    /// undercharged (Anthropic's advisor model runs inside a request priced at its executor's rates).
+    pub fn never_dearer_than(&self, other: &Price) -> bool {
+        // Rates change only past a threshold: compare at 0 and just past each threshold.
+        let past = |p: &Price| p.long_context.as_ref().map(|lc| lc.threshold_tokens.saturating_add(1));
+        let points = [Some(0), past(self), past(other)];
+        points.iter().flatten().map(|&n| Usage { input_tokens: n, ..Usage::default() }).all(|u| {
+            let (a, b) = (self.rates_for(&u), other.rates_for(&u));
+            a.input <= b.input
+                && a.output <= b.output
+                && a.cache_read <= b.cache_read
+                && a.cache_write_5m <= b.cache_write_5m
+                && a.cache_write_1h <= b.cache_write_1h
+        })
+    }
+}
+
 /// The cost of `usage` at `price`, rounded up to the nano-USD.
 pub fn cost(usage: &Usage, price: &Price) -> Result<Money, PricingError> {
     let r = price.rates_for(usage);

@@ -322,3 +322,20 @@ fn the_table_names_its_newest_models() {
         Some("https://developers.openai.com/api/docs/pricing")
     );
 }
+
+#[test]
+fn a_price_is_never_dearer_than_another_only_at_every_rate_and_threshold() {
+    let table = PriceTable::builtin().unwrap();
+    let (haiku, opus, sonnet) = (
+        table.get("claude-haiku-4-5").unwrap(),
+        table.get("claude-opus-4-6").unwrap(),
+        table.get("claude-sonnet-4-5").unwrap(),
+    );
+    assert!(haiku.never_dearer_than(sonnet) && haiku.never_dearer_than(opus));
+    assert!(!opus.never_dearer_than(haiku));
+    assert!(sonnet.never_dearer_than(sonnet));
+    // Same short-context rates, but a long-context tier (past 200K) the other lacks: dearer there.
+    let flat = Price { long_context: None, ..sonnet.clone() };
+    assert!(flat.never_dearer_than(sonnet));
+    assert!(sonnet.long_context.is_some() && !sonnet.never_dearer_than(&flat));
+}

@@ -324,6 +324,8 @@ else describe('Tollgate console', () => {
       assert.ok(body[kept], `${model}: ${kept} must be sent back`)
       assert.deepEqual((await reply.json())[kept], body[kept])
     }
+    // What a price covers is shown with it (the reason a request for other media is refused).
+    await waitText(admin, sel('price-row-gemini-2.5-flash-image'), (t) => t.includes('image out'))
 
     // A price file: previewed as a diff, applied only on request.
     await admin.click(sel('price-import'))

@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use jiff::{SignedDuration, Timestamp};
 use tollgate_core::estimate::RequestBound;
 use tollgate_core::money::Money;
+use tollgate_core::pricing::Price;
 use tollgate_core::quota::{Admission, QuotaOwner, QuotaRow, admit};
 use tollgate_core::settings::Enforcement;
 use tollgate_core::window::{QuotaWindow, WindowClock};
@@ -61,6 +62,20 @@ pub async fn admit_request(
             )));
         }
     }
+    // An advisor model is billed at its own rates inside a request charged at its model's.
+    for advisor in &inspected.advisors {
+        let advisor_price = state.ledger.prices().with_price(route.platform, advisor, Price::clone)?;
+        let fits = state
+            .ledger
+            .prices()
+            .with_price(route.platform, &inspected.model, |p| advisor_price.never_dearer_than(p))?;
+        if !fits {
+            return Err(GatewayError::bad_request(format!(
+                "tools: the advisor model {advisor} is billed at rates above {}'s, which this request is charged at; use an advisor priced at most like the request's model",
+                inspected.model
+            )));
+        }
+    }
     // Soft mode checks this process's copy of the row (exact for its own charges, at most
     // `quota_refresh_ms` behind other processes); strict mode reads the database, then reserves.
     let strict = state.settings.get().enforcement == Enforcement::Strict;
@@ -90,7 +105,7 @@ pub async fn admit_request(
     let bound = RequestBound::read(family, &inspected.upstream_body);
     if bound.unbounded {
         return Err(GatewayError::bad_request(
-            "context_management: server-side compaction together with server-side tools has no upper bound of its cost, which strict quota mode needs; send one or the other",
+            "tools: strict quota mode needs an upper bound of the request's cost, and server-side compaction together with server-side tools, or an advisor tool without max_uses, has none",
         ));
     }
     let amount = state

@@ -207,6 +207,8 @@ pub struct Inspected {
     pub media: Vec<(Medium, &'static str)>,
     /// Gemini `candidateCount` (any spelling; at least 1): a stream ends when each has finished.
     pub choices: u64,
+    /// Models named by Anthropic advisor tools (`premium.rs`).
+    pub advisors: Vec<String>,
 }
 
 type Fields = BTreeMap<String, Box<RawValue>>;
@@ -286,6 +288,7 @@ pub fn inspect(route: &Route, body: bytes::Bytes) -> Result<Inspected, GatewayEr
         web_search_requested: false,
         media: Vec::new(),
         choices: 1,
+        advisors: Vec::new(),
     };
     if !route.endpoint.has_body() {
         // A lookup's body (a GET may carry one) is not forwarded: it is not what the route prices.
@@ -296,6 +299,7 @@ pub fn inspect(route: &Route, body: bytes::Bytes) -> Result<Inspected, GatewayEr
     if let Some(family) = route.endpoint.family() {
         premium::check_tier(family, &f)?;
         out.media = premium::media_asked(family, &f, &body)?;
+        out.advisors = premium::advisor_models(family, &f)?;
     }
     match route.endpoint {
         Endpoint::AnthropicMessages | Endpoint::AnthropicCountTokens => {

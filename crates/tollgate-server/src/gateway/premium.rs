@@ -8,6 +8,9 @@
 //!   less pass, so a tier added by a provider later is refused until it is priced.
 //! - **Media priced above text** (audio in, images or audio out) are returned to admission, which
 //!   lets them pass only where the model's price `covers` them (tollgate_core::pricing::Medium).
+//! - **Advisor models** (Anthropic's advisor tool runs another model inside the request, at that
+//!   model's rates) are returned to admission, which lets them pass only when no rate of theirs is
+//!   above the request model's.
 
 use std::collections::BTreeMap;
 
@@ -119,6 +122,28 @@ pub fn media_asked(family: ApiFamily, f: &Fields, body: &[u8]) -> Result<Vec<(Me
         asked.push((Medium::AudioInput, "audio input"));
     }
     Ok(asked)
+}
+
+/// The models Anthropic advisor tools (`advisor_*`) name: each call runs that model inside the
+/// request, billed at its own rates, while the request is priced at its own model's (admission
+/// lets an advisor pass only when its rates are no higher).
+pub fn advisor_models(family: ApiFamily, f: &Fields) -> Result<Vec<String>, GatewayError> {
+    let Some(raw) = present(f, "tools").filter(|_| family == ApiFamily::Anthropic) else { return Ok(Vec::new()) };
+    if !(mentions(raw.as_bytes(), b"advisor") || mentions(raw.as_bytes(), b"\\u")) {
+        return Ok(Vec::new());
+    }
+    let Ok(Value::Array(tools)) = serde_json::from_str::<Value>(raw) else { return Ok(Vec::new()) };
+    let mut models = Vec::new();
+    for tool in &tools {
+        if !tool.get("type").and_then(Value::as_str).is_some_and(|t| t.starts_with("advisor_")) {
+            continue;
+        }
+        match tool.get("model").and_then(Value::as_str) {
+            Some(m) if !m.trim().is_empty() => models.push(m.trim().to_owned()),
+            _ => return Err(GatewayError::bad_request("tools: an advisor tool must name its model")),
+        }
+    }
+    Ok(models)
 }
 
 /// Whether the body carries or names audio: an OpenAI `input_audio` part, or a part whose media
@@ -275,6 +300,15 @@ mod tests {
         assert_eq!(media(Anthropic, r#"{"speed":"fast"}"#), Ok(vec![]));
         assert!(media(OpenAiChat, r#"{"modalities":["video"]}"#).unwrap_err().contains("modalities"));
         assert!(media(OpenAiChat, r#"{"modalities":"audio"}"#).unwrap_err().contains("modalities"));
+        let advisors = |body: &str| advisor_models(Anthropic, &fields(body)).map_err(|e| e.to_string());
+        assert_eq!(
+            advisors(
+                r#"{"tools":[{"type":"advisor_20260301","name":"advisor","model":"claude-opus-4-6"},{"name":"f"}]}"#
+            ),
+            Ok(vec!["claude-opus-4-6".to_owned()])
+        );
+        assert_eq!(advisors(r#"{"tools":[{"type":"\u0061dvisor_20260301","model":"m"}]}"#), Ok(vec!["m".to_owned()]));
+        assert!(advisors(r#"{"tools":[{"type":"advisor_20260301"}]}"#).unwrap_err().contains("model"));
         let e = media(OpenAiResponses, r#"{"tools":[{"type":"image_generation"}]}"#).unwrap_err();
         assert!(e.contains("image_generation"), "{e}");
         assert_eq!(media(OpenAiResponses, r#"{"tools":[{"type":"function","name":"image_generation"}]}"#), Ok(vec![]));

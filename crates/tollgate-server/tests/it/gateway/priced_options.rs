@@ -75,6 +75,18 @@ async fn priced_options_are_refused_unless_priced(app: TestApp) {
     let r = app.post_json("/v1beta/models/gemini-2.5-flash-image:generateContent", &gemini, image).await;
     assert_eq!(r.status, 200, "{}", r.text());
 
+    // An advisor tool runs another model inside the request, at that model's rates: one dearer
+    // than the request's model is refused, a cheaper one passes.
+    let advised = |advisor: &str| {
+        format!(
+            r#"{{"model":"{MODEL}","max_tokens":8,"tools":[{{"type":"advisor_20260301","name":"advisor","model":"{advisor}","max_uses":2}}],"messages":[]}}"#
+        )
+    };
+    let r = app.post_json("/v1/messages", &anthropic, &advised("claude-opus-4-6")).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("advisor model claude-opus-4-6"), "{}", r.text());
+    assert_eq!(app.post_json("/v1/messages", &anthropic, &advised("claude-haiku-4-5")).await.status, 200);
+
     // An admin who prices the model's audio (its rates at least the audio rates) lets audio pass;
     // the price is stored with what it covers.
     let admin = app.admin().await;
@@ -131,5 +143,11 @@ async fn a_zero_output_cap_is_bounded_as_no_cap(app: TestApp) {
     let r = app.post_json("/v1/messages", &[("x-api-key", &a.secret)], &compact(search)).await;
     assert_eq!(r.status, 400, "{}", r.text());
     assert!(r.text().contains("compaction"), "{}", r.text());
+    // An advisor without max_uses can be called any number of times: no bound either.
+    let advisor = r#"{"type":"advisor_20260301","name":"advisor","model":"claude-haiku-4-5"}"#;
+    let body = format!(r#"{{"model":"{MODEL}","max_tokens":10,"tools":[{advisor}],"messages":[]}}"#);
+    let r = app.post_json("/v1/messages", &[("x-api-key", &a.secret)], &body).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("max_uses"), "{}", r.text());
 }
 crate::both_backends!(zero_output_cap, super::a_zero_output_cap_is_bounded_as_no_cap);

@@ -1,6 +1,7 @@
 //! Tollgate's pure domain. No I/O: no tokio, sqlx, axum or reqwest here.
 
 pub mod alerts;
+pub mod audio_scan;
 pub mod defaults;
 pub mod error;
 pub mod estimate;

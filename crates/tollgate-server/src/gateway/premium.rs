@@ -146,30 +146,11 @@ pub fn advisor_models(family: ApiFamily, f: &Fields) -> Result<Vec<String>, Gate
     Ok(models)
 }
 
-/// Whether the body carries or names audio: an OpenAI `input_audio` part, or a part whose media
-/// type is `audio/*` (Gemini `inlineData` / `fileData`). Function schemas under `tools` do not
-/// count. A byte scan skips the parse for bodies that cannot mention audio in any letter case; a
-/// `\u` escape could spell it, so such bodies are parsed too.
+/// Whether the body carries or names audio (tollgate_core::audio_scan). A byte scan skips that
+/// pass for bodies that cannot mention audio in any letter case; a `\\u` escape could spell it, so
+/// such bodies are read too.
 fn audio_input(body: &[u8]) -> bool {
-    if !(mentions_audio(body) || mentions(body, b"\\u")) {
-        return false;
-    }
-    let Ok(Value::Object(top)) = serde_json::from_slice::<Value>(body) else { return false };
-    top.iter().any(|(k, v)| k != "tools" && has_audio(v))
-}
-
-fn has_audio(v: &Value) -> bool {
-    match v {
-        Value::Array(items) => items.iter().any(has_audio),
-        Value::Object(map) => {
-            let typed = map.get("type").and_then(Value::as_str) == Some("input_audio");
-            let media = ["mimeType", "mime_type", "media_type"].iter().any(|k| {
-                map.get(*k).and_then(Value::as_str).is_some_and(|t| t.trim().to_ascii_lowercase().starts_with("audio/"))
-            });
-            typed || media || map.contains_key("input_audio") || map.values().any(has_audio)
-        }
-        _ => false,
-    }
+    (mentions_audio(body) || mentions(body, b"\\u")) && tollgate_core::audio_scan::carries_audio(body)
 }
 
 fn mentions(haystack: &[u8], needle: &[u8]) -> bool {

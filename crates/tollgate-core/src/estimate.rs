@@ -296,7 +296,9 @@ impl Walk {
 
 /// A count as an upstream may read it: a whole number, a float without fraction, or a numeric
 /// string (proto JSON).
-fn whole_number(v: &Value) -> Option<u64> {
+/// A count as the providers' JSON readers take it: a whole number, a float with no fraction, or a
+/// string of digits.
+pub fn whole_number(v: &Value) -> Option<u64> {
     match v {
         Value::Number(n) => {
             n.as_u64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0).map(|f| f as u64))
@@ -367,6 +369,10 @@ fn hosted_shell(t: &serde_json::Map<String, Value>) -> bool {
 /// function tool counts, so a tool type added by a provider tomorrow errs high rather than free.
 fn enables_server_tools(v: &Value) -> bool {
     if v.get("web_search_options").is_some_and(|x| !x.is_null()) {
+        return true;
+    }
+    // Anthropic's MCP connector: the provider calls the servers and feeds their results back.
+    if v.get("mcp_servers").and_then(Value::as_array).is_some_and(|a| !a.is_empty()) {
         return true;
     }
     let tools: Vec<&Value> = match v.get("tools") {
@@ -582,6 +588,8 @@ mod tests {
         let hosted = r#"{"max_output_tokens":9,"tools":[{"type":"shell","environment":{"type":"container_auto"}}]}"#;
         let h = read(ApiFamily::OpenAiResponses, hosted);
         assert_eq!((h.held_tokens, h.tool_calls.code_execution), (window(ApiFamily::OpenAiResponses), 9));
+        let mcp = read(ApiFamily::Anthropic, r#"{"mcp_servers":[{"type":"url","name":"x"}]}"#);
+        assert_eq!(mcp.held_tokens, window(ApiFamily::Anthropic));
         let local = r#"{"tools":[{"type":"shell","environment":{"type":"local"}},{"type":"shell"}]}"#;
         let l = read(ApiFamily::OpenAiResponses, local);
         assert_eq!((l.held_tokens, l.tool_calls.code_execution), (0, 0));

@@ -238,8 +238,10 @@ async fn anthropic(State(mock): State<Mock>, headers: HeaderMap, body: Bytes) ->
         }))
         .into_response();
         if script(&headers) == "gzip" {
-            // Labelled only: what an upstream that ignores `Accept-Encoding: identity` would send.
-            resp.headers_mut().insert(header::CONTENT_ENCODING, header::HeaderValue::from_static("gzip"));
+            // Labelled only: what an upstream that ignores `Accept-Encoding: identity` would send,
+            // behind a first `identity` line.
+            resp.headers_mut().insert(header::CONTENT_ENCODING, header::HeaderValue::from_static("identity"));
+            resp.headers_mut().append(header::CONTENT_ENCODING, header::HeaderValue::from_static("gzip"));
         }
         return resp;
     }

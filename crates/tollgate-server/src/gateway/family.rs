@@ -260,16 +260,17 @@ fn count_field(f: &Fields, name: &str) -> Result<Option<u64>, GatewayError> {
     }
 }
 
-/// The candidates a Gemini request asks for, in every spelling its proto JSON reads (camelCase or
-/// snake_case, a number or a string); the largest counts, at least 1.
+/// The candidates a Gemini request asks for, read as strict mode's bound reads them
+/// (`tollgate_core::estimate::whole_number`: camelCase or snake_case, a number, a float or a string,
+/// escapes decoded): the meter must wait for as many as the hold was sized for. At least 1.
 fn gemini_candidates(f: &Fields) -> u64 {
     let mut most = 1;
     for config in ["generationConfig", "generation_config"] {
-        let Some(cfg) = f.get(config).and_then(|raw| serde_json::from_str::<Fields>(raw.get()).ok()) else { continue };
+        let Some(cfg) = f.get(config).and_then(|raw| serde_json::from_str::<serde_json::Value>(raw.get()).ok()) else {
+            continue;
+        };
         for name in ["candidateCount", "candidate_count"] {
-            let Some(raw) = cfg.get(name) else { continue };
-            let text = raw.get().trim().trim_matches('"');
-            if let Ok(n) = text.parse::<u64>() {
+            if let Some(n) = cfg.get(name).and_then(tollgate_core::estimate::whole_number) {
                 most = most.max(n);
             }
         }
@@ -408,6 +409,23 @@ mod tests {
         let i = inspect(&route(Endpoint::OpenAiChat), bytes::Bytes::from_static(asked)).unwrap();
         assert!(!i.injected_include_usage);
         assert_eq!(&i.upstream_body[..], asked);
+    }
+
+    #[test]
+    fn gemini_candidates_are_read_as_the_strict_bound_reads_them() {
+        // The meter must wait for as many candidates as the hold was sized for, in every spelling.
+        for (body, n) in [
+            (r#"{"generationConfig":{"candidateCount":"\u0032"}}"#, 2),
+            (r#"{"generationConfig":{"candidateCount":2.0}}"#, 2),
+            (r#"{"generation_config":{"candidate_count":"3"},"generationConfig":{"candidateCount":1}}"#, 3),
+            (r#"{"generationConfig":{"candidateCount":0}}"#, 1),
+            (r#"{"contents":[]}"#, 1),
+        ] {
+            let fields: Fields = serde_json::from_str(body).unwrap();
+            assert_eq!(gemini_candidates(&fields), n, "{body}");
+            let bound = tollgate_core::estimate::RequestBound::read(ApiFamily::Gemini, body.as_bytes());
+            assert_eq!(bound.choices, n, "{body}");
+        }
     }
 
     #[test]

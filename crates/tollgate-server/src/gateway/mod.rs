@@ -287,8 +287,13 @@ async fn answer_client(
     };
     // The meter reads plain bytes (the upstream is asked for `Accept-Encoding: identity`): an answer
     // in another encoding could not be metered, and is not passed on.
-    if let Some(encoding) = answer.response.headers().get(axum::http::header::CONTENT_ENCODING)
-        && !encoding.as_bytes().eq_ignore_ascii_case(b"identity")
+    // Every header line and every listed coding counts (`identity, gzip`, or a second line).
+    if let Some(encoding) = answer
+        .response
+        .headers()
+        .get_all(axum::http::header::CONTENT_ENCODING)
+        .iter()
+        .find(|v| v.as_bytes().split(|b| *b == b',').any(|c| !c.trim_ascii().eq_ignore_ascii_case(b"identity")))
     {
         return Err(GatewayError::Upstream(format!(
             "the upstream answered in content-encoding {:?}, which cannot be metered",

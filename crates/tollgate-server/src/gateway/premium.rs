@@ -6,6 +6,8 @@
 //!   "priority") are refused: the price table has one standard rate per model, and nothing in the
 //!   answer's usage says a multiplier applied. Only the values known to cost the standard rate or
 //!   less pass, so a tier added by a provider later is refused until it is priced.
+//! - **Tools billed outside the usage** the table has no fee for (the Responses `image_generation`
+//!   tool, Gemini grounding with Google Maps) are refused.
 //! - **Media priced above text** (audio in, images or audio out) are returned to admission, which
 //!   lets them pass only where the model's price `covers` them (tollgate_core::pricing::Medium).
 //! - **Advisor models** (Anthropic's advisor tool runs another model inside the request, at that
@@ -92,6 +94,15 @@ pub fn media_asked(family: ApiFamily, f: &Fields, body: &[u8]) -> Result<Vec<(Me
             }
         }
         ApiFamily::Gemini => {
+            // Grounding with Google Maps is billed per grounded prompt, a fee the table has no kind for.
+            if let Some(raw) = present(f, "tools")
+                && (mentions(raw.as_bytes(), b"aps") || mentions(raw.as_bytes(), b"\\u"))
+                && gemini_tool_keys(raw).iter().any(|k| k == "googleMaps" || k == "google_maps")
+            {
+                return Err(GatewayError::bad_request(
+                    "tools: grounding with Google Maps is billed per grounded prompt, which this gateway does not price",
+                ));
+            }
             for config in ["generationConfig", "generation_config"] {
                 let Some(cfg) = object(f, config)? else { continue };
                 for name in ["responseModalities", "response_modalities"] {
@@ -167,6 +178,12 @@ fn mentions_audio(body: &[u8]) -> bool {
 fn tool_types(raw: &str) -> Vec<String> {
     let Ok(Value::Array(tools)) = serde_json::from_str::<Value>(raw) else { return Vec::new() };
     tools.iter().filter_map(|t| t.get("type").and_then(Value::as_str).map(str::to_owned)).collect()
+}
+
+/// The member names of each Gemini tool (tools are named by key: `googleSearch`, `googleMaps`, …).
+fn gemini_tool_keys(raw: &str) -> Vec<String> {
+    let Ok(Value::Array(tools)) = serde_json::from_str::<Value>(raw) else { return Vec::new() };
+    tools.iter().filter_map(Value::as_object).flat_map(|t| t.keys().cloned()).collect()
 }
 
 /// The member's raw JSON text unless it is absent or `null`.
@@ -281,6 +298,13 @@ mod tests {
         assert_eq!(media(Anthropic, r#"{"speed":"fast"}"#), Ok(vec![]));
         assert!(media(OpenAiChat, r#"{"modalities":["video"]}"#).unwrap_err().contains("modalities"));
         assert!(media(OpenAiChat, r#"{"modalities":"audio"}"#).unwrap_err().contains("modalities"));
+        for maps in [r#"{"tools":[{"googleMaps":{}}]}"#, r#"{"tools":[{"google_m\u0061ps":{}}]}"#] {
+            assert!(media(Gemini, maps).unwrap_err().contains("Google Maps"), "{maps}");
+        }
+        assert_eq!(
+            media(Gemini, r#"{"tools":[{"googleSearch":{}},{"functionDeclarations":[{"name":"maps"}]}]}"#),
+            Ok(vec![])
+        );
         let advisors = |body: &str| advisor_models(Anthropic, &fields(body)).map_err(|e| e.to_string());
         assert_eq!(
             advisors(

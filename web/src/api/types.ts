@@ -234,16 +234,9 @@ export interface ModelPriceInput {
   as_of?: string | null
 }
 
-export type Medium = 'audio_input' | 'image_output' | 'audio_output'
+export type Medium = NonNullable<Schemas['PriceInput']['covers']>[number]
 
-export interface LongContextPrice {
-  threshold_tokens: number
-  input_per_mtok: number
-  output_per_mtok: number
-  cache_read_per_mtok?: number | null
-  cache_write_5m_per_mtok?: number | null
-  cache_write_1h_per_mtok?: number | null
-}
+export type LongContextPrice = NonNullable<Schemas['PriceInput']['long_context']>
 
 export interface ToolFees {
   web_search_per_1k?: number | null

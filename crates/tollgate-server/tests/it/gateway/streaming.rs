@@ -7,7 +7,7 @@ use tollgate_core::platform::Platform;
 use tollgate_server::mock_upstream::MockUpstream;
 use tollgate_store::UpstreamProtocol;
 
-use crate::util::gateway::{ANTHROPIC_COST_NANOS, MODEL, slow_stream_past_first_text};
+use crate::util::gateway::{ANTHROPIC_COST_NANOS, MODEL, open_stream, slow_stream_past_first_text};
 use crate::util::test_app::TestApp;
 
 async fn wait_for_charge(app: &TestApp, user_id: i64, platform: Platform) -> i64 {
@@ -50,16 +50,8 @@ async fn a_gemini_stream_is_charged_for_every_candidate_after_a_hang_up() {
         let body = format!(
             r#"{{"contents":[{{"parts":[{{"text":"hi"}}]}}],"generationConfig":{{"candidateCount":{count}}}}}"#
         );
-        let resp = reqwest::Client::new()
-            .post(format!("{base}/v1beta/models/{MODEL}:streamGenerateContent?alt=sse"))
-            .header("x-goog-api-key", &c.secret)
-            .header("user-agent", "test mock=two_candidates")
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200);
+        let path = format!("/v1beta/models/{MODEL}:streamGenerateContent?alt=sse");
+        let resp = open_stream(&base, &path, ("x-goog-api-key", &c.secret), "two_candidates", body).await;
         let mut stream = resp.bytes_stream();
         let mut seen = String::new();
         while !seen.contains("STOP") {

@@ -141,10 +141,16 @@ pub async fn slow_stream_past_first_text(
 /// Opens an Anthropic stream that the mock writes slowly (40 ms between events).
 pub async fn open_slow_stream(base: &str, secret: &str) -> reqwest::Response {
     let body = format!(r#"{{"model":"{MODEL}","max_tokens":64,"stream":true,"messages":[]}}"#);
+    open_stream(base, "/v1/messages", ("x-api-key", secret), "slow", body).await
+}
+
+/// POSTs `body` to `path` on a real socket with the credential header and a mock script, and
+/// returns the (200) answer unread.
+pub async fn open_stream(base: &str, path: &str, key: (&str, &str), script: &str, body: String) -> reqwest::Response {
     let resp = reqwest::Client::new()
-        .post(format!("{base}/v1/messages"))
-        .header("x-api-key", secret)
-        .header("user-agent", "test mock=slow")
+        .post(format!("{base}{path}"))
+        .header(key.0, key.1)
+        .header("user-agent", format!("test mock={script}"))
         .header("content-type", "application/json")
         .body(body)
         .send()

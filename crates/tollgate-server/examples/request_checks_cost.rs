@@ -1,8 +1,9 @@
-//! What the checks of options priced above the standard rate (`gateway/premium.rs`: tiers, media,
-//! advisor models) cost per request, against the parse the gateway already does (`serde_json` into
-//! a map of raw members). The worst case is a body with `\u` escapes (as Python's `json.dumps`
-//! writes any non-ASCII text): it cannot be ruled out by a byte scan and is parsed whole.
-//! `cargo run --release -p tollgate-server --example premium_cost`
+//! What the gateway's whole-body checks cost per request, against the parse it already does
+//! (`serde_json` into a map of raw members): the repeated-member check (docs/security.md) and the
+//! checks of options priced above the standard rate (`gateway/premium.rs`: tiers, media, advisor
+//! models). The worst case of the latter is a body with `\u` escapes (as Python's `json.dumps`
+//! writes any non-ASCII text): a byte scan cannot rule out audio there, so it is read whole.
+//! `cargo run --release -p tollgate-server --example request_checks_cost`
 #![allow(clippy::expect_used)]
 
 use std::collections::BTreeMap;
@@ -46,8 +47,11 @@ fn main() {
         time(&format!("{name}: parse to raw members (today)"), &b, 20_000, |b| {
             black_box(serde_json::from_slice::<Fields>(b).ok());
         });
+        time(&format!("{name}: repeated-member check"), &b, 20_000, |b| {
+            black_box(tollgate_core::unique_keys::check(b).is_ok());
+        });
         let fields: Fields = serde_json::from_str(&b).expect("the example body is JSON");
-        time(&format!("{name}: priced-option checks (added)"), &b, 20_000, |b| {
+        time(&format!("{name}: priced-option checks"), &b, 20_000, |b| {
             let _ = black_box(premium::check_tier(ApiFamily::Anthropic, &fields));
             let _ = black_box(premium::media_asked(ApiFamily::Anthropic, &fields, b));
             let _ = black_box(premium::advisor_models(ApiFamily::Anthropic, &fields));

@@ -61,6 +61,12 @@ pub fn held_context_tokens(family: ApiFamily) -> u64 {
 /// models, so the bound errs high).
 pub const DEFAULT_MAX_OUTPUT_TOKENS: u64 = 128_000;
 
+/// The names Gemini's proto JSON reads for the generation config, and in it for the output cap and
+/// the candidate count (camelCase and snake_case alike).
+pub const GEMINI_CONFIG: [&str; 2] = ["generationConfig", "generation_config"];
+pub const GEMINI_MAX_OUTPUT: [&str; 2] = ["maxOutputTokens", "max_output_tokens"];
+pub const GEMINI_CANDIDATES: [&str; 2] = ["candidateCount", "candidate_count"];
+
 /// Which cache write a request asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CacheAsk {
@@ -103,30 +109,25 @@ impl RequestBound {
         walk.value(None, &v);
         // Every spelling an upstream may read (Gemini's proto JSON takes camelCase and snake_case
         // names, and numbers as strings), the largest value counting.
-        let field = |paths: &[&str]| paths.iter().filter_map(|p| v.pointer(p).and_then(whole_number)).max();
-        const GEMINI_OUT: [&str; 4] = [
-            "/generationConfig/maxOutputTokens",
-            "/generationConfig/max_output_tokens",
-            "/generation_config/maxOutputTokens",
-            "/generation_config/max_output_tokens",
-        ];
-        const GEMINI_N: [&str; 4] = [
-            "/generationConfig/candidateCount",
-            "/generationConfig/candidate_count",
-            "/generation_config/candidateCount",
-            "/generation_config/candidate_count",
-        ];
+        let at = |paths: &[&str]| paths.iter().filter_map(|p| v.pointer(p).and_then(whole_number)).collect::<Vec<_>>();
+        let gemini = |names: &[&str]| {
+            GEMINI_CONFIG
+                .iter()
+                .filter_map(|c| v.get(*c))
+                .flat_map(|c| names.iter().filter_map(|n| c.get(*n)))
+                .filter_map(whole_number)
+                .collect::<Vec<_>>()
+        };
         // A cap of 0 is no cap: Gemini's proto JSON cannot tell 0 from unset and serves its default
         // output limit, so one spelling at 0 leaves the request uncapped whatever the others say.
-        let cap = |paths: &[&str]| {
-            let caps: Vec<u64> = paths.iter().filter_map(|p| v.pointer(p).and_then(whole_number)).collect();
-            if caps.contains(&0) { None } else { caps.into_iter().max() }
-        };
+        let cap = |caps: Vec<u64>| if caps.contains(&0) { None } else { caps.into_iter().max() };
         let (max_output_tokens, choices) = match family {
-            ApiFamily::Anthropic => (cap(&["/max_tokens"]), None),
-            ApiFamily::OpenAiChat => (cap(&["/max_completion_tokens", "/max_tokens"]), field(&["/n"])),
-            ApiFamily::OpenAiResponses => (cap(&["/max_output_tokens"]), None),
-            ApiFamily::Gemini => (cap(&GEMINI_OUT), field(&GEMINI_N)),
+            ApiFamily::Anthropic => (cap(at(&["/max_tokens"])), None),
+            ApiFamily::OpenAiChat => {
+                (cap(at(&["/max_completion_tokens", "/max_tokens"])), at(&["/n"]).into_iter().max())
+            }
+            ApiFamily::OpenAiResponses => (cap(at(&["/max_output_tokens"])), None),
+            ApiFamily::Gemini => (cap(gemini(&GEMINI_MAX_OUTPUT)), gemini(&GEMINI_CANDIDATES).into_iter().max()),
         };
         let present = |k: &str| v.get(k).is_some_and(|x| !x.is_null());
         let server_tools = enables_server_tools(&v);

@@ -52,13 +52,13 @@ fn main() {
         });
         let fields: Fields = serde_json::from_str(&b).expect("the example body is JSON");
         time(&format!("{name}: priced-option checks"), &b, 20_000, |b| {
-            let _ = black_box(premium::check_tier(ApiFamily::Anthropic, &fields));
-            let _ = black_box(premium::media_asked(ApiFamily::Anthropic, &fields, b));
+            let _ = black_box(premium::check_tier(ApiFamily::Anthropic, &fields, &Vec::new()));
+            let _ = black_box(premium::media_asked(ApiFamily::Anthropic, &fields, &Vec::new(), b));
             let _ = black_box(premium::advisor_models(ApiFamily::Anthropic, &fields));
         });
         time(&format!("{name}: same, as an OpenAI chat body"), &b, 20_000, |b| {
-            let _ = black_box(premium::check_tier(ApiFamily::OpenAiChat, &fields));
-            let _ = black_box(premium::media_asked(ApiFamily::OpenAiChat, &fields, b));
+            let _ = black_box(premium::check_tier(ApiFamily::OpenAiChat, &fields, &Vec::new()));
+            let _ = black_box(premium::media_asked(ApiFamily::OpenAiChat, &fields, &Vec::new(), b));
         });
     }
 }

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::value::RawValue;
+use tollgate_core::estimate::{GEMINI_CANDIDATES, GEMINI_CONFIG};
 use tollgate_core::platform::Platform;
 use tollgate_core::pricing::Medium;
 use tollgate_core::unique_keys::Refusal;
@@ -211,7 +212,12 @@ pub struct Inspected {
     pub advisors: Vec<String>,
 }
 
-type Fields = BTreeMap<String, Box<RawValue>>;
+/// A JSON object's members, each kept as its raw text.
+pub(super) type Fields = BTreeMap<String, Box<RawValue>>;
+
+/// A Gemini body's generation configs, in every spelling it has (`generationConfig`,
+/// `generation_config`), each parsed once.
+pub(super) type GeminiConfigs = Vec<(&'static str, Fields)>;
 
 fn parse_object(body: &[u8]) -> Result<Fields, GatewayError> {
     let fields = serde_json::from_slice(body)
@@ -260,22 +266,34 @@ fn count_field(f: &Fields, name: &str) -> Result<Option<u64>, GatewayError> {
     }
 }
 
-/// The candidates a Gemini request asks for, read as strict mode's bound reads them
-/// (`tollgate_core::estimate::whole_number`: camelCase or snake_case, a number, a float or a string,
-/// escapes decoded): the meter must wait for as many as the hold was sized for. At least 1.
-fn gemini_candidates(f: &Fields) -> u64 {
-    let mut most = 1;
-    for config in ["generationConfig", "generation_config"] {
-        let Some(cfg) = f.get(config).and_then(|raw| serde_json::from_str::<serde_json::Value>(raw.get()).ok()) else {
-            continue;
-        };
-        for name in ["candidateCount", "candidate_count"] {
-            if let Some(n) = cfg.get(name).and_then(tollgate_core::estimate::whole_number) {
-                most = most.max(n);
-            }
+/// A Gemini body's generation configs; one that is not an object is a 400 naming it.
+pub(super) fn gemini_configs(f: &Fields) -> Result<GeminiConfigs, GatewayError> {
+    let mut configs = Vec::new();
+    for name in GEMINI_CONFIG {
+        match f.get(name).map(|v| v.get().trim()) {
+            None | Some("null") => {}
+            Some(raw) => configs.push((
+                name,
+                serde_json::from_str(raw)
+                    .map_err(|_| GatewayError::bad_request(format!("{name}: must be an object")))?,
+            )),
         }
     }
-    most
+    Ok(configs)
+}
+
+/// The candidates a Gemini request asks for, read as strict mode's bound reads them
+/// (`tollgate_core::estimate::whole_number`: either spelling, a number, a float or a string,
+/// escapes decoded): the meter must wait for as many as the hold was sized for. At least 1.
+fn gemini_candidates(configs: &GeminiConfigs) -> u64 {
+    configs
+        .iter()
+        .flat_map(|(_, cfg)| GEMINI_CANDIDATES.iter().filter_map(|n| cfg.get(*n)))
+        .filter_map(|raw| serde_json::from_str::<serde_json::Value>(raw.get()).ok())
+        .filter_map(|v| tollgate_core::estimate::whole_number(&v))
+        .max()
+        .unwrap_or(1)
+        .max(1)
 }
 
 /// Reads the request body of `route`. Malformed input is a 400 naming the field.
@@ -297,9 +315,11 @@ pub fn inspect(route: &Route, body: bytes::Bytes) -> Result<Inspected, GatewayEr
         return Ok(out);
     }
     let f = parse_object(&body)?;
+    let gemini = matches!(route.endpoint.shape(), ErrorShape::Gemini);
+    let configs = if gemini { gemini_configs(&f)? } else { Vec::new() };
     if let Some(family) = route.endpoint.family() {
-        premium::check_tier(family, &f)?;
-        out.media = premium::media_asked(family, &f, &body)?;
+        premium::check_tier(family, &f, &configs)?;
+        out.media = premium::media_asked(family, &f, &configs, &body)?;
         out.advisors = premium::advisor_models(family, &f)?;
     }
     match route.endpoint {
@@ -337,12 +357,10 @@ pub fn inspect(route: &Route, body: bytes::Bytes) -> Result<Inspected, GatewayEr
         Endpoint::GeminiGenerate | Endpoint::GeminiStream | Endpoint::GeminiCountTokens => {
             out.stream = route.endpoint == Endpoint::GeminiStream;
             out.framing = if route.alt_sse { Framing::Sse } else { Framing::JsonArray };
-            if let Some(cfg) = f.get("generationConfig") {
-                let cfg: Fields = serde_json::from_str(cfg.get())
-                    .map_err(|_| GatewayError::bad_request("generationConfig: must be an object"))?;
-                count_field(&cfg, "maxOutputTokens")?;
+            if let Some((_, cfg)) = configs.iter().find(|(name, _)| *name == "generationConfig") {
+                count_field(cfg, "maxOutputTokens")?;
             }
-            out.choices = gemini_candidates(&f);
+            out.choices = gemini_candidates(&configs);
         }
         Endpoint::OpenAiModels | Endpoint::AnthropicModels | Endpoint::GeminiModels => {}
     }
@@ -422,7 +440,7 @@ mod tests {
             (r#"{"contents":[]}"#, 1),
         ] {
             let fields: Fields = serde_json::from_str(body).unwrap();
-            assert_eq!(gemini_candidates(&fields), n, "{body}");
+            assert_eq!(gemini_candidates(&gemini_configs(&fields).unwrap()), n, "{body}");
             let bound = tollgate_core::estimate::RequestBound::read(ApiFamily::Gemini, body.as_bytes());
             assert_eq!(bound.choices, n, "{body}");
         }

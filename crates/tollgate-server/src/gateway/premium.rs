@@ -14,19 +14,16 @@
 //!   model's rates) are returned to admission, which lets them pass only when no rate of theirs is
 //!   above the request model's.
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
-use serde_json::value::RawValue;
 use tollgate_core::pricing::Medium;
 use tollgate_core::usage::ApiFamily;
 
 use super::error::GatewayError;
+use super::family::{Fields, GeminiConfigs};
 
-type Fields = BTreeMap<String, Box<RawValue>>;
-
-/// Refuses a service tier or speed billed above the standard rate.
-pub fn check_tier(family: ApiFamily, f: &Fields) -> Result<(), GatewayError> {
+/// Refuses a service tier or speed billed above the standard rate. `configs`: a Gemini body's
+/// generation configs (empty for the other families).
+pub fn check_tier(family: ApiFamily, f: &Fields, configs: &GeminiConfigs) -> Result<(), GatewayError> {
     match family {
         ApiFamily::Anthropic => {
             allow(f, "speed", "", &["standard"])?;
@@ -43,11 +40,9 @@ pub fn check_tier(family: ApiFamily, f: &Fields) -> Result<(), GatewayError> {
             for name in ["service_tier", "serviceTier"] {
                 allow(f, name, "", STANDARD)?;
             }
-            for config in ["generationConfig", "generation_config"] {
-                if let Some(cfg) = object(f, config)? {
-                    for name in ["service_tier", "serviceTier"] {
-                        allow(&cfg, name, config, STANDARD)?;
-                    }
+            for (config, cfg) in configs {
+                for name in ["service_tier", "serviceTier"] {
+                    allow(cfg, name, config, STANDARD)?;
                 }
             }
             Ok(())
@@ -56,7 +51,12 @@ pub fn check_tier(family: ApiFamily, f: &Fields) -> Result<(), GatewayError> {
 }
 
 /// The media priced above text that the request asks for, each with the field that asks.
-pub fn media_asked(family: ApiFamily, f: &Fields, body: &[u8]) -> Result<Vec<(Medium, &'static str)>, GatewayError> {
+pub fn media_asked(
+    family: ApiFamily,
+    f: &Fields,
+    configs: &GeminiConfigs,
+    body: &[u8],
+) -> Result<Vec<(Medium, &'static str)>, GatewayError> {
     let mut asked = Vec::new();
     match family {
         ApiFamily::Anthropic => return Ok(asked),
@@ -85,7 +85,7 @@ pub fn media_asked(family: ApiFamily, f: &Fields, body: &[u8]) -> Result<Vec<(Me
             // Images made by the hosted tool are billed at the image model's rates and are not
             // in the answer's usage at all, so no price of the text model can cover them.
             if let Some(raw) = present(f, "tools")
-                && (mentions(raw.as_bytes(), b"image_generation") || mentions(raw.as_bytes(), b"\\u"))
+                && may_spell(raw, b"image_generation")
                 && tool_types(raw).iter().any(|t| t == "image_generation")
             {
                 return Err(GatewayError::bad_request(
@@ -96,17 +96,16 @@ pub fn media_asked(family: ApiFamily, f: &Fields, body: &[u8]) -> Result<Vec<(Me
         ApiFamily::Gemini => {
             // Grounding with Google Maps is billed per grounded prompt, a fee the table has no kind for.
             if let Some(raw) = present(f, "tools")
-                && (mentions(raw.as_bytes(), b"aps") || mentions(raw.as_bytes(), b"\\u"))
+                && may_spell(raw, b"aps")
                 && gemini_tool_keys(raw).iter().any(|k| k == "googleMaps" || k == "google_maps")
             {
                 return Err(GatewayError::bad_request(
                     "tools: grounding with Google Maps is billed per grounded prompt, which this gateway does not price",
                 ));
             }
-            for config in ["generationConfig", "generation_config"] {
-                let Some(cfg) = object(f, config)? else { continue };
+            for (config, cfg) in configs {
                 for name in ["responseModalities", "response_modalities"] {
-                    let Some(raw) = present(&cfg, name) else { continue };
+                    let Some(raw) = present(cfg, name) else { continue };
                     let list: Vec<String> = serde_json::from_str(raw).map_err(|_| {
                         GatewayError::bad_request(format!("{config}.{name}: must be a list of strings"))
                     })?;
@@ -123,7 +122,7 @@ pub fn media_asked(family: ApiFamily, f: &Fields, body: &[u8]) -> Result<Vec<(Me
                         }
                     }
                 }
-                if ["speechConfig", "speech_config"].iter().any(|n| present(&cfg, n).is_some()) {
+                if ["speechConfig", "speech_config"].iter().any(|n| present(cfg, n).is_some()) {
                     asked.push((Medium::AudioOutput, "generationConfig.speechConfig"));
                 }
             }
@@ -140,7 +139,7 @@ pub fn media_asked(family: ApiFamily, f: &Fields, body: &[u8]) -> Result<Vec<(Me
 /// lets an advisor pass only when its rates are no higher).
 pub fn advisor_models(family: ApiFamily, f: &Fields) -> Result<Vec<String>, GatewayError> {
     let Some(raw) = present(f, "tools").filter(|_| family == ApiFamily::Anthropic) else { return Ok(Vec::new()) };
-    if !(mentions(raw.as_bytes(), b"advisor") || mentions(raw.as_bytes(), b"\\u")) {
+    if !may_spell(raw, b"advisor") {
         return Ok(Vec::new());
     }
     let Ok(Value::Array(tools)) = serde_json::from_str::<Value>(raw) else { return Ok(Vec::new()) };
@@ -168,6 +167,12 @@ fn mentions(haystack: &[u8], needle: &[u8]) -> bool {
     memchr::memmem::find(haystack, needle).is_some()
 }
 
+/// Whether raw JSON text may spell `needle` in a string or name: it holds it as is, or holds a `\\u`
+/// escape that could spell it (read whole then).
+fn may_spell(raw: &str, needle: &[u8]) -> bool {
+    mentions(raw.as_bytes(), needle) || mentions(raw.as_bytes(), b"\\u")
+}
+
 /// `udio` in any letter case (`audio`, `AUDIO`, `input_audio`), found from its `d`s.
 fn mentions_audio(body: &[u8]) -> bool {
     memchr::memchr2_iter(b'd', b'D', body)
@@ -191,15 +196,6 @@ fn present<'a>(f: &'a Fields, name: &str) -> Option<&'a str> {
     f.get(name).map(|v| v.get().trim()).filter(|raw| *raw != "null")
 }
 
-fn object(f: &Fields, name: &str) -> Result<Option<Fields>, GatewayError> {
-    match present(f, name) {
-        None => Ok(None),
-        Some(raw) => serde_json::from_str(raw)
-            .map(Some)
-            .map_err(|_| GatewayError::bad_request(format!("{name}: must be an object"))),
-    }
-}
-
 /// Refuses `name` (a member of the object at `parent`, "" for the body) unless it is absent,
 /// `null`, or one of `allowed` (ASCII case ignored).
 fn allow(f: &Fields, name: &str, parent: &str, allowed: &[&str]) -> Result<(), GatewayError> {
@@ -218,6 +214,7 @@ fn allow(f: &Fields, name: &str, parent: &str, allowed: &[&str]) -> Result<(), G
 
 #[cfg(test)]
 mod tests {
+    use super::super::family::gemini_configs;
     use super::*;
 
     fn fields(body: &str) -> Fields {
@@ -225,11 +222,14 @@ mod tests {
     }
 
     fn tier(family: ApiFamily, body: &str) -> Result<(), String> {
-        check_tier(family, &fields(body)).map_err(|e| e.to_string())
+        let f = fields(body);
+        let configs = gemini_configs(&f).unwrap();
+        check_tier(family, &f, &configs).map_err(|e| e.to_string())
     }
 
     fn media(family: ApiFamily, body: &str) -> Result<Vec<Medium>, String> {
-        media_asked(family, &fields(body), body.as_bytes())
+        let f = fields(body);
+        media_asked(family, &f, &gemini_configs(&f).unwrap(), body.as_bytes())
             .map(|v| v.into_iter().map(|(m, _)| m).collect())
             .map_err(|e| e.to_string())
     }
